@@ -1,0 +1,54 @@
+/** Exit codes of every command; `--help` and the README list the same table. */
+export const EXIT_CODES = {
+  ok: 0,
+  seedFailed: 1,
+  usage: 2,
+  refused: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** Every way a run can fail, each mapped to the exit code it ends with. */
+export const ERROR_CODES = {
+  INVALID_USAGE: EXIT_CODES.usage,
+  INVALID_CONFIG: EXIT_CODES.usage,
+  DATABASE_UNREACHABLE: EXIT_CODES.usage,
+  DATABASE_MISSING: EXIT_CODES.usage,
+  AUTH_FAILED: EXIT_CODES.usage,
+  PENDING_MIGRATIONS: EXIT_CODES.usage,
+  SCHEMA_MISMATCH: EXIT_CODES.usage,
+  MIGRATION_FAILED: EXIT_CODES.seedFailed,
+  INVALID_FIXTURES: EXIT_CODES.seedFailed,
+  SEED_FAILED: EXIT_CODES.seedFailed,
+  INTEGRITY_FAILED: EXIT_CODES.seedFailed,
+  PRODUCTION_REFUSED: EXIT_CODES.refused,
+} as const;
+
+export type SeedErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The one error class of the seeding system. Its message is a single line that says what is
+ * wrong and how to fix it; `cause` keeps the original error for `--verbose`.
+ *
+ * @example
+ * throw new SeedError("INVALID_CONFIG", "PGPORT is 'abc': set it to a port number such as 5432", { cause: err });
+ */
+export class SeedError extends Error {
+  readonly code: SeedErrorCode;
+
+  constructor(code: SeedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SeedError";
+    this.code = code;
+  }
+
+  /** The process exit code this error ends a command with. */
+  get exitCode(): ExitCode {
+    return ERROR_CODES[this.code];
+  }
+}
+
+/** True for a SeedError with the given code (or any code when none is given). */
+export function isSeedError(error: unknown, code?: SeedErrorCode): error is SeedError {
+  return error instanceof SeedError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,86 @@
+import { TABLES, type Rows, type Table } from "./datamodel.ts";
+import { SeedError } from "./errors.ts";
+import { WINDOW_END } from "./fixtures/clock.ts";
+import type { Plan } from "./plan.ts";
+import { checkRules, type Violation } from "./rules.ts";
+import { isUlid, ulidTime } from "./ulid.ts";
+
+/** Auth0 user ids: `<connection>|<id>`; database users are `auth0|` + 24 lowercase hex digits. */
+const AUTH0_ID = /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
+
+/**
+ * Every problem of a set of rows that would make the database reject them or break a rule the
+ * application relies on: missing required values, values longer than their column, ids that
+ * are not ULIDs agreeing with `created_at`, duplicate unique keys (emails case-insensitively),
+ * references to rows that are not there, malformed Auth0 ids, timestamps after the fixture
+ * window, and the application rules.
+ *
+ * @example
+ * validateRows(buildPlan().rows); // []
+ */
+export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Violation[] {
+  const out: Violation[] = [];
+  const ids = new Map<string, Set<string>>();
+  for (const table of tables) ids.set(table.model, new Set(rows[table.model].map((r) => r.id)));
+  for (const table of tables) {
+    const list = rows[table.model] as unknown as Record<string, unknown>[];
+    const seen = table.uniqueKeys.map(() => new Set<string>());
+    for (const row of list) {
+      const rowId = String(row.id);
+      const bad = (rule: string, detail: string) => out.push({ rule, table: table.name, rowId, detail });
+      for (const column of table.columns) {
+        const value = row[column.field];
+        if ((value === undefined || value === null) && column.isRequired && !column.isList && !column.hasDefault) bad("required", `${column.name} is required`);
+        if (column.maxLength !== null) {
+          const values = Array.isArray(value) ? value : [value];
+          for (const v of values) if (typeof v === "string" && [...v].length > column.maxLength) bad("length", `${column.name} is longer than ${column.maxLength} characters`);
+        }
+      }
+      if (!isUlid(rowId)) bad("ulid", "id is not a ULID");
+      else if (row.createdAt === undefined || ulidTime(rowId) !== new Date(row.createdAt as Date).getTime()) bad("ulid-time", "id and created_at are not the same millisecond");
+      for (const field of ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"]) {
+        const value = row[field];
+        if (value instanceof Date && value.getTime() > WINDOW_END) bad("past-window", `${field} lies after the fixture window`);
+      }
+      table.uniqueKeys.forEach((key, i) => {
+        const value = key.map((f) => String(row[f])).join("\u0000");
+        if (seen[i]!.has(value)) bad("unique", `duplicate ${key.join(", ")}`);
+        seen[i]!.add(value);
+      });
+      for (const fk of table.foreignKeys) {
+        const value = row[fk.fields[0]!];
+        if (value !== null && value !== undefined && !ids.get(fk.references)!.has(String(value))) bad("reference", `${fk.columns.join(", ")} points at a missing ${fk.references}`);
+      }
+    }
+  }
+  const emails = new Set<string>();
+  for (const u of rows.User) {
+    const email = u.email.toLowerCase();
+    if (emails.has(email)) out.push({ rule: "email-unique-ci", table: "users", rowId: u.id, detail: "email is not unique case-insensitively" });
+    emails.add(email);
+    if (!AUTH0_ID.test(u.auth0Id)) out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
+  }
+  for (const s of rows.UserSettings) {
+    if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !ids.get("Channel")!.has(c))) out.push({ rule: "reference", table: "user_settings", rowId: s.id, detail: "muted_channels names a missing channel" });
+  }
+  out.push(...checkRules(rows));
+  return out;
+}
+
+/**
+ * Throws SeedError INVALID_FIXTURES naming the table, row and rule of the first violations.
+ *
+ * @example
+ * assertValidPlan(buildPlan({ profile: "minimal" }));
+ */
+export function assertValidPlan(plan: Plan): void {
+  const violations = validateRows(plan.rows);
+  if (violations.length === 0) return;
+  const shown = violations
+    .slice(0, 3)
+    .map((v) => `${v.table} row ${v.rowId} breaks '${v.rule}'${v.detail ? ` (${v.detail})` : ""}`)
+    .join("; ");
+  const more = violations.length > 3 ? ` and ${violations.length - 3} more` : "";
+  throw new SeedError("INVALID_FIXTURES", `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the fixture builder in src/fixtures/ for that table; nothing was written`);
+}
+

@@ -1,8 +1,26 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "prisma/config";
-import { resolveDatabaseUrl } from "./src/config.ts";
+import { loadEnv, resolveDatabaseUrl } from "./src/config.ts";
 
-// Prisma 7 reads its datasource URL from here, not from the schema, and does not load `.env`
-// itself: resolveDatabaseUrl applies the same rules as the seed (`.env`, DATABASE_URL, PG*).
+// Prisma's CLI downloads its native schema engine at start-up, which fails behind a firewall.
+// Commands that never use the engine (generate, validate, format, db seed) work when
+// PRISMA_SCHEMA_ENGINE_BINARY names a file, so point it at a stand-in that explains itself,
+// unless you set it (or PRISMA_SCHEMA_ENGINE_DOWNLOAD=1 to let Prisma download the engine).
+if (process.env.PRISMA_SCHEMA_ENGINE_DOWNLOAD !== "1") {
+  process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./scripts/schema-engine-unavailable", import.meta.url));
+}
+
+// Prisma 7 reads the datasource URL from here, not from the schema, and does not load `.env`
+// itself: use the seed's own rules (`.env`, then DATABASE_URL or PG* with defaults).
+function databaseUrl(): string | undefined {
+  try {
+    return resolveDatabaseUrl(loadEnv());
+  } catch {
+    // `prisma generate` needs no database; a bad configuration is reported by the commands that do.
+    return undefined;
+  }
+}
+
 export default defineConfig({
   schema: "prisma/schema.prisma",
   migrations: {
@@ -10,6 +28,6 @@ export default defineConfig({
     seed: "tsx prisma/seed.ts",
   },
   datasource: {
-    url: resolveDatabaseUrl(),
+    url: databaseUrl(),
   },
 });

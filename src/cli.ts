@@ -1,0 +1,172 @@
+import { realpathSync } from "node:fs";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createConsola } from "consola";
+import { loadEnv, redact, secretsOf, type Env } from "./config.ts";
+import { EXIT_CODES, SeedError } from "./errors.ts";
+import { consoleSink, createEventLog, jsonSink, type SeedLogSink } from "./log.ts";
+import { DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
+import { migrateDatabase, resetDatabase } from "./reset.ts";
+import { asSeedError, seedDatabase } from "./seed.ts";
+import { formatSummary } from "./summary.ts";
+
+/** The commands of the CLI; one list feeds the type, the check and `--help`. */
+export const COMMANDS = ["seed", "migrate", "reset"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** What the CLI reads and writes, injectable for tests. */
+export interface CliIO {
+  env: Env;
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const OPTIONS = {
+  profile: { type: "string" },
+  scale: { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Flags each command accepts. */
+const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
+  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "help"],
+  reset: ["profile", "scale", "seed", "json", "verbose", "help"],
+  migrate: ["json", "verbose", "help"],
+};
+
+export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
+
+Usage:
+  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose]
+  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose]
+  npm run db:migrate -- [--json] [--verbose]
+  npx prisma db seed -- [seed flags]
+
+Commands:
+  seed      replace the contents of every seeded table in one transaction (default)
+  migrate   create the database if missing, apply pending migrations (recorded as Prisma Migrate does)
+  reset     create the database if missing, drop and recreate its schema, migrate, seed
+
+Flags:
+  --profile NAME  minimal: canonical data only; dev: a realistic workspace (default: ${DEFAULT_PROFILE})
+  --scale N       multiply the generated part of dev, 1 to ${MAX_SCALE} (default: 1)
+  --seed N        random seed, a whole number ≥ 0; same seed, same rows (default: ${DEFAULT_SEED})
+  --json          print one JSON event per line on stdout and nothing else there
+  --dry-run       validate and print the plan (tables in order, row counts); write nothing
+  --verbose       show transaction steps and, on failure, the underlying error
+  -h, --help      show this help
+
+Environment (also read from .env when present; the environment wins):
+  DATABASE_URL    postgresql://USER:PASSWORD@HOST:PORT/DATABASE; when set, PG* are ignored
+  PGHOST          server host or Unix socket directory (default: localhost)
+  PGPORT          server port (default: 5432)
+  PGDATABASE      database name (default: chatgenius)
+  PGUSER          user (default: postgres)
+  PGPASSWORD      password (never printed)
+  NODE_ENV, APP_ENV  'production' in either refuses every command
+
+Exit codes:
+  0  success
+  1  the seed or a migration failed and was rolled back; the database is as it was
+  2  invalid usage or configuration (flags, variables, connection, database missing, pending migrations, schema mismatch)
+  3  refused by the environment guard (production)
+`;
+
+/**
+ * Runs one CLI invocation and returns its exit code. Never calls process.exit.
+ *
+ * @example
+ * const code = await runCli(["seed", "--profile", "minimal"], { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr });
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const json = argv.includes("--json");
+  const verbose = argv.includes("--verbose");
+  const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const sink: SeedLogSink = json ? jsonSink(out) : consoleSink(createConsola({ stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, formatOptions: { date: false } }), verbose);
+  let secrets: string[] = secretsOf(io.env);
+  try {
+    const { command, values } = parse(argv);
+    if (values.help) {
+      out(HELP);
+      return EXIT_CODES.ok;
+    }
+    const env = loadEnv({ cwd: io.cwd, env: io.env });
+    secrets = secretsOf(env);
+    const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
+    if (command === "migrate") {
+      await migrateDatabase({ env, sink });
+      return EXIT_CODES.ok;
+    }
+    const summary =
+      command === "reset"
+        ? await resetDatabase({ env, sink, ...plan })
+        : await seedDatabase({ env, sink, ...plan, dryRun: values["dry-run"] ?? false, command });
+    if (!json) out(formatSummary(summary));
+    return EXIT_CODES.ok;
+  } catch (error) {
+    const seedError = asSeedError(error, secrets);
+    // Errors raised before a run starts have not been reported as an event yet.
+    if (json && !(error instanceof SeedError && error.code !== "INVALID_USAGE" && error.code !== "INVALID_CONFIG")) {
+      createEventLog(sink).emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
+    }
+    io.stderr.write(`error: ${seedError.message}\n`);
+    if (verbose && seedError.cause) io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), secrets)}\n`);
+    return seedError.exitCode;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    const e = error as { code?: string; message: string };
+    const option = /'(-{1,2}[^']+)'/.exec(e.message)?.[1];
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new SeedError("INVALID_USAGE", `unknown flag '${option}': run with --help to see the flags`);
+    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new SeedError("INVALID_USAGE", `flag '${option ?? "?"}' needs a value, e.g. --scale 2: run with --help to see the flags`);
+    throw new SeedError("INVALID_USAGE", `${e.message.split(".")[0]}: run with --help to see the flags`);
+  }
+  const { values, positionals } = parsed;
+  const name = positionals[0] ?? "seed";
+  if (!COMMANDS.includes(name as Command) || positionals.length > 1) {
+    throw new SeedError("INVALID_USAGE", `unknown command '${positionals.join(" ")}': use one of ${COMMANDS.join(", ")} (see --help)`);
+  }
+  const command = name as Command;
+  for (const flag of Object.keys(values) as (keyof typeof OPTIONS)[]) {
+    if (!ACCEPTS[command].includes(flag)) throw new SeedError("INVALID_USAGE", `--${flag} does not apply to '${command}': run with --help to see its flags`);
+  }
+  if (values.profile !== undefined && !PROFILES.includes(values.profile as Profile)) {
+    throw new SeedError("INVALID_USAGE", `unknown profile '${values.profile}': use --profile ${PROFILES.join(" or --profile ")}`);
+  }
+  return { command, values };
+}
+
+function integer(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) {
+    const range = flag === "--scale" ? `from 1 to ${MAX_SCALE}` : "≥ 0";
+    throw new SeedError("INVALID_USAGE", `${flag} must be a whole number ${range}, got '${value}'`);
+  }
+  return Number(value.trim());
+}
+
+/** Writes nowhere: for callers that only want the exit code. */
+export const nullStream = new Writable({ write: (_chunk, _enc, done) => done() });
+
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.exitCode = await runCli(process.argv.slice(2), { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr });
+}

@@ -1,0 +1,13 @@
+export { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
+export { migrateDatabase, resetDatabase, type MigrateOptions, type MigrateResult } from "./reset.ts";
+export { buildPlan, checkPlanOptions, PROFILES, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, type Plan, type PlanOptions, type Profile } from "./plan.ts";
+export { validateRows, assertValidPlan } from "./validate.ts";
+export { RULES, checkRules, type Rule, type Violation } from "./rules.ts";
+export { INTEGRITY_CHECKS, runIntegrityChecks, type IntegrityResult } from "./integrity.ts";
+export { insertOrder, TABLES, tableOf, type ModelName, type RowOf, type Rows, type Table } from "./datamodel.ts";
+export { loadEnv, resolveDatabaseConfig, resolveDatabaseUrl, withDatabase, redact, type DatabaseConfig, type Env } from "./config.ts";
+export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode } from "./errors.ts";
+export { OPERATIONS, isSeedLogEvent, jsonSink, consoleSink, createEventLog, type SeedLogEvent, type SeedLogSink, type SeedOperation } from "./log.ts";
+export { readMigrations, pendingMigrations, MIGRATIONS_DIR, type Migration } from "./migrations.ts";
+export { formatSummary } from "./summary.ts";
+export { runCli, HELP } from "./cli.ts";

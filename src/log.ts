@@ -1,0 +1,105 @@
+import { createConsola, type ConsolaInstance } from "consola";
+
+/** The operations a seed reports; one list feeds the type and the runtime check. */
+export const OPERATIONS = ["start", "cleanup", "insert", "complete", "error"] as const;
+export type SeedOperation = (typeof OPERATIONS)[number];
+
+/** One event of a run, as `--json` prints it (one per line). */
+export interface SeedLogEvent {
+  /** ISO 8601, UTC. */
+  timestamp: string;
+  operation: SeedOperation;
+  details: Record<string, unknown>;
+  error?: { code: string; message: string };
+}
+
+/** Where events go: the terminal, JSON lines, or a test's array. */
+export type SeedLogSink = (event: SeedLogEvent) => void;
+
+/** Emits events with a timestamp; the clock is injectable for tests. */
+export interface EventLog {
+  emit(operation: SeedOperation, details: Record<string, unknown>, error?: SeedLogEvent["error"]): void;
+}
+
+/**
+ * An EventLog that stamps each event and hands it to `sink`.
+ *
+ * @example
+ * const events: SeedLogEvent[] = [];
+ * createEventLog((e) => events.push(e)).emit("start", { step: "run" });
+ */
+export function createEventLog(sink: SeedLogSink, clock: () => Date = () => new Date()): EventLog {
+  return {
+    emit(operation, details, error) {
+      sink({ timestamp: clock().toISOString(), operation, details, ...(error ? { error } : {}) });
+    },
+  };
+}
+
+/** A sink that discards everything (the default for library calls). */
+export const silentSink: SeedLogSink = () => {};
+
+/**
+ * A sink that writes each event as one line of JSON (`--json`). BigInt values become strings.
+ *
+ * @example
+ * const sink = jsonSink((line) => process.stdout.write(line));
+ */
+export function jsonSink(write: (line: string) => void): SeedLogSink {
+  return (event) => write(`${JSON.stringify(event, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+}
+
+/**
+ * A sink that renders events for a person with consola. Per-table lines are shown at info
+ * level; `verbose` adds transaction steps.
+ *
+ * @example
+ * const sink = consoleSink(createConsola({ stdout: process.stdout, stderr: process.stderr }));
+ */
+export function consoleSink(consola: ConsolaInstance = createConsola(), verbose = false): SeedLogSink {
+  return (event) => {
+    const d = event.details;
+    switch (event.operation) {
+      case "start":
+        if (d.step === "run") consola.start(`${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`);
+        else if (d.step === "migration") consola.info(`applying migration ${d.name}`);
+        else if (verbose) consola.info(`${d.step}: ${d.action ?? "start"}`);
+        break;
+      case "cleanup":
+        if (d.table) consola.info(`cleanup ${d.table}: ${d.rows} rows removed`);
+        else consola.info(String(d.message ?? "cleanup"));
+        break;
+      case "insert":
+        consola.info(`insert ${d.table}: ${d.rows} rows in ${d.ms} ms`);
+        break;
+      case "complete":
+        if (d.step === "run") consola.success(`done in ${d.durationMs} ms: ${d.totalRows} rows`);
+        else if (d.step === "transaction") consola.success("transaction committed");
+        else if (d.step === "migration") consola.success(`migration ${d.name} applied`);
+        else if (d.message) consola.success(String(d.message));
+        break;
+      case "error":
+        if (d.step === "transaction") consola.warn("transaction rolled back: the database is as it was before the run");
+        else consola.error(event.error?.message ?? "error");
+        break;
+    }
+  };
+}
+
+/** True when `value` has the shape of a SeedLogEvent. */
+export function isSeedLogEvent(value: unknown): value is SeedLogEvent {
+  if (typeof value !== "object" || value === null) return false;
+  const e = value as Record<string, unknown>;
+  const okError =
+    e.error === undefined ||
+    (typeof e.error === "object" && e.error !== null && typeof (e.error as Record<string, unknown>).code === "string" && typeof (e.error as Record<string, unknown>).message === "string");
+  return (
+    typeof e.timestamp === "string" &&
+    !Number.isNaN(Date.parse(e.timestamp)) &&
+    new Date(e.timestamp).toISOString() === e.timestamp &&
+    OPERATIONS.includes(e.operation as SeedOperation) &&
+    typeof e.details === "object" &&
+    e.details !== null &&
+    okError
+  );
+}

@@ -1,0 +1,61 @@
+import pg from "pg";
+import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/config.ts";
+import { TABLES } from "../../src/datamodel.ts";
+
+/**
+ * The server the tests use: the same configuration as the seed (DATABASE_URL, PG*, `.env`),
+ * with a database of the tests' own. TEST_DATABASE_URL overrides it.
+ */
+export function serverConfig(): DatabaseConfig {
+  const env = loadEnv();
+  if (env.TEST_DATABASE_URL) return resolveDatabaseConfig({ DATABASE_URL: env.TEST_DATABASE_URL });
+  return resolveDatabaseConfig(env);
+}
+
+/** The seeded template database that globalSetup prepares. */
+export const TEMPLATE_DATABASE = "chatgenius_test";
+
+export function templateConfig(): DatabaseConfig {
+  return withDatabase(serverConfig(), TEMPLATE_DATABASE);
+}
+
+/** Runs one statement on a database and returns its rows. */
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(config: DatabaseConfig, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh database for one test file: a copy of the seeded template (migrated, dev profile,
+ * default seed), or empty with `{ empty: true }`. Returns its configuration.
+ */
+export async function createTestDatabase(name: string, options: { empty?: boolean } = {}): Promise<DatabaseConfig> {
+  const database = `${TEMPLATE_DATABASE}_${name}`;
+  const admin = withDatabase(serverConfig(), "postgres");
+  await query(admin, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  await query(admin, options.empty ? `CREATE DATABASE "${database}"` : `CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  return withDatabase(serverConfig(), database);
+}
+
+/** Drops a test database. */
+export async function dropTestDatabase(config: DatabaseConfig): Promise<void> {
+  await query(withDatabase(serverConfig(), "postgres"), `DROP DATABASE IF EXISTS "${config.database}" WITH (FORCE)`);
+}
+
+/** Row count and a hash of the full contents of every seeded table, for before/after comparisons. */
+export async function snapshot(config: DatabaseConfig): Promise<Record<string, { rows: number; md5: string }>> {
+  const out: Record<string, { rows: number; md5: string }> = {};
+  for (const table of TABLES) {
+    const [row] = await query<{ rows: number; md5: string }>(
+      config,
+      `SELECT count(*)::int AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '')) AS md5 FROM "${table.name}" t`,
+    );
+    out[table.name] = row!;
+  }
+  return out;
+}

@@ -88,7 +88,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
   const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  const sink: SeedLogSink = json ? jsonSink(out) : consoleSink(createConsola({ stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, formatOptions: { date: false } }), verbose);
+  const render: SeedLogSink = json ? jsonSink(out) : consoleSink(createConsola({ stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, formatOptions: { date: false } }), verbose);
+  let reported = false;
+  const sink: SeedLogSink = (event) => {
+    if (event.operation === "error" && event.details.step !== "transaction") reported = true;
+    render(event);
+  };
   let secrets: string[] = secretsOf(io.env);
   try {
     const { command, values } = parse(argv);
@@ -111,8 +116,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     return EXIT_CODES.ok;
   } catch (error) {
     const seedError = asSeedError(error, secrets);
-    // Errors raised before a run starts have not been reported as an event yet.
-    if (json && !(error instanceof SeedError && error.code !== "INVALID_USAGE" && error.code !== "INVALID_CONFIG")) {
+    // Errors raised before a run starts (flags, .env) have not been reported as an event yet.
+    if (json && !reported) {
       createEventLog(sink).emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
     }
     io.stderr.write(`error: ${seedError.message}\n`);
@@ -127,7 +132,7 @@ function parse(argv: readonly string[]) {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     const e = error as { code?: string; message: string };
-    const option = /'(-{1,2}[^']+)'/.exec(e.message)?.[1];
+    const option = /'(-{1,2}[\w-]+)/.exec(e.message)?.[1];
     if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new SeedError("INVALID_USAGE", `unknown flag '${option}': run with --help to see the flags`);
     if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new SeedError("INVALID_USAGE", `flag '${option ?? "?"}' needs a value, e.g. --scale 2: run with --help to see the flags`);
     throw new SeedError("INVALID_USAGE", `${e.message.split(".")[0]}: run with --help to see the flags`);

@@ -122,7 +122,7 @@ function fromUrl(raw: string): DatabaseConfig {
   } catch (cause) {
     throw new SeedError(
       "INVALID_CONFIG",
-      `DATABASE_URL is not a valid URL (${redact(raw, secretsOf({ DATABASE_URL: raw }))}): use postgresql://USER:PASSWORD@HOST:PORT/DATABASE`,
+      `DATABASE_URL is not a valid URL (${redact(raw, secretsOf({ DATABASE_URL: raw }))}): use postgresql://USER@HOST:PORT/DATABASE, with :PASSWORD after USER if the server needs one`,
       { cause },
     );
   }

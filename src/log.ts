@@ -79,8 +79,8 @@ export function consoleSink(consola: ConsolaInstance = createConsola(), verbose 
         else if (d.message) consola.success(String(d.message));
         break;
       case "error":
-        if (d.step === "transaction") consola.warn("transaction rolled back: the database is as it was before the run");
-        else consola.error(event.error?.message ?? "error");
+        // The CLI ends a failed run with the one line that says what to do; repeat nothing here.
+        if (verbose && d.step === "transaction") consola.warn("transaction rolled back: the database is as it was before the run");
         break;
     }
   };

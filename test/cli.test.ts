@@ -1,0 +1,179 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withDatabase, type DatabaseConfig } from "../src/config.ts";
+import { isSeedLogEvent } from "../src/log.ts";
+import { cli, spawn } from "./helpers/cli.ts";
+import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+
+/** A distinctive password: it must never appear in any output. */
+const SECRET = "Zq7-sekr3t-PW-4711";
+let db: DatabaseConfig;
+let withSecret: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase("cli");
+  // The local server trusts connections, so the password is accepted and ignored.
+  const url = new URL(db.url);
+  url.password = SECRET;
+  withSecret = url.toString();
+});
+afterAll(async () => {
+  await dropTestDatabase(db);
+});
+
+function expectNoSecret(run: { stdout: string; stderr: string }) {
+  expect(run.stdout + run.stderr).not.toContain(SECRET);
+}
+
+function oneErrorLine(run: { stderr: string }) {
+  const lines = run.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  return lines[0]!;
+}
+
+describe("bad input: one line that says how to fix it, its exit code, database unchanged", () => {
+  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+    ["an unknown flag", ["seed", "--bogus"], {}, 2, /unknown flag '--bogus'.*--help/],
+    ["an unknown command", ["sow"], {}, 2, /unknown command 'sow'.*seed, migrate, reset/],
+    ["--scale 0", ["seed", "--scale", "0"], {}, 2, /scale 0 is not a whole number from 1 to 1000/],
+    ["a negative --scale", ["seed", "--scale=-3"], {}, 2, /--scale must be a whole number from 1 to 1000, got '-3'/],
+    ["--scale that is not a number", ["seed", "--scale", "lots"], {}, 2, /--scale must be a whole number from 1 to 1000, got 'lots'/],
+    ["--seed that is not an integer", ["seed", "--seed", "1.5"], {}, 2, /--seed must be a whole number ≥ 0, got '1.5'/],
+    ["a flag without its value", ["seed", "--scale"], {}, 2, /'--scale' needs a value/],
+    ["an unknown --profile", ["seed", "--profile", "huge"], {}, 2, /unknown profile 'huge': use --profile minimal or --profile dev/],
+    ["conflicting flags (--scale with minimal)", ["seed", "--profile", "minimal", "--scale", "2"], {}, 2, /--scale applies to the dev profile only/],
+    ["a flag the command does not take", ["migrate", "--scale", "2"], {}, 2, /--scale does not apply to 'migrate'/],
+    ["--dry-run on reset", ["reset", "--dry-run"], {}, 2, /--dry-run does not apply to 'reset'/],
+    ["a malformed DATABASE_URL", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@[bad/x` }, 2, /DATABASE_URL is not a valid URL .*postgresql:\/\/USER@HOST:PORT\/DATABASE/],
+    ["a DATABASE_URL of another kind", ["seed"], { DATABASE_URL: `mysql://u:${SECRET}@localhost/x` }, 2, /must start with postgresql:\/\//],
+    ["a DATABASE_URL without database", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@localhost:5432` }, 2, /names no database/],
+    ["PGPORT that is not a number", ["seed"], { PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET }, 2, /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/],
+    ["PGPORT out of range", ["seed"], { PGPORT: "70000", PGPASSWORD: SECRET }, 2, /PGPORT is '70000' but must be a port number/],
+    ["a refused connection", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius` }, 2, /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/],
+    ["an unknown host", ["seed"], { PGHOST: "no-such-host.invalid", PGPASSWORD: SECRET }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
+    ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/x` }, 3, /refusing to run: NODE_ENV is 'production'/],
+    ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production" }, 3, /refusing to run: APP_ENV is 'production'/],
+  ];
+
+  it.each(cases)("%s", async (_name, argv, env, code, message) => {
+    const before = await snapshot(db);
+    const run = await cli(argv, env);
+    expect(run.code).toBe(code);
+    expect(oneErrorLine(run)).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expectNoSecret(run);
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("a database that does not exist: says to run db:reset", async () => {
+    const missing = withDatabase(db, "chatgenius_test_does_not_exist");
+    const url = new URL(missing.url);
+    url.password = SECRET;
+    const run = await cli(["seed"], { DATABASE_URL: url.toString() });
+    expect(run.code).toBe(2);
+    expect(oneErrorLine(run)).toMatch(/database 'chatgenius_test_does_not_exist' does not exist: run 'npm run db:reset'/);
+    expectNoSecret(run);
+  });
+
+  it("an unapplied migration: names it, exit 2, nothing written", async () => {
+    const before = await snapshot(db);
+    await query(db, `CREATE TABLE migrations_backup AS SELECT * FROM _prisma_migrations; DELETE FROM _prisma_migrations`);
+    try {
+      const run = await cli(["seed"], { DATABASE_URL: withSecret });
+      expect(run.code).toBe(2);
+      expect(oneErrorLine(run)).toMatch(/20261123234500_init.*Run 'npm run db:migrate'/);
+      expect(await snapshot(db)).toEqual(before);
+    } finally {
+      await query(db, `INSERT INTO _prisma_migrations SELECT * FROM migrations_backup; DROP TABLE migrations_backup`);
+    }
+  });
+
+  it("an unreadable .env: says which file and how to fix it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-env-"));
+    mkdirSync(join(dir, ".env")); // a folder where the file should be: reading it fails
+    const run = await cli(["seed"], {}, dir);
+    expect(run.code).toBe(2);
+    expect(oneErrorLine(run)).toMatch(/cannot read .*\.env \(EISDIR\): fix its permissions or remove it/);
+  });
+
+  it("shows the underlying error with --verbose, still without the password", async () => {
+    const run = await cli(["seed", "--verbose"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius` });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/ECONNREFUSED/);
+    expectNoSecret(run);
+  });
+});
+
+describe("the CLI", () => {
+  it("lists flags, variables and exit codes with --help", async () => {
+    const run = await cli(["--help"], {});
+    expect(run.code).toBe(0);
+    for (const text of ["--profile", "--scale", "--seed", "--json", "--dry-run", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "NODE_ENV", "Exit codes:", "3  refused"]) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+
+  it("seeds, prints the summary with integrity results, and reads .env (the environment wins)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-dotenv-"));
+    writeFileSync(join(dir, ".env"), `DATABASE_URL=${withSecret}\nPGDATABASE=ignored_because_DATABASE_URL_wins\n`);
+    const run = await cli(["seed", "--profile", "minimal"], {}, dir);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/users\s+3\s+\d+\s+\d+/);
+    expect(run.stdout).toMatch(/integrity: (\d+)\/\1 checks pass/);
+    expect(run.stdout).toMatch(/phases \(ms\): validate \d+, generate \d+, cleanup \d+, write \d+, verify \d+, total \d+/);
+    expect(run.stdout).toContain(`Seeded: ${withSecret.replace(SECRET, "***")}`);
+    expectNoSecret(run);
+    writeFileSync(join(dir, ".env"), `DATABASE_URL=postgresql://postgres@127.0.0.1:1/nowhere\n`);
+    const overridden = await cli(["seed", "--profile", "minimal"], { DATABASE_URL: db.url }, dir);
+    expect(overridden.code).toBe(0);
+  });
+
+  it("prints exactly one SeedLogEvent per line on stdout with --json", async () => {
+    const run = await cli(["seed", "--profile", "dev", "--json"], { DATABASE_URL: withSecret });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split("\n");
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events.every(isSeedLogEvent)).toBe(true);
+    expect(events.map((e) => e.operation)).toEqual(expect.arrayContaining(["start", "cleanup", "insert", "complete"]));
+    expect(events.at(-1).details.summary.integrity.every((r: { violations: number }) => r.violations === 0)).toBe(true);
+    expectNoSecret(run);
+  });
+
+  it("reports a failure as a JSON error event too", async () => {
+    const run = await cli(["seed", "--json", "--scale", "0"], {});
+    expect(run.code).toBe(2);
+    const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(events).toHaveLength(1);
+    expect(isSeedLogEvent(events[0])).toBe(true);
+    expect(events[0]).toMatchObject({ operation: "error", error: { code: "INVALID_USAGE" } });
+  });
+
+  it("prints the plan and writes nothing with --dry-run", async () => {
+    const before = await snapshot(db);
+    const run = await cli(["seed", "--dry-run", "--scale", "2"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Plan \(dry run: nothing written\)/);
+    expect(run.stdout).toMatch(/users\s+57\n\s+channels\s+23/);
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("exits with the documented code as a real process", () => {
+    const bad = spawn("node_modules/.bin/tsx", ["src/cli.ts", "seed", "--scale", "0"], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^error: scale 0 is not a whole number/);
+    const refused = spawn("node_modules/.bin/tsx", ["src/cli.ts", "seed"], { NODE_ENV: "production" });
+    expect(refused.code).toBe(3);
+  });
+
+  it("runs through `npx prisma db seed`", async () => {
+    await cli(["seed", "--profile", "dev"], { DATABASE_URL: db.url });
+    const run = spawn("npx", ["prisma", "db", "seed", "--", "--profile", "minimal"], { DATABASE_URL: withSecret });
+    expect(run.stderr + run.stdout).not.toContain(SECRET);
+    expect(run.code).toBe(0);
+    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([{ username: "testuser1" }, { username: "testuser2" }, { username: "testuser3" }]);
+  });
+});

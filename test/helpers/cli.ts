@@ -1,0 +1,37 @@
+import { spawnSync } from "node:child_process";
+import { Writable } from "node:stream";
+import type { Env } from "../../src/config.ts";
+import { runCli } from "../../src/cli.ts";
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  return {
+    stream: new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    }),
+    text: () => chunks.join(""),
+  };
+}
+
+/** Runs the CLI in this process with captured output. `cwd` decides which `.env` is read. */
+export async function cli(argv: string[], env: Env, cwd = "/nonexistent-dir-without-env"): Promise<CliRun> {
+  const out = collector();
+  const err = collector();
+  const code = await runCli(argv, { env, cwd, stdout: out.stream, stderr: err.stream });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+/** Runs a command as a child process, as a user would, with only `env` (plus PATH). */
+export function spawn(command: string, args: string[], env: Env, cwd = process.cwd()): CliRun {
+  const result = spawnSync(command, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv, encoding: "utf8", timeout: 120_000 });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}

@@ -39,6 +39,22 @@ function canSee(index: RuleIndex, channelId: string, userId: string): boolean {
   return index.channels.get(channelId)?.type === "public" || (index.members.get(channelId)?.has(userId) ?? false);
 }
 
+/** A rule for rows that hang off a message (`message_id`, `user_id`): their user can see its channel. */
+function seesMessageChannel(id: string, text: string, table: string, model: "Reaction" | "File"): Rule {
+  return {
+    id,
+    text,
+    table,
+    sql: `SELECT x.id FROM ${table} x JOIN messages msg ON msg.id = x.message_id WHERE NOT ${canSeeSql("msg.channel_id", "x.user_id")}`,
+    *check(ix) {
+      for (const row of ix.rows[model]) {
+        const msg = ix.messages.get(row.messageId);
+        if (!msg || !canSee(ix, msg.channelId, row.userId)) yield row.id;
+      }
+    },
+  };
+}
+
 export const RULES: readonly Rule[] = [
   {
     id: "dm-two-members",
@@ -109,18 +125,7 @@ export const RULES: readonly Rule[] = [
       for (const m of ix.rows.Message) if (m.threadId && ix.messages.get(m.threadId)?.threadId) yield m.id;
     },
   },
-  {
-    id: "reaction-user-sees-channel",
-    text: "A reaction's user can see the message's channel",
-    table: "reactions",
-    sql: `SELECT r.id FROM reactions r JOIN messages msg ON msg.id = r.message_id WHERE NOT ${canSeeSql("msg.channel_id", "r.user_id")}`,
-    *check(ix) {
-      for (const r of ix.rows.Reaction) {
-        const msg = ix.messages.get(r.messageId);
-        if (!msg || !canSee(ix, msg.channelId, r.userId)) yield r.id;
-      }
-    },
-  },
+  seesMessageChannel("reaction-user-sees-channel", "A reaction's user can see the message's channel", "reactions", "Reaction"),
   {
     id: "read-user-sees-channel",
     text: "A read marker's user can see the message's channel, and the message is in the marker's channel",
@@ -133,18 +138,7 @@ export const RULES: readonly Rule[] = [
       }
     },
   },
-  {
-    id: "file-uploader-sees-channel",
-    text: "A file's uploader can see the message's channel",
-    table: "files",
-    sql: `SELECT f.id FROM files f JOIN messages msg ON msg.id = f.message_id WHERE NOT ${canSeeSql("msg.channel_id", "f.user_id")}`,
-    *check(ix) {
-      for (const f of ix.rows.File) {
-        const msg = ix.messages.get(f.messageId);
-        if (!msg || !canSee(ix, msg.channelId, f.userId)) yield f.id;
-      }
-    },
-  },
+  seesMessageChannel("file-uploader-sees-channel", "A file's uploader can see the message's channel", "files", "File"),
   {
     id: "muted-channels-joined",
     text: "user_settings.muted_channels names only channels the user belongs to",

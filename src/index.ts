@@ -1,7 +1,8 @@
-export { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
+export { seedDatabase, COPY_THRESHOLD, type SeedOptions, type SeedSummary } from "./seed.ts";
+export { writeWithCopy, writeWithPrisma, WRITE_METHODS, type WriteMethod } from "./writer.ts";
 export { migrateDatabase, resetDatabase, type MigrateOptions, type MigrateResult } from "./reset.ts";
-export { buildPlan, checkPlanOptions, PROFILES, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, type Plan, type PlanOptions, type Profile } from "./plan.ts";
-export { validateRows, assertValidPlan } from "./validate.ts";
+export { buildPlan, planChunks, estimateRows, checkPlanOptions, PROFILES, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, type Plan, type PlanOptions, type Profile } from "./plan.ts";
+export { validateRows, assertValidRows, validatedChunks } from "./validate.ts";
 export { RULES, checkRules, type Rule, type Violation } from "./rules.ts";
 export { INTEGRITY_CHECKS, runIntegrityChecks, type IntegrityResult } from "./integrity.ts";
 export { insertOrder, TABLES, tableOf, type ModelName, type RowOf, type Rows, type Table } from "./datamodel.ts";

@@ -54,7 +54,7 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Rows of `_prisma_migrations`, or none when the table does not exist yet. */
-async function history(client: pg.Client): Promise<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }[]> {
+async function history(client: pg.ClientBase): Promise<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }[]> {
   const exists = await client.query(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS ok`);
   if (!exists.rows[0].ok) return [];
   const { rows } = await client.query(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`);
@@ -68,7 +68,7 @@ async function history(client: pg.Client): Promise<{ migration_name: string; che
  * @example
  * await pendingMigrations(client); // [] when up to date
  */
-export async function pendingMigrations(client: pg.Client, migrations: readonly Migration[] = readMigrations()): Promise<string[]> {
+export async function pendingMigrations(client: pg.ClientBase, migrations: readonly Migration[] = readMigrations()): Promise<string[]> {
   const rows = await history(client);
   const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
   if (failed) {
@@ -79,7 +79,7 @@ export async function pendingMigrations(client: pg.Client, migrations: readonly 
 }
 
 /** Throws PENDING_MIGRATIONS naming every unapplied migration. */
-export async function assertNoPendingMigrations(client: pg.Client, database: string, migrations?: readonly Migration[]): Promise<void> {
+export async function assertNoPendingMigrations(client: pg.ClientBase, database: string, migrations?: readonly Migration[]): Promise<void> {
   const pending = await pendingMigrations(client, migrations);
   if (pending.length > 0) {
     throw new SeedError(
@@ -130,7 +130,7 @@ export async function ensureDatabase(config: DatabaseConfig): Promise<boolean> {
  * @example
  * await applyMigrations(client, readMigrations(), log);
  */
-export async function applyMigrations(client: pg.Client, migrations: readonly Migration[], log?: EventLog): Promise<string[]> {
+export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[], log?: EventLog): Promise<string[]> {
   await client.query(`SELECT pg_advisory_lock(${PRISMA_MIGRATE_LOCK})`);
   try {
     await client.query(HISTORY_DDL);
@@ -165,6 +165,6 @@ export async function applyMigrations(client: pg.Client, migrations: readonly Mi
  * Drops and recreates the `public` schema: what `prisma migrate reset` does before it
  * reapplies every migration.
  */
-export async function resetSchema(client: pg.Client): Promise<void> {
+export async function resetSchema(client: pg.ClientBase): Promise<void> {
   await client.query(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;`);
 }

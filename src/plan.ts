@@ -57,54 +57,103 @@ export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
   return { profile, seed, scale };
 }
 
+/** Rows per chunk of a streamed plan: canonical data first, then this many slices at a time. */
+export const SLICES_PER_CHUNK = 20;
+
+/** An empty set of rows for every model. */
+export function emptyRows(): Rows {
+  return { User: [], Channel: [], ChannelMember: [], Message: [], Reaction: [], File: [], MessageRead: [], UserSettings: [], UserStatus: [] };
+}
+
 /**
- * Builds every row a seed writes. Pure: no I/O and no clock, so the same options give
- * identical rows on every machine.
+ * The rows of a plan in chunks, so that a large seed never holds all of them: first the
+ * canonical rows, then the generated slices, `slicesPerChunk` at a time. Every chunk only
+ * references its own rows and the canonical ones, so writing chunks in order (each table by
+ * table, parents first) satisfies every foreign key. Pure and deterministic, like buildPlan.
+ *
+ * @example
+ * for (const rows of planChunks({ scale: 1000 })) write(rows);
+ */
+export function* planChunks(options: PlanOptions = {}, slicesPerChunk = SLICES_PER_CHUNK): Generator<Rows> {
+  const { profile, seed, scale } = checkPlanOptions(options);
+  const canonical = buildCanonical();
+  const first = emptyRows();
+  first.User.push(...canonical.users);
+  first.Channel.push(canonical.general);
+  first.ChannelMember.push(...canonical.members);
+  first.Message.push(...canonical.messages);
+  first.UserSettings.push(...canonical.settings);
+  first.UserStatus.push(...canonical.statuses);
+  yield first;
+  const slices = profile === "dev" ? scale : 0;
+  for (let start = 0; start < slices; start += slicesPerChunk) {
+    const rows = emptyRows();
+    for (let index = start; index < Math.min(slices, start + slicesPerChunk); index++) buildSlice({ seed, index, canonical }, rows);
+    yield rows;
+  }
+}
+
+/** Builds one slice of the dev profile into `rows`. */
+function buildSlice(slice: SliceInput, rows: Rows): void {
+  const { canonical } = slice;
+  const users = buildUsers(slice);
+  const active = new Set([...users, ...canonical.users].filter(isActive).map((u) => u.id));
+  const { channels, rosters } = buildChannels(slice, users);
+  const members = buildChannelMembers(slice, users, rosters);
+  const membersByChannel = new Map<string, string[]>();
+  for (const m of members) {
+    if (active.has(m.userId)) membersByChannel.set(m.channelId, [...(membersByChannel.get(m.channelId) ?? []), m.userId]);
+  }
+  const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
+  const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
+  const messages = buildMessages(slice, channels, members, active);
+  rows.User.push(...users);
+  rows.Channel.push(...channels);
+  rows.ChannelMember.push(...members);
+  rows.Message.push(...messages);
+  rows.Reaction.push(...buildReactions(slice, messages, membersByChannel, deadline));
+  rows.File.push(...buildFiles(slice, messages));
+  rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel));
+  rows.UserSettings.push(...buildUserSettings(slice, users, members, channels));
+  rows.UserStatus.push(...buildUserStatus(slice, users));
+}
+
+/** Appends every row of `from` to `into`. */
+export function appendRows(into: Rows, from: Rows): Rows {
+  for (const model of Object.keys(into) as ModelName[]) {
+    const target = into[model] as unknown[];
+    for (const row of from[model]) target.push(row);
+  }
+  return into;
+}
+
+/**
+ * Builds every row a seed writes, in memory. Pure: no I/O and no clock, so the same options
+ * give identical rows on every machine.
  *
  * @example
  * const plan = buildPlan({ profile: "dev", seed: 42 });
  * plan.rows.User.length; // 30
  */
 export function buildPlan(options: PlanOptions = {}): Plan {
-  const { profile, seed, scale } = checkPlanOptions(options);
-  const canonical = buildCanonical();
-  const rows: Rows = {
-    User: [...canonical.users],
-    Channel: [canonical.general],
-    ChannelMember: [...canonical.members],
-    Message: [...canonical.messages],
-    Reaction: [],
-    File: [],
-    MessageRead: [],
-    UserSettings: [...canonical.settings],
-    UserStatus: [...canonical.statuses],
-  };
-  const slices = profile === "dev" ? scale : 0;
-  for (let index = 0; index < slices; index++) {
-    const slice: SliceInput = { seed, index, canonical };
-    const users = buildUsers(slice);
-    const active = new Set([...users, ...canonical.users].filter(isActive).map((u) => u.id));
-    const { channels, rosters } = buildChannels(slice, users);
-    const members = buildChannelMembers(slice, users, rosters);
-    const membersByChannel = new Map<string, string[]>();
-    for (const m of members) {
-      if (active.has(m.userId)) membersByChannel.set(m.channelId, [...(membersByChannel.get(m.channelId) ?? []), m.userId]);
-    }
-    const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
-    const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
-    const messages = buildMessages(slice, channels, members, active);
-    rows.User.push(...users);
-    rows.Channel.push(...channels);
-    rows.ChannelMember.push(...members);
-    rows.Message.push(...messages);
-    rows.Reaction.push(...buildReactions(slice, messages, membersByChannel, deadline));
-    rows.File.push(...buildFiles(slice, messages));
-    rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel));
-    rows.UserSettings.push(...buildUserSettings(slice, users, members, channels));
-    rows.UserStatus.push(...buildUserStatus(slice, users));
-  }
-  const tables = insertOrder().map((table) => ({ table, rows: rows[table.model].length }));
-  return { profile, seed, scale, rows, tables };
+  const checked = checkPlanOptions(options);
+  const rows = emptyRows();
+  for (const chunk of planChunks(checked)) appendRows(rows, chunk);
+  return { ...checked, rows, tables: countTables(rows) };
+}
+
+/** Tables in insert order with their row counts. */
+export function countTables(rows: Rows): { table: Table; rows: number }[] {
+  return insertOrder().map((table) => ({ table, rows: rows[table.model].length }));
+}
+
+/** Rows a dev slice adds, for choosing the write path before generating anything. */
+const ROWS_PER_SLICE_ESTIMATE = 2060;
+
+/** About how many rows a plan has (exact for minimal). */
+export function estimateRows(options: PlanOptions = {}): number {
+  const { profile, scale } = checkPlanOptions(options);
+  return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : 0);
 }
 
 /** Total rows of a plan. */

@@ -17,7 +17,7 @@ interface LiveColumn {
  * @example
  * await schemaProblems(client); // [] when the database matches prisma/schema.prisma
  */
-export async function schemaProblems(client: pg.Client, tables: readonly Table[] = TABLES): Promise<string[]> {
+export async function schemaProblems(client: pg.ClientBase, tables: readonly Table[] = TABLES): Promise<string[]> {
   const { rows } = await client.query<LiveColumn>(
     `SELECT table_name, column_name, udt_name, character_maximum_length
        FROM information_schema.columns
@@ -50,7 +50,7 @@ export async function schemaProblems(client: pg.Client, tables: readonly Table[]
 }
 
 /** Throws SCHEMA_MISMATCH listing what differs. */
-export async function assertSchemaCompatible(client: pg.Client, database: string): Promise<void> {
+export async function assertSchemaCompatible(client: pg.ClientBase, database: string): Promise<void> {
   const problems = await schemaProblems(client);
   if (problems.length === 0) return;
   const shown = problems.slice(0, 5).join("; ") + (problems.length > 5 ? ` and ${problems.length - 5} more` : "");

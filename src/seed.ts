@@ -1,18 +1,29 @@
+import pg from "pg";
 import { loadEnv, resolveDatabaseConfig, secretsOf, redact, type DatabaseConfig, type Env } from "./config.ts";
-import { connect } from "./db.ts";
+import { connect, createPrisma, translatePgError } from "./db.ts";
+import type { Rows } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
-import { createPrisma } from "./db.ts";
 import { assertNotProduction } from "./guard.ts";
 import type { IntegrityResult } from "./integrity.ts";
-import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "./log.ts";
+import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
-import { buildPlan, checkPlanOptions, planTotal, type Plan, type PlanOptions, type Profile } from "./plan.ts";
+import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
-import { assertValidPlan } from "./validate.ts";
-import { writePlan } from "./writer.ts";
+import { validatedChunks, type ChunkTiming } from "./validate.ts";
+import { writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
 
-/** Options of seedDatabase. Everything has a default; tests inject env, URL, sink and client. */
+/**
+ * Seeds of at least this many rows are written with COPY instead of Prisma's createMany.
+ * Measured with `npm run bench` (README, "Performance"): COPY is faster from the dev
+ * profile up; the minimal profile's 15 rows go through Prisma.
+ */
+export const COPY_THRESHOLD = 1_000;
+
+/** Plans up to this many rows are kept in memory between calls in one process. */
+const CACHE_LIMIT = 50_000;
+
+/** Options of seedDatabase. Everything has a default; tests inject env, URL, sink and clients. */
 export interface SeedOptions extends PlanOptions {
   /** The environment to read configuration from (default: process.env, with `.env` under it when `loadDotEnv`). */
   env?: Env;
@@ -24,11 +35,15 @@ export interface SeedOptions extends PlanOptions {
   dryRun?: boolean;
   /** Where events go (default: nowhere). */
   sink?: SeedLogSink;
-  /** A Prisma client to reuse across calls (a warm connection); seedDatabase leaves it open. */
+  /** `auto` (default) picks COPY from COPY_THRESHOLD rows up, Prisma below. */
+  method?: WriteMethod | "auto";
+  /** A pg pool to take the connection from, kept warm across calls (Vitest between files). */
+  pool?: pg.Pool;
+  /** A Prisma client to reuse across calls for the Prisma path; seedDatabase leaves it open. */
   prisma?: PrismaClient;
   /** Folder of migrations to compare the database with (default: prisma/migrations). */
   migrationsDir?: string;
-  /** Longest the seed transaction may run (ms, default 10 minutes). */
+  /** Longest the Prisma seed transaction may run (ms, default 10 minutes). */
   transactionTimeoutMs?: number;
   /** Command name shown in the start event. */
   command?: string;
@@ -41,6 +56,7 @@ export interface SeedSummary {
   seed: number;
   scale: number;
   dryRun: boolean;
+  method: WriteMethod;
   /** Tables in insert order. `removed`/`ms` are absent on a dry run. */
   tables: { table: string; rows: number; removed?: number; ms?: number }[];
   totalRows: number;
@@ -57,7 +73,7 @@ export interface SeedSummary {
  * @example
  * import { seedDatabase } from "chatgenius-seed";
  * const summary = await seedDatabase({ databaseUrl: "postgresql://postgres@127.0.0.1:5432/chatgenius_test", profile: "minimal" });
- * summary.totalRows; // 16
+ * summary.totalRows; // 15
  */
 export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSummary> {
   const started = performance.now();
@@ -72,36 +88,44 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     const config = resolveDatabaseConfig(env);
     target = config.target;
     const planOptions = checkPlanOptions(options);
-    log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, dryRun: options.dryRun ?? false });
+    const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
+    const dryRun = options.dryRun ?? false;
+    log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, method, dryRun });
 
-    let t = performance.now();
-    await preflight(config, options.migrationsDir);
-    const validateDb = performance.now() - t;
-
-    t = performance.now();
-    const plan = buildPlan(planOptions);
-    const generate = performance.now() - t;
-    t = performance.now();
-    assertValidPlan(plan);
-    const validate = Math.round(validateDb + performance.now() - t);
-
-    const summary = summarize(plan, target, options.dryRun ?? false);
-    summary.phases.generate = Math.round(generate);
-    summary.phases.validate = validate;
-    if (!options.dryRun) {
-      const prisma = options.prisma ?? createPrisma(config);
-      try {
-        const result = await writePlan(prisma, plan, log, { transactionTimeoutMs: options.transactionTimeoutMs });
-        for (const row of summary.tables) {
-          row.removed = result.removed[row.table] ?? 0;
-          row.ms = result.inserted[row.table]?.ms ?? 0;
+    const summary: SeedSummary = {
+      target, ...planOptions, dryRun, method, tables: [], totalRows: 0, integrity: [],
+      phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
+    };
+    const client = await acquire(config, options.pool);
+    try {
+      let t = performance.now();
+      await preflight(client.client, config, options.migrationsDir);
+      const preflightMs = performance.now() - t;
+      const timing: ChunkTiming = { generate: 0, validate: 0 };
+      const chunks = planSource(planOptions, timing);
+      if (dryRun) {
+        const rows = emptyRows();
+        for (const chunk of chunks) countInto(rows, chunk);
+        summary.tables = countTables(rows).map((x) => ({ table: x.table.name, rows: x.rows }));
+      } else if (method === "prisma") {
+        const rows = emptyRows();
+        for (const chunk of chunks) appendRows(rows, chunk);
+        const prisma = options.prisma ?? createPrisma(config);
+        try {
+          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs });
+          fill(summary, result);
+        } finally {
+          if (!options.prisma) await prisma.$disconnect();
         }
-        Object.assign(summary.phases, result.phases);
-        summary.integrity = result.integrity;
-      } finally {
-        if (!options.prisma) await prisma.$disconnect();
+      } else {
+        fill(summary, await writeWithCopy(client.client, chunks, log, { expectedRows: estimateRows(planOptions) }));
       }
+      summary.phases.generate = Math.round(timing.generate);
+      summary.phases.validate = Math.round(preflightMs + timing.validate);
+    } finally {
+      client.release();
     }
+    summary.totalRows = summary.tables.reduce((sum, x) => sum + x.rows, 0);
     summary.phases.total = Math.round(performance.now() - started);
     log.emit("complete", { step: "run", totalRows: summary.totalRows, durationMs: summary.phases.total, summary });
     return summary;
@@ -112,29 +136,48 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
   }
 }
 
-/** The database answers, has every migration, and matches the schema the fixtures write. */
-async function preflight(config: DatabaseConfig, migrationsDir?: string): Promise<void> {
-  const client = await connect(config);
+function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithCopy>>) {
+  summary.tables = Object.entries(result.inserted).map(([table, v]) => ({ table, rows: v.rows, removed: result.removed[table] ?? 0, ms: v.ms }));
+  summary.integrity = result.integrity;
+  summary.phases.cleanup = result.phases.cleanup;
+  summary.phases.write = result.phases.write;
+  summary.phases.verify = result.phases.verify;
+}
+
+function countInto(rows: Rows, chunk: Rows) {
+  for (const model of Object.keys(rows) as (keyof Rows)[]) (rows[model] as unknown[]).length += chunk[model].length;
+}
+
+/** Validated chunks of the plan; small plans are kept for the next call with the same options. */
+let cached: { key: string; chunks: Rows[] } | undefined;
+function planSource(options: Required<PlanOptions>, timing: ChunkTiming): Iterable<Rows> {
+  const key = JSON.stringify(options);
+  if (cached?.key === key) return cached.chunks;
+  const stream = validatedChunks(planChunks(options), timing);
+  if (estimateRows(options) > CACHE_LIMIT) return stream;
+  const chunks = [...stream];
+  cached = { key, chunks };
+  return chunks;
+}
+
+/** A connection from the caller's pool, or a new one. */
+async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client: pg.ClientBase; release: () => void }> {
+  if (!pool) {
+    const client = await connect(config);
+    return { client, release: () => void client.end().catch(() => {}) };
+  }
   try {
-    await assertNoPendingMigrations(client, config.database, readMigrations(migrationsDir));
-    await assertSchemaCompatible(client, config.database);
-  } finally {
-    await client.end().catch(() => {});
+    const client = await pool.connect();
+    return { client, release: () => client.release() };
+  } catch (error) {
+    throw translatePgError(error, config);
   }
 }
 
-function summarize(plan: Plan, target: string, dryRun: boolean): SeedSummary {
-  return {
-    target,
-    profile: plan.profile,
-    seed: plan.seed,
-    scale: plan.scale,
-    dryRun,
-    tables: plan.tables.map((t) => ({ table: t.table.name, rows: t.rows })),
-    totalRows: planTotal(plan),
-    phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
-    integrity: [],
-  };
+/** The database has every migration and matches the schema the fixtures write. */
+async function preflight(client: pg.ClientBase, config: DatabaseConfig, migrationsDir?: string): Promise<void> {
+  await assertNoPendingMigrations(client, config.database, readMigrations(migrationsDir));
+  await assertSchemaCompatible(client, config.database);
 }
 
 /**

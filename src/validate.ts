@@ -1,7 +1,7 @@
 import { TABLES, type Rows, type Table } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
 import { WINDOW_END } from "./fixtures/clock.ts";
-import type { Plan } from "./plan.ts";
+import { appendRows, emptyRows } from "./plan.ts";
 import { checkRules, type Violation } from "./rules.ts";
 import { isUlid, ulidTime } from "./ulid.ts";
 
@@ -71,10 +71,10 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
  * Throws SeedError INVALID_FIXTURES naming the table, row and rule of the first violations.
  *
  * @example
- * assertValidPlan(buildPlan({ profile: "minimal" }));
+ * assertValidRows(buildPlan({ profile: "minimal" }).rows);
  */
-export function assertValidPlan(plan: Plan): void {
-  const violations = validateRows(plan.rows);
+export function assertValidRows(rows: Rows): void {
+  const violations = validateRows(rows);
   if (violations.length === 0) return;
   const shown = violations
     .slice(0, 3)
@@ -84,3 +84,33 @@ export function assertValidPlan(plan: Plan): void {
   throw new SeedError("INVALID_FIXTURES", `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the fixture builder in src/fixtures/ for that table; nothing was written`);
 }
 
+/** Milliseconds spent building and validating the rows of a streamed plan. */
+export interface ChunkTiming {
+  generate: number;
+  validate: number;
+}
+
+/**
+ * Validates each chunk of a streamed plan (with the canonical rows, which the first chunk
+ * holds and every later chunk references) before handing it on: a chunk that breaks a rule
+ * never reaches the writer. Uniqueness across chunks is left to the database's own unique
+ * keys, inside the same transaction.
+ *
+ * @example
+ * for (const rows of validatedChunks(planChunks({ scale: 100 }))) write(rows);
+ */
+export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }): Generator<Rows> {
+  let canonical: Rows | undefined;
+  const iterator = chunks[Symbol.iterator]();
+  for (;;) {
+    let t = performance.now();
+    const next = iterator.next();
+    timing.generate += performance.now() - t;
+    if (next.done) return;
+    t = performance.now();
+    assertValidRows(canonical ? appendRows(appendRows(emptyRows(), canonical), next.value) : next.value);
+    canonical ??= next.value;
+    timing.validate += performance.now() - t;
+    yield next.value;
+  }
+}

@@ -1,9 +1,18 @@
-import { insertOrder, selfReferences, type ModelName, type Table } from "./datamodel.ts";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { copyStatement, encodeCopy } from "./copy.ts";
+import { insertOrder, selfReferences, type ModelName, type Rows, type Table } from "./datamodel.ts";
+import { ident } from "./db.ts";
 import { SeedError } from "./errors.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
-import { runIntegrityChecks, type IntegrityResult } from "./integrity.ts";
+import { runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
 import type { EventLog } from "./log.ts";
-import { rowsOf, type Plan } from "./plan.ts";
+
+/** How rows reach the database: Prisma's createMany, or PostgreSQL's COPY for large seeds. */
+export const WRITE_METHODS = ["prisma", "copy"] as const;
+export type WriteMethod = (typeof WRITE_METHODS)[number];
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
@@ -14,89 +23,212 @@ interface Delegate {
 
 /** PostgreSQL binds at most 65,535 parameters in one statement. */
 const MAX_PARAMS = 65_535;
+/** Rows encoded per write to a COPY stream: bounds the size of one string. */
+const COPY_BATCH = 5_000;
+/** Progress events at most this often. */
+const PROGRESS_EVERY_MS = 1_000;
 
 /** What the writer did, table by table and phase by phase. */
 export interface WriteResult {
+  readonly method: WriteMethod;
   readonly removed: Record<string, number>;
   readonly inserted: Record<string, { rows: number; ms: number }>;
   readonly integrity: IntegrityResult[];
-  readonly phases: { cleanup: number; write: number; verify: number };
+  /** ms; `generate` is time spent building rows while writing (streamed plans only). */
+  readonly phases: { cleanup: number; generate: number; write: number; verify: number };
 }
 
 export interface WriteOptions {
-  /** Longest the interactive transaction may run before Prisma aborts it (ms). */
+  /** Longest the Prisma interactive transaction may run before Prisma aborts it (ms). */
   transactionTimeoutMs?: number;
+  /** Rows the plan is expected to hold, for progress estimates of streamed plans. */
+  expectedRows?: number;
+}
+
+/** Accumulates per-table figures and emits the events both write paths share. */
+class Tally {
+  readonly removed: Record<string, number> = {};
+  readonly inserted: Record<string, { rows: number; ms: number }> = {};
+  readonly phases = { cleanup: 0, generate: 0, write: 0, verify: 0 };
+  integrity: IntegrityResult[] = [];
+  private lastProgress = performance.now();
+  private readonly started = performance.now();
+  private done = 0;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly order: readonly Table[],
+    private readonly expectedRows?: number,
+  ) {
+    for (const t of order) this.inserted[t.name] = { rows: 0, ms: 0 };
+  }
+
+  cleaned(table: Table, rows: number) {
+    this.removed[table.name] = rows;
+    this.log.emit("cleanup", { step: "cleanup", table: table.name, rows });
+  }
+
+  wrote(table: Table, rows: number, ms: number) {
+    const entry = this.inserted[table.name]!;
+    entry.rows += rows;
+    entry.ms += ms;
+    this.done += rows;
+  }
+
+  /** A progress event per second at most, with rows/s and an estimate of the time left. */
+  progress() {
+    const now = performance.now();
+    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = now;
+    const seconds = (now - this.started) / 1000;
+    const rate = Math.round(this.done / seconds);
+    const left = this.expectedRows && rate > 0 ? Math.max(0, Math.round(((this.expectedRows - this.done) / rate) * 1000)) : null;
+    const tables = Object.fromEntries(Object.entries(this.inserted).map(([name, v]) => [name, v.rows]));
+    this.log.emit("insert", { step: "progress", rows: this.done, expectedRows: this.expectedRows ?? null, rowsPerSecond: rate, etaMs: left, tables });
+  }
+
+  /** The per-table insert event, once a table is complete. */
+  finished(table: Table) {
+    const { rows, ms } = this.inserted[table.name]!;
+    this.inserted[table.name] = { rows, ms: Math.round(ms) };
+    this.log.emit("insert", { step: "insert", table: table.name, rows, ms: Math.round(ms) });
+  }
+
+  result(method: WriteMethod): WriteResult {
+    return { method, removed: this.removed, inserted: this.inserted, integrity: this.integrity, phases: this.phases };
+  }
+
+  /** Integrity checks in SQL, and every table holds exactly what was written. */
+  async verify(query: QueryRunner) {
+    const t = performance.now();
+    this.integrity = await runIntegrityChecks(query);
+    for (const table of this.order) {
+      const expected = this.inserted[table.name]!.rows;
+      const [row] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ident(table.name)}`);
+      if (row?.n !== expected) {
+        throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${row?.n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`);
+      }
+    }
+    this.phases.verify = Math.round(performance.now() - t);
+    const broken = this.integrity.filter((r) => r.violations > 0);
+    if (broken.length > 0) {
+      const list = broken.map((r) => `${r.id} (${r.violations} rows, e.g. ${r.examples.join(", ")})`).join("; ");
+      throw new SeedError("INTEGRITY_FAILED", `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`);
+    }
+  }
+}
+
+function rollbackEvent(log: EventLog, error: unknown) {
+  log.emit("error", { step: "transaction", action: "rollback" }, { code: error instanceof SeedError ? error.code : "SEED_FAILED", message: "transaction rolled back" });
 }
 
 /**
- * The one piece of code that writes seed data. In one transaction: deletes every seeded
- * table's rows (children first), inserts the plan (parents first; self-referencing rows such
- * as thread replies after the rows they point at), checks every integrity rule in SQL and
- * commits only if all pass. Any failure rolls everything back.
+ * The small-seed write path. In one Prisma interactive transaction: deletes every seeded
+ * table's rows (children first), inserts the rows with createMany (parents first;
+ * self-referencing rows such as thread replies after the rows they point at), checks every
+ * integrity rule in SQL, and commits only if all pass. Any failure rolls everything back.
  *
  * @example
- * const result = await writePlan(prisma, buildPlan(), log);
+ * const result = await writeWithPrisma(prisma, buildPlan().rows, log);
  */
-export async function writePlan(prisma: PrismaClient, plan: Plan, log: EventLog, options: WriteOptions = {}): Promise<WriteResult> {
+export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: EventLog, options: WriteOptions = {}): Promise<WriteResult> {
   const order = insertOrder();
-  const removed: Record<string, number> = {};
-  const inserted: Record<string, { rows: number; ms: number }> = {};
-  const phases = { cleanup: 0, write: 0, verify: 0 };
-  let integrity: IntegrityResult[] = [];
-  log.emit("start", { step: "transaction", action: "begin" });
+  const tally = new Tally(log, order);
+  log.emit("start", { step: "transaction", action: "begin", method: "prisma" });
   try {
     await prisma.$transaction(
       async (tx) => {
         let t = performance.now();
-        for (const table of [...order].reverse()) {
-          const { count } = await delegate(tx, table.model).deleteMany();
-          removed[table.name] = count;
-          log.emit("cleanup", { step: "cleanup", table: table.name, rows: count });
-        }
-        phases.cleanup = Math.round(performance.now() - t);
-
+        for (const table of [...order].reverse()) tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
+        tally.phases.cleanup = Math.round(performance.now() - t);
         t = performance.now();
         for (const table of order) {
           const started = performance.now();
-          const rows = rowsOf(plan, table.model);
-          for (const wave of waves(table, rows)) {
+          const list = rows[table.model] as unknown as Record<string, unknown>[];
+          for (const wave of waves(table, list)) {
             for (const chunk of chunks(wave, chunkSize(table))) await delegate(tx, table.model).createMany({ data: chunk });
           }
-          const ms = Math.round(performance.now() - started);
-          inserted[table.name] = { rows: rows.length, ms };
-          log.emit("insert", { step: "insert", table: table.name, rows: rows.length, ms });
+          tally.wrote(table, list.length, performance.now() - started);
+          tally.finished(table);
         }
-        phases.write = Math.round(performance.now() - t);
-
-        t = performance.now();
-        integrity = await runIntegrityChecks((sql) => tx.$queryRawUnsafe(sql));
-        await assertCounts(tx, plan, order);
-        phases.verify = Math.round(performance.now() - t);
-        const broken = integrity.filter((r) => r.violations > 0);
-        if (broken.length > 0) {
-          const list = broken.map((r) => `${r.id} (${r.violations} rows, e.g. ${r.examples.join(", ")})`).join("; ");
-          throw new SeedError("INTEGRITY_FAILED", `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`);
-        }
+        tally.phases.write = Math.round(performance.now() - t);
+        await tally.verify((sql) => tx.$queryRawUnsafe(sql));
       },
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
     );
   } catch (error) {
-    log.emit("error", { step: "transaction", action: "rollback" }, { code: error instanceof SeedError ? error.code : "SEED_FAILED", message: "transaction rolled back" });
+    rollbackEvent(log, error);
     throw error;
   }
   log.emit("complete", { step: "transaction", action: "commit" });
-  return { removed, inserted, integrity, phases };
+  return tally.result("prisma");
 }
 
-/** Counts every table inside the transaction: what was written is what was planned. */
-async function assertCounts(tx: Tx, plan: Plan, order: readonly Table[]): Promise<void> {
-  for (const table of order) {
-    const expected = rowsOf(plan, table.model).length;
-    const [row] = await tx.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM "${table.name}"`);
-    if (row?.n !== expected) {
-      throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${row?.n} rows after the inserts but ${expected} were planned: something else writes to it (a trigger?); nothing was committed`);
+/**
+ * The bulk write path, for large seeds: the same rows, the same single transaction and the
+ * same checks as writeWithPrisma, written with COPY FROM STDIN and streamed chunk by chunk so
+ * that memory does not grow with the seed. Cleanup is one TRUNCATE of every seeded table
+ * (transactional in PostgreSQL; it fails rather than cascade if another table references
+ * them). Rows are generated by the `chunks` iterable while the server loads the previous
+ * chunk's rows.
+ *
+ * @example
+ * const result = await writeWithCopy(client, planChunks({ scale: 100 }), log);
+ */
+export async function writeWithCopy(client: pg.ClientBase, source: Iterable<Rows>, log: EventLog, options: WriteOptions = {}): Promise<WriteResult> {
+  const order = insertOrder();
+  const tally = new Tally(log, order, options.expectedRows);
+  const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
+  log.emit("start", { step: "transaction", action: "begin", method: "copy" });
+  await client.query("BEGIN");
+  try {
+    let t = performance.now();
+    const counts = await query<Record<string, number>>(`SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
+    await client.query(`TRUNCATE TABLE ${[...order].reverse().map((tb) => ident(tb.name)).join(", ")}`);
+    for (const table of [...order].reverse()) tally.cleaned(table, counts[0]?.[table.name] ?? 0);
+    tally.phases.cleanup = Math.round(performance.now() - t);
+
+    t = performance.now();
+    const iterator = source[Symbol.iterator]();
+    for (;;) {
+      const g = performance.now();
+      const next = iterator.next();
+      tally.phases.generate += performance.now() - g;
+      if (next.done) break;
+      for (const table of order) {
+        const list = next.value[table.model] as unknown as Record<string, unknown>[];
+        if (list.length === 0) continue;
+        const started = performance.now();
+        for (const wave of waves(table, list)) await copyRows(client, table, wave);
+        tally.wrote(table, list.length, performance.now() - started);
+      }
+      tally.progress();
     }
+    tally.phases.generate = Math.round(tally.phases.generate);
+    tally.phases.write = Math.round(performance.now() - t - tally.phases.generate);
+    // Chunks interleave the tables: each table is complete only when the last chunk is written.
+    for (const table of order) tally.finished(table);
+    await tally.verify(query);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    rollbackEvent(log, error);
+    throw error;
   }
+  log.emit("complete", { step: "transaction", action: "commit" });
+  return tally.result("copy");
+}
+
+async function copyRows(client: pg.ClientBase, table: Table, rows: Record<string, unknown>[]): Promise<void> {
+  const stream = client.query(copyFrom(copyStatement(table)));
+  const done = finished(stream);
+  // A failing COPY rejects `done`; keep it observed while the batches are written.
+  done.catch(() => {});
+  for (let i = 0; i < rows.length; i += COPY_BATCH) {
+    if (!stream.write(encodeCopy(table, rows.slice(i, i + COPY_BATCH)))) await Promise.race([once(stream, "drain"), done]);
+  }
+  stream.end();
+  await done;
 }
 
 function delegate(tx: Tx, model: ModelName): Delegate {

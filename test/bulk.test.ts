@@ -1,0 +1,99 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../src/config.ts";
+import type { Rows } from "../src/datamodel.ts";
+import { createEventLog, type SeedLogEvent } from "../src/log.ts";
+import { planChunks } from "../src/plan.ts";
+import { COPY_THRESHOLD, seedDatabase } from "../src/seed.ts";
+import { validatedChunks } from "../src/validate.ts";
+import { writeWithCopy } from "../src/writer.ts";
+import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+
+let db: DatabaseConfig;
+const seed = (options: Parameters<typeof seedDatabase>[0]) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
+
+beforeAll(async () => {
+  db = await createTestDatabase("bulk");
+});
+afterAll(async () => {
+  await dropTestDatabase(db);
+});
+
+describe("the bulk (COPY) write path", () => {
+  it("leaves exactly the same contents in every table as the Prisma path", async () => {
+    const viaPrisma = await seed({ profile: "dev", scale: 3, seed: 8, method: "prisma" });
+    const prismaTables = await snapshot(db);
+    const viaCopy = await seed({ profile: "dev", scale: 3, seed: 8, method: "copy" });
+    expect(viaPrisma.method).toBe("prisma");
+    expect(viaCopy.method).toBe("copy");
+    expect(await snapshot(db)).toEqual(prismaTables);
+    const counts = (s: typeof viaCopy) => s.tables.map(({ table, rows }) => ({ table, rows }));
+    expect(counts(viaCopy)).toEqual(counts(viaPrisma));
+  });
+
+  it("writes the same rows however the plan is chunked", async () => {
+    await seed({ profile: "dev", scale: 3, seed: 8, method: "copy" });
+    const whole = await snapshot(db);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const result = await writeWithCopy(client, validatedChunks(planChunks({ profile: "dev", scale: 3, seed: 8 }, 1)), createEventLog(() => {}));
+      expect(result.integrity.every((r) => r.violations === 0)).toBe(true);
+    } finally {
+      await client.end();
+    }
+    expect(await snapshot(db)).toEqual(whole);
+  });
+
+  it("is chosen automatically for seeds of COPY_THRESHOLD rows or more", async () => {
+    expect((await seed({ profile: "dev" })).method).toBe("copy");
+    expect((await seed({ profile: "minimal" })).method).toBe("prisma");
+    expect(COPY_THRESHOLD).toBeGreaterThan(15);
+  });
+
+  it("reuses a warm pool across calls and leaves the same rows", async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      const first = await seed({ profile: "dev", pool });
+      const a = await snapshot(db);
+      const second = await seed({ profile: "dev", pool });
+      expect(await snapshot(db)).toEqual(a);
+      expect(second.totalRows).toBe(first.totalRows);
+      expect(second.integrity.every((r) => r.violations === 0)).toBe(true);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("reports progress as bounded insert events and per-table totals", async () => {
+    const events: SeedLogEvent[] = [];
+    await seed({ profile: "dev", scale: 2, method: "copy", sink: (e) => events.push(e) });
+    const inserts = events.filter((e) => e.operation === "insert" && e.details.step === "insert");
+    expect(inserts.map((e) => e.details.table)).toEqual(["users", "channels", "channel_members", "messages", "reactions", "files", "message_reads", "user_settings", "user_status"]);
+    const rows = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM messages`);
+    expect(inserts.find((e) => e.details.table === "messages")!.details.rows).toBe(rows[0]!.n);
+    const progress = events.filter((e) => e.details.step === "progress");
+    for (let i = 1; i < progress.length; i++) {
+      expect(Date.parse(progress[i]!.timestamp) - Date.parse(progress[i - 1]!.timestamp)).toBeGreaterThanOrEqual(900);
+    }
+  });
+
+  it("rejects a chunk that breaks a rule before it reaches the database", async () => {
+    const before = await snapshot(db);
+    function* broken(): Generator<Rows> {
+      const chunks = planChunks({ profile: "dev", seed: 3 });
+      yield chunks.next().value!;
+      const rows = chunks.next().value!;
+      rows.Message.find((m) => m.threadId)!.threadId = rows.Message.find((m) => m.threadId)!.id;
+      yield rows;
+    }
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await expect(writeWithCopy(client, validatedChunks(broken()), createEventLog(() => {}))).rejects.toMatchObject({ code: "INVALID_FIXTURES", message: expect.stringMatching(/messages row \w+ breaks/) });
+    } finally {
+      await client.end();
+    }
+    expect(await snapshot(db)).toEqual(before);
+  });
+});

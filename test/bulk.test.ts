@@ -82,9 +82,10 @@ describe("the bulk (COPY) write path", () => {
     const before = await snapshot(db);
     function* broken(): Generator<Rows> {
       const chunks = planChunks({ profile: "dev", seed: 3 });
-      yield chunks.next().value!;
-      const rows = chunks.next().value!;
-      rows.Message.find((m) => m.threadId)!.threadId = rows.Message.find((m) => m.threadId)!.id;
+      yield chunks.next().value as Rows;
+      const rows = chunks.next().value as Rows;
+      const reply = rows.Message.find((m) => m.threadId)!;
+      reply.threadId = reply.id; // a message that replies to itself
       yield rows;
     }
     const client = new pg.Client({ connectionString: db.url });

@@ -1,4 +1,4 @@
-import type { Column, Table } from "./datamodel.ts";
+import { insertOrder, waves, type Column, type Rows, type Table } from "./datamodel.ts";
 import { ident } from "./db.ts";
 
 /**
@@ -62,4 +62,26 @@ const RESERVED = /[\\\t\n\r]/;
 function escape(text: string): string {
   if (!RESERVED.test(text)) return text;
   return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+}
+
+/** One chunk of a plan as COPY data, table by table in insert order (empty tables left out). */
+export interface EncodedChunk {
+  tables: { name: string; rows: number; data: Uint8Array }[];
+}
+
+/**
+ * Encodes every table of a chunk as COPY text, rows that reference their own table after the
+ * rows they point at (a thread's root before its replies).
+ *
+ * @example
+ * const encoded = encodeChunk(plan.rows);
+ */
+export function encodeChunk(rows: Rows): EncodedChunk {
+  const tables: EncodedChunk["tables"] = [];
+  for (const table of insertOrder()) {
+    const list = rows[table.model] as unknown as Record<string, unknown>[];
+    if (list.length === 0) continue;
+    tables.push({ name: table.name, rows: list.length, data: Buffer.from(encodeCopy(table, waves(table, list).flat())) });
+  }
+  return { tables };
 }

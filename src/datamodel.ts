@@ -1,3 +1,4 @@
+import { SeedError } from "./errors.ts";
 import { datamodel } from "./generated/datamodel.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
 
@@ -160,3 +161,25 @@ export function insertOrder(tables: readonly Table[] = TABLES): Table[] {
 export function selfReferences(table: Table): ForeignKey[] {
   return table.foreignKeys.filter((fk) => fk.references === table.model);
 }
+
+/**
+ * Splits rows so that a row comes after the rows it references in its own table: first the
+ * rows whose self-references are empty, then those pointing only at earlier waves.
+ */
+export function waves(table: Table, rows: Record<string, unknown>[]): Record<string, unknown>[][] {
+  const refs = selfReferences(table).map((fk) => fk.fields[0]!);
+  if (refs.length === 0) return [rows];
+  const done = new Set<unknown>();
+  let rest = rows;
+  const out: Record<string, unknown>[][] = [];
+  while (rest.length > 0) {
+    const ready = rest.filter((r) => refs.every((f) => r[f] === null || r[f] === undefined || done.has(r[f])));
+    if (ready.length === 0) throw new SeedError("INVALID_FIXTURES", `rows of ${table.name} reference each other in a cycle: fix the fixture builder`);
+    for (const r of ready) done.add(r.id);
+    const readySet = new Set(ready);
+    rest = rest.filter((r) => !readySet.has(r));
+    out.push(ready);
+  }
+  return out;
+}
+

@@ -58,7 +58,7 @@ export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
 }
 
 /** Rows per chunk of a streamed plan: canonical data first, then this many slices at a time. */
-export const SLICES_PER_CHUNK = 20;
+export const SLICES_PER_CHUNK = 10;
 
 /** An empty set of rows for every model. */
 export function emptyRows(): Rows {

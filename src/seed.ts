@@ -10,6 +10,7 @@ import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
+import { encodedChunks, workerChunks } from "./chunks.ts";
 import { validatedChunks, type ChunkTiming } from "./validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
 
@@ -19,6 +20,12 @@ import { writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
  * profile up; the minimal profile's 15 rows go through Prisma.
  */
 export const COPY_THRESHOLD = 1_000;
+
+/**
+ * From this many rows the COPY path drops foreign keys and secondary indexes for the load and
+ * rebuilds them before commit (measured with `npm run bench`: slower below, faster above).
+ */
+export const DEFER_CONSTRAINTS_FROM = 100_000;
 
 /** Plans up to this many rows are kept in memory between calls in one process. */
 const CACHE_LIMIT = 50_000;
@@ -102,14 +109,15 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       await preflight(client.client, config, options.migrationsDir);
       const preflightMs = performance.now() - t;
       const timing: ChunkTiming = { generate: 0, validate: 0 };
-      const chunks = planSource(planOptions, timing);
+      // Small plans are built here (and kept for the next call); large ones stream from a worker.
+      const chunks = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT ? null : planSource(planOptions, timing);
       if (dryRun) {
         const rows = emptyRows();
-        for (const chunk of chunks) countInto(rows, chunk);
+        for (const chunk of chunks!) countInto(rows, chunk);
         summary.tables = countTables(rows).map((x) => ({ table: x.table.name, rows: x.rows }));
       } else if (method === "prisma") {
         const rows = emptyRows();
-        for (const chunk of chunks) appendRows(rows, chunk);
+        for (const chunk of chunks!) appendRows(rows, chunk);
         const prisma = options.prisma ?? createPrisma(config);
         try {
           const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs });
@@ -118,7 +126,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
           if (!options.prisma) await prisma.$disconnect();
         }
       } else {
-        fill(summary, await writeWithCopy(client.client, chunks, log, { expectedRows: estimateRows(planOptions) }));
+        const source = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
+        const expectedRows = estimateRows(planOptions);
+        fill(summary, await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM }));
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);

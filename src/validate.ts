@@ -88,6 +88,8 @@ export function assertValidRows(rows: Rows): void {
 export interface ChunkTiming {
   generate: number;
   validate: number;
+  /** Encoding as COPY data (bulk path only). */
+  encode?: number;
 }
 
 /**

@@ -7,6 +7,7 @@ import { planChunks } from "../src/plan.ts";
 import { COPY_THRESHOLD, seedDatabase } from "../src/seed.ts";
 import { validatedChunks } from "../src/validate.ts";
 import { writeWithCopy } from "../src/writer.ts";
+import { encodedChunks, workerChunks } from "../src/chunks.ts";
 import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
 
 let db: DatabaseConfig;
@@ -37,7 +38,8 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const result = await writeWithCopy(client, validatedChunks(planChunks({ profile: "dev", scale: 3, seed: 8 }, 1)), createEventLog(() => {}));
+      // One slice per chunk, built in the worker thread the large seeds use.
+      const result = await writeWithCopy(client, workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1), createEventLog(() => {}));
       expect(result.integrity.every((r) => r.violations === 0)).toBe(true);
     } finally {
       await client.end();
@@ -91,10 +93,67 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await expect(writeWithCopy(client, validatedChunks(broken()), createEventLog(() => {}))).rejects.toMatchObject({ code: "INVALID_FIXTURES", message: expect.stringMatching(/messages row \w+ breaks/) });
+      await expect(writeWithCopy(client, encodedChunks(validatedChunks(broken())), createEventLog(() => {}))).rejects.toMatchObject({ code: "INVALID_FIXTURES", message: expect.stringMatching(/messages row \w+ breaks/) });
     } finally {
       await client.end();
     }
     expect(await snapshot(db)).toEqual(before);
+  });
+
+  const catalog = () =>
+    query(
+      db,
+      `SELECT conrelid::regclass::text AS t, conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+       UNION ALL SELECT indrelid::regclass::text, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text NOT LIKE 'pg_%'
+       ORDER BY 1, 2, 3`,
+    );
+
+  it("restores every foreign key and index exactly after a load with deferred constraints", async () => {
+    const before = await catalog();
+    expect(before.length).toBeGreaterThan(30);
+    const events: SeedLogEvent[] = [];
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await writeWithCopy(client, encodedChunks(validatedChunks(planChunks({ profile: "dev", scale: 2, seed: 6 }))), createEventLog((e) => events.push(e)), { deferConstraints: true });
+    } finally {
+      await client.end();
+    }
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ details: expect.objectContaining({ step: "constraints", action: "restored" }) })]));
+    expect(await catalog()).toEqual(before);
+    const tables = await snapshot(db);
+    await seed({ profile: "dev", scale: 2, seed: 6, method: "copy" });
+    expect(await snapshot(db)).toEqual(tables);
+  });
+
+  it("still rejects rows that break a key when constraints are deferred, and rolls back data and schema", async () => {
+    const before = await snapshot(db);
+    const schema = await catalog();
+    function* duplicated(): Generator<Rows> {
+      const chunks = planChunks({ profile: "dev", seed: 9 });
+      const canonical = chunks.next().value as Rows;
+      const slice = chunks.next().value as Rows;
+      slice.User[0]!.email = canonical.User[0]!.email; // unique key broken across chunks
+      yield canonical;
+      yield slice;
+    }
+    const orphan = (): Generator<Rows> =>
+      (function* () {
+        const chunks = planChunks({ profile: "dev", seed: 9 });
+        yield chunks.next().value as Rows;
+        const slice = chunks.next().value as Rows;
+        slice.Reaction[0]!.messageId = "01JZZZZZZZZZZZZZZZZZZZZZZZ"; // a dangling reference
+        yield slice;
+      })();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await expect(writeWithCopy(client, encodedChunks(duplicated()), createEventLog(() => {}), { deferConstraints: true })).rejects.toThrow(/users_email_key/);
+      await expect(writeWithCopy(client, encodedChunks(orphan()), createEventLog(() => {}), { deferConstraints: true })).rejects.toThrow(/reactions_message_id_fkey/);
+    } finally {
+      await client.end();
+    }
+    expect(await snapshot(db)).toEqual(before);
+    expect(await catalog()).toEqual(schema);
   });
 });

@@ -1,0 +1,5 @@
+// Loads the TypeScript worker in a worker thread, whatever loader (tsx, Vitest) its parent
+// runs under.
+import { tsImport } from "tsx/esm/api";
+
+await tsImport("./chunkWorker.ts", import.meta.url);

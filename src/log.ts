@@ -61,7 +61,8 @@ export function consoleSink(consola: ConsolaInstance = createConsola(), verbose 
     const d = event.details;
     switch (event.operation) {
       case "start":
-        if (d.step === "run") consola.start(`${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`);
+        if (d.step === "constraints") consola.info(`foreign keys (${d.foreignKeys}) and indexes (${d.indexes}) dropped for the load; rebuilt and checked before commit`);
+        else if (d.step === "run") consola.start(`${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`);
         else if (d.step === "migration") consola.info(`applying migration ${d.name}`);
         else if (verbose) consola.info(`${d.step}: ${d.action ?? "start"}`);
         break;
@@ -70,12 +71,14 @@ export function consoleSink(consola: ConsolaInstance = createConsola(), verbose 
         else consola.info(String(d.message ?? "cleanup"));
         break;
       case "insert":
-        consola.info(`insert ${d.table}: ${d.rows} rows in ${d.ms} ms`);
+        if (d.step === "progress") consola.info(formatProgress(d));
+        else consola.info(`insert ${d.table}: ${d.rows} rows in ${d.ms} ms`);
         break;
       case "complete":
         if (d.step === "run") consola.success(`done in ${d.durationMs} ms: ${d.totalRows} rows`);
         else if (d.step === "transaction") consola.success("transaction committed");
         else if (d.step === "migration") consola.success(`migration ${d.name} applied`);
+        else if (d.step === "constraints") consola.success(`foreign keys and indexes rebuilt and validated in ${d.ms} ms`);
         else if (d.message) consola.success(String(d.message));
         break;
       case "error":
@@ -84,6 +87,19 @@ export function consoleSink(consola: ConsolaInstance = createConsola(), verbose 
         break;
     }
   };
+}
+
+const number = (n: unknown) => Math.round(Number(n)).toLocaleString("en-US");
+
+/** One progress line: rows done (of the estimate), rows/s, time left, rows per table. */
+export function formatProgress(d: Record<string, unknown>): string {
+  const of = d.expectedRows ? ` of ~${number(d.expectedRows)}` : "";
+  const eta = typeof d.etaMs === "number" ? `, ~${Math.ceil(d.etaMs / 1000)} s left` : "";
+  const tables = Object.entries((d.tables ?? {}) as Record<string, number>)
+    .filter(([, rows]) => rows > 0)
+    .map(([name, rows]) => `${name} ${number(rows)}`)
+    .join(", ");
+  return `writing: ${number(d.rows)}${of} rows, ${number(d.rowsPerSecond)} rows/s${eta} (${tables})`;
 }
 
 /** True when `value` has the shape of a SeedLogEvent. */

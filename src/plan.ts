@@ -102,7 +102,10 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   const members = buildChannelMembers(slice, users, rosters);
   const membersByChannel = new Map<string, string[]>();
   for (const m of members) {
-    if (active.has(m.userId)) membersByChannel.set(m.channelId, [...(membersByChannel.get(m.channelId) ?? []), m.userId]);
+    if (!active.has(m.userId)) continue;
+    const list = membersByChannel.get(m.channelId);
+    if (list) list.push(m.userId);
+    else membersByChannel.set(m.channelId, [m.userId]);
   }
   const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
   const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;

@@ -22,34 +22,42 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
   const out: Violation[] = [];
   const ids = new Map<string, Set<string>>();
   for (const table of tables) ids.set(table.model, new Set(rows[table.model].map((r) => r.id)));
+  const timeFields = ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"];
   for (const table of tables) {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     const seen = table.uniqueKeys.map(() => new Set<string>());
+    const lengthChecked = table.columns.filter((c) => c.maxLength !== null);
+    const required = table.columns.filter((c) => c.isRequired && !c.isList && !c.hasDefault);
+    const fks = table.foreignKeys.map((fk) => ({ fk, field: fk.fields[0]!, parents: ids.get(fk.references)! }));
     for (const row of list) {
       const rowId = String(row.id);
       const bad = (rule: string, detail: string) => out.push({ rule, table: table.name, rowId, detail });
-      for (const column of table.columns) {
+      for (const column of required) {
         const value = row[column.field];
-        if ((value === undefined || value === null) && column.isRequired && !column.isList && !column.hasDefault) bad("required", `${column.name} is required`);
-        if (column.maxLength !== null) {
-          const values = Array.isArray(value) ? value : [value];
-          for (const v of values) if (typeof v === "string" && [...v].length > column.maxLength) bad("length", `${column.name} is longer than ${column.maxLength} characters`);
-        }
+        if (value === undefined || value === null) bad("required", `${column.name} is required`);
       }
+      for (const column of lengthChecked) {
+        const value = row[column.field];
+        if (Array.isArray(value)) {
+          for (const v of value) if (tooLong(v, column.maxLength!)) bad("length", `${column.name} has an element longer than ${column.maxLength} characters`);
+        } else if (tooLong(value, column.maxLength!)) bad("length", `${column.name} is longer than ${column.maxLength} characters`);
+      }
+      const created = row.createdAt;
       if (!isUlid(rowId)) bad("ulid", "id is not a ULID");
-      else if (row.createdAt === undefined || ulidTime(rowId) !== new Date(row.createdAt as Date).getTime()) bad("ulid-time", "id and created_at are not the same millisecond");
-      for (const field of ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"]) {
+      else if (!(created instanceof Date) || ulidTime(rowId) !== created.getTime()) bad("ulid-time", "id and created_at are not the same millisecond");
+      for (const field of timeFields) {
         const value = row[field];
         if (value instanceof Date && value.getTime() > WINDOW_END) bad("past-window", `${field} lies after the fixture window`);
       }
-      table.uniqueKeys.forEach((key, i) => {
-        const value = key.map((f) => String(row[f])).join("\u0000");
+      for (let i = 0; i < table.uniqueKeys.length; i++) {
+        const key = table.uniqueKeys[i]!;
+        const value = key.length === 1 ? String(row[key[0]!]) : key.map((f) => String(row[f])).join("\u0000");
         if (seen[i]!.has(value)) bad("unique", `duplicate ${key.join(", ")}`);
         seen[i]!.add(value);
-      });
-      for (const fk of table.foreignKeys) {
-        const value = row[fk.fields[0]!];
-        if (value !== null && value !== undefined && !ids.get(fk.references)!.has(String(value))) bad("reference", `${fk.columns.join(", ")} points at a missing ${fk.references}`);
+      }
+      for (const { fk, field, parents } of fks) {
+        const value = row[field];
+        if (value !== null && value !== undefined && !parents.has(String(value))) bad("reference", `${fk.columns.join(", ")} points at a missing ${fk.references}`);
       }
     }
   }
@@ -65,6 +73,12 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
   }
   out.push(...checkRules(rows));
   return out;
+}
+
+/** Longer than `max` characters (code points, as PostgreSQL counts them). */
+function tooLong(value: unknown, max: number): boolean {
+  // UTF-16 length is never below the code point count: count only when it might be over.
+  return typeof value === "string" && value.length > max && [...value].length > max;
 }
 
 /**

@@ -151,7 +151,7 @@ export function countTables(rows: Rows): { table: Table; rows: number }[] {
 }
 
 /** Rows a dev slice adds, for choosing the write path before generating anything. */
-const ROWS_PER_SLICE_ESTIMATE = 2060;
+const ROWS_PER_SLICE_ESTIMATE = 1980;
 
 /** About how many rows a plan has (exact for minimal). */
 export function estimateRows(options: PlanOptions = {}): number {

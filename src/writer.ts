@@ -84,7 +84,8 @@ class Tally {
   /** A progress event per second at most, with rows/s and an estimate of the time left. */
   progress() {
     const now = performance.now();
-    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    // Below a few thousand rows a rate says nothing yet (the generator is still warming up).
+    if (now - this.lastProgress < PROGRESS_EVERY_MS || this.done < 5_000) return;
     this.lastProgress = now;
     const seconds = (now - this.started) / 1000;
     const rate = Math.round(this.done / seconds);

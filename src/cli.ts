@@ -30,22 +30,23 @@ const OPTIONS = {
   json: { type: "boolean" },
   "dry-run": { type: "boolean" },
   verbose: { type: "boolean" },
+  "allow-remote": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Flags each command accepts. */
 const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
-  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "help"],
-  reset: ["profile", "scale", "seed", "json", "verbose", "help"],
-  migrate: ["json", "verbose", "help"],
+  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "allow-remote", "help"],
+  reset: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "help"],
+  migrate: ["json", "verbose", "allow-remote", "help"],
 };
 
 export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
 
 Usage:
-  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose]
-  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose]
-  npm run db:migrate -- [--json] [--verbose]
+  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose] [--allow-remote]
+  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote]
+  npm run db:migrate -- [--json] [--verbose] [--allow-remote]
   npx prisma db seed -- [seed flags]
 
 Commands:
@@ -60,6 +61,7 @@ Flags:
   --json          print one JSON event per line on stdout and nothing else there
   --dry-run       validate and print the plan (tables in order, row counts); write nothing
   --verbose       show transaction steps and, on failure, the underlying error
+  --allow-remote  allow a database host other than this machine (loopback or Unix socket)
   -h, --help      show this help
 
 Environment (also read from .env when present; the environment wins):
@@ -69,13 +71,19 @@ Environment (also read from .env when present; the environment wins):
   PGDATABASE      database name (default: chatgenius)
   PGUSER          user (default: postgres)
   PGPASSWORD      password (never printed)
-  NODE_ENV, APP_ENV  'production' in either refuses every command
+  NODE_ENV, APP_ENV  'production' in either refuses seed and reset; migrate records it in the database
+  SEED_ALLOW_REMOTE  1: same as --allow-remote
+  SEED_LOCK_WAIT     seconds a run waits for another seed or reset of the same database (default 60)
+  SEED_LOCK_TIMEOUT  seconds the seed waits for a table another session holds (default 10)
+  SEED_STATEMENT_TIMEOUT  seconds one statement may run, 0 for no limit (default 600)
 
 Exit codes:
   0  success
   1  the seed or a migration failed and was rolled back; the database is as it was
   2  invalid usage or configuration (flags, variables, connection, database missing, pending migrations, schema mismatch)
-  3  refused by the environment guard (production)
+  3  refused by the environment guard: production (local environment or the database's marker), or a remote host
+  130  interrupted by SIGINT (Ctrl-C): rolled back, the database is as it was
+  143  interrupted by SIGTERM: rolled back, the database is as it was
 `;
 
 /**
@@ -84,7 +92,7 @@ Exit codes:
  * @example
  * const code = await runCli(["seed", "--profile", "minimal"], { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr });
  */
-export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
   const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -104,14 +112,15 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const env = loadEnv({ cwd: io.cwd, env: io.env });
     secrets = secretsOf(env);
     const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
+    const allowRemote = values["allow-remote"] ?? false;
     if (command === "migrate") {
-      await migrateDatabase({ env, sink });
+      await migrateDatabase({ env, sink, allowRemote });
       return EXIT_CODES.ok;
     }
     const summary =
       command === "reset"
-        ? await resetDatabase({ env, sink, ...plan })
-        : await seedDatabase({ env, sink, ...plan, dryRun: values["dry-run"] ?? false, command });
+        ? await resetDatabase({ env, sink, ...plan, allowRemote, signal })
+        : await seedDatabase({ env, sink, ...plan, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
     if (!json) out(formatSummary(summary));
     return EXIT_CODES.ok;
   } catch (error) {
@@ -172,6 +181,28 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * Runs the CLI for this process: Ctrl-C (SIGINT) or SIGTERM aborts the run, which rolls back
+ * and exits 130 or 143; a second signal exits at once (PostgreSQL rolls back the open
+ * transaction when the connection closes).
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+    if (controller.signal.aborted) process.exit(name === "SIGTERM" ? EXIT_CODES.sigterm : EXIT_CODES.sigint);
+    controller.abort(name);
+  };
+  const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") };
+  process.on("SIGINT", handlers.SIGINT);
+  process.on("SIGTERM", handlers.SIGTERM);
+  try {
+    return await runCli(argv, { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }, controller.signal);
+  } finally {
+    process.off("SIGINT", handlers.SIGINT);
+    process.off("SIGTERM", handlers.SIGTERM);
+  }
+}
+
 if (isMain()) {
-  process.exitCode = await runCli(process.argv.slice(2), { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = await main(process.argv.slice(2));
 }

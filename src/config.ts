@@ -169,3 +169,38 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** Waiting and timeout limits of a run, from the environment (seconds there, ms here). */
+export interface SeedSettings {
+  /** SEED_LOCK_WAIT: how long a run waits for another seed or reset of the same database (default 60 s). */
+  lockWaitMs: number;
+  /** SEED_LOCK_TIMEOUT: how long the transaction waits for a table another session holds (default 10 s). */
+  lockTimeoutMs: number;
+  /** SEED_STATEMENT_TIMEOUT: longest single statement (default 600 s; 0 = no limit). */
+  statementTimeoutMs: number;
+}
+
+const SETTINGS = [
+  ["SEED_LOCK_WAIT", "lockWaitMs", 60],
+  ["SEED_LOCK_TIMEOUT", "lockTimeoutMs", 10],
+  ["SEED_STATEMENT_TIMEOUT", "statementTimeoutMs", 600],
+] as const;
+
+/**
+ * Reads SEED_LOCK_WAIT, SEED_LOCK_TIMEOUT and SEED_STATEMENT_TIMEOUT (seconds, ≥ 0).
+ *
+ * @example
+ * resolveSeedSettings({ SEED_LOCK_WAIT: "5" }).lockWaitMs; // 5000
+ */
+export function resolveSeedSettings(env: Env): SeedSettings {
+  const out = {} as Record<(typeof SETTINGS)[number][1], number>;
+  for (const [name, key, fallback] of SETTINGS) {
+    const raw = env[name]?.trim();
+    const seconds = raw === undefined || raw === "" ? fallback : Number(raw);
+    if (!Number.isFinite(seconds) || seconds < 0 || !/^\d+(\.\d+)?$/.test(raw ?? String(fallback))) {
+      throw new SeedError("INVALID_CONFIG", `${name} is '${raw}' but must be a number of seconds ≥ 0, e.g. ${fallback}`);
+    }
+    out[key] = Math.round(seconds * 1000);
+  }
+  return out;
+}

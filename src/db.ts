@@ -6,6 +6,9 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** How the seed's connections show in pg_stat_activity (and in lock diagnostics). */
+export const APPLICATION_NAME = "chatgenius-seed";
+
 /**
  * Opens a pg connection to the target and turns every way that can fail into a SeedError
  * whose message says how to fix it (and never shows the password).
@@ -14,7 +17,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * const client = await connect(resolveDatabaseConfig(process.env));
  */
 export async function connect(config: DatabaseConfig): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: APPLICATION_NAME });
   // A server that goes away later emits 'error' on the client; the running query reports it.
   client.on("error", () => {});
   try {
@@ -28,7 +31,7 @@ export async function connect(config: DatabaseConfig): Promise<pg.Client> {
 
 /** A Prisma client over the driver adapter (no native engine needed). */
 export function createPrisma(config: DatabaseConfig): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: APPLICATION_NAME }) });
 }
 
 /**

@@ -4,6 +4,8 @@ export const EXIT_CODES = {
   seedFailed: 1,
   usage: 2,
   refused: 3,
+  sigint: 130,
+  sigterm: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -21,7 +23,14 @@ export const ERROR_CODES = {
   INVALID_FIXTURES: EXIT_CODES.seedFailed,
   SEED_FAILED: EXIT_CODES.seedFailed,
   INTEGRITY_FAILED: EXIT_CODES.seedFailed,
+  SEED_BUSY: EXIT_CODES.seedFailed,
+  TABLE_LOCKED: EXIT_CODES.seedFailed,
+  STATEMENT_TIMEOUT: EXIT_CODES.seedFailed,
+  CONNECTION_LOST: EXIT_CODES.seedFailed,
   PRODUCTION_REFUSED: EXIT_CODES.refused,
+  REMOTE_REFUSED: EXIT_CODES.refused,
+  INTERRUPTED_SIGINT: EXIT_CODES.sigint,
+  INTERRUPTED_SIGTERM: EXIT_CODES.sigterm,
 } as const;
 
 export type SeedErrorCode = keyof typeof ERROR_CODES;

@@ -1,10 +1,11 @@
 import pg from "pg";
-import { loadEnv, resolveDatabaseConfig, secretsOf, redact, type DatabaseConfig, type Env } from "./config.ts";
+import { loadEnv, resolveSeedSettings, secretsOf, redact, type DatabaseConfig, type Env } from "./config.ts";
 import { connect, createPrisma, translatePgError } from "./db.ts";
 import type { Rows } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
-import { assertNotProduction } from "./guard.ts";
+import { assertDatabaseNotProduction, guardTarget } from "./guard.ts";
+import { acquireSeedLock, releaseSeedLock } from "./lock.ts";
 import type { IntegrityResult } from "./integrity.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
@@ -12,7 +13,7 @@ import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, pla
 import { assertSchemaCompatible } from "./schemaCheck.ts";
 import { encodedChunks, workerChunks } from "./chunks.ts";
 import { validatedChunks, type ChunkTiming } from "./validate.ts";
-import { writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
+import { sqlState, writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
 
 /**
  * Seeds of at least this many rows are written with COPY instead of Prisma's createMany.
@@ -54,6 +55,16 @@ export interface SeedOptions extends PlanOptions {
   transactionTimeoutMs?: number;
   /** Command name shown in the start event. */
   command?: string;
+  /** Allow a database host other than this machine (also SEED_ALLOW_REMOTE=1). */
+  allowRemote?: boolean;
+  /** Aborting it (reason "SIGINT" or "SIGTERM") stops the run and rolls back. */
+  signal?: AbortSignal;
+  /** Overrides of SEED_LOCK_WAIT / SEED_LOCK_TIMEOUT / SEED_STATEMENT_TIMEOUT, in ms. */
+  lockWaitMs?: number;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** @internal A connection that already holds the seed lock (resetDatabase passes its own). */
+  connection?: pg.ClientBase;
 }
 
 /** What a run did: the figures the CLI prints and `--json` reports. */
@@ -91,9 +102,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
   const secrets = secretsOf(env);
   let target = "(not configured)";
   try {
-    assertNotProduction(env);
-    const config = resolveDatabaseConfig(env);
+    const config = guardTarget(env, { allowRemote: options.allowRemote });
     target = config.target;
+    const settings = { ...resolveSeedSettings(env), ...definedOnly({ lockWaitMs: options.lockWaitMs, lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs }) };
     const planOptions = checkPlanOptions(options);
     const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
     const dryRun = options.dryRun ?? false;
@@ -103,9 +114,15 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       target, ...planOptions, dryRun, method, tables: [], totalRows: 0, integrity: [],
       phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
     };
-    const client = await acquire(config, options.pool);
+    const client = options.connection ? { client: options.connection, release: () => {} } : await acquire(config, options.pool);
+    let locked = false;
     try {
       let t = performance.now();
+      await assertDatabaseNotProduction(client.client, config.database);
+      if (!options.connection && !dryRun) {
+        await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: options.signal });
+        locked = true;
+      }
       await preflight(client.client, config, options.migrationsDir);
       const preflightMs = performance.now() - t;
       const timing: ChunkTiming = { generate: 0, validate: 0 };
@@ -120,7 +137,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         for (const chunk of chunks!) appendRows(rows, chunk);
         const prisma = options.prisma ?? createPrisma(config);
         try {
-          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs });
+          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal });
           fill(summary, result);
         } finally {
           if (!options.prisma) await prisma.$disconnect();
@@ -128,11 +145,12 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       } else {
         const source = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
         const expectedRows = estimateRows(planOptions);
-        fill(summary, await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM }));
+        fill(summary, await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal }));
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
     } finally {
+      if (locked) await releaseSeedLock(client.client);
       client.release();
     }
     summary.totalRows = summary.tables.reduce((sum, x) => sum + x.rows, 0);
@@ -201,5 +219,19 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
   }
   const e = error as { message?: string; code?: string };
   const text = redact((e.message ?? String(error)).split("\n").filter(Boolean).pop() ?? "unknown error", secrets);
+  const state = sqlState(error);
+  if (state === "57014") {
+    return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than SEED_STATEMENT_TIMEOUT allows and was cancelled; the transaction was rolled back, the database is as it was. Raise SEED_STATEMENT_TIMEOUT (seconds, 0 for no limit)`, { cause: error });
+  }
+  if (state === "57P01" || state === "57P02" || /Connection terminated|terminating connection|ECONNRESET|server closed the connection/i.test(e.message ?? "")) {
+    return new SeedError("CONNECTION_LOST", `the connection to PostgreSQL was lost mid-seed (${text}); PostgreSQL rolled back the open transaction, so the database is as it was. Check the server and run the seed again`, { cause: error });
+  }
+  if (state === "55P03") {
+    return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}): finish or close that session, or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`, { cause: error });
+  }
   return new SeedError("SEED_FAILED", `the seed failed and was rolled back, the database is as it was: ${text}`, { cause: error });
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>;
 }

@@ -47,6 +47,12 @@ export interface WriteOptions {
    * pg_restore does. Recreating validates every row (FKs, unique indexes) before commit.
    */
   deferConstraints?: boolean;
+  /** Longest the transaction waits for a table another session holds (ms); 0 waits forever. */
+  lockTimeoutMs?: number;
+  /** Longest one statement may run (ms); 0 for no limit. */
+  statementTimeoutMs?: number;
+  /** Aborting it stops the run at the next statement and rolls back. */
+  signal?: AbortSignal;
   /** Rows the plan is expected to hold, for progress estimates of streamed plans. */
   expectedRows?: number;
 }
@@ -125,6 +131,46 @@ class Tally {
   }
 }
 
+/**
+ * Sets the transaction's timeouts and takes every seeded table's lock up front, children
+ * first, one table at a time: a table another session holds then fails within the lock
+ * timeout with an error that names it, instead of hanging somewhere in the cleanup.
+ */
+async function lockTables(run: (sql: string) => Promise<unknown>, order: readonly Table[], options: WriteOptions): Promise<void> {
+  await run(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeoutMs ?? 10_000))}`);
+  await run(`SET LOCAL statement_timeout = ${Math.max(0, Math.round(options.statementTimeoutMs ?? 600_000))}`);
+  for (const table of [...order].reverse()) {
+    try {
+      await run(`LOCK TABLE ${ident(table.name)} IN ACCESS EXCLUSIVE MODE`);
+    } catch (error) {
+      if (sqlState(error) === "55P03") {
+        throw new SeedError(
+          "TABLE_LOCKED",
+          `table ${table.name} is locked by another session and was not released within ${Math.round((options.lockTimeoutMs ?? 10_000) / 1000)} s: finish or close that session (see pg_locks), or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/** The SQLSTATE of a driver error, also when Prisma wraps it. */
+export function sqlState(error: unknown): string | undefined {
+  const e = error as { code?: unknown; cause?: { originalCode?: unknown; code?: unknown; kind?: unknown } ; meta?: { code?: unknown } };
+  for (const code of [e?.code, e?.cause?.originalCode, e?.cause?.code, e?.meta?.code]) {
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Stops the run between statements once the signal is aborted. */
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const name = String(signal.reason ?? "SIGINT");
+  throw new SeedError(name === "SIGTERM" ? "INTERRUPTED_SIGTERM" : "INTERRUPTED_SIGINT", `interrupted by ${name}: the transaction was rolled back, the database is as it was`);
+}
+
 function rollbackEvent(log: EventLog, error: unknown) {
   log.emit("error", { step: "transaction", action: "rollback" }, { code: error instanceof SeedError ? error.code : "SEED_FAILED", message: "transaction rolled back" });
 }
@@ -146,10 +192,12 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
     await prisma.$transaction(
       async (tx) => {
         let t = performance.now();
+        await lockTables((sql) => tx.$executeRawUnsafe(sql), order, options);
         for (const table of [...order].reverse()) tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
         tally.phases.cleanup = Math.round(performance.now() - t);
         t = performance.now();
         for (const table of order) {
+          checkAborted(options.signal);
           const started = performance.now();
           const list = rows[table.model] as unknown as Record<string, unknown>[];
           for (const wave of waves(table, list)) {
@@ -159,7 +207,9 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
           tally.finished(table);
         }
         tally.phases.write = Math.round(performance.now() - t);
+        checkAborted(options.signal);
         await tally.verify((sql) => tx.$queryRawUnsafe(sql));
+        checkAborted(options.signal);
       },
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
     );
@@ -191,6 +241,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
   await client.query("BEGIN");
   try {
     let t = performance.now();
+    await lockTables((sql) => client.query(sql), order, options);
     const counts = await query<Record<string, number>>(`SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
     await client.query(`TRUNCATE TABLE ${[...order].reverse().map((tb) => ident(tb.name)).join(", ")}`);
     for (const table of [...order].reverse()) tally.cleaned(table, counts[0]?.[table.name] ?? 0);
@@ -206,6 +257,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
       waited += performance.now() - w;
       if (next.done) break;
       for (const part of next.value.tables) {
+        checkAborted(options.signal);
         const table = byName.get(part.name)!;
         const started = performance.now();
         await copyData(client, table, part.data);
@@ -218,12 +270,14 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     tally.phases.write = Math.round(performance.now() - t - waited);
     // Chunks interleave the tables: each table is complete only when the last chunk is written.
     for (const table of order) tally.finished(table);
+    checkAborted(options.signal);
     if (deferred) {
       const r = performance.now();
       await restoreConstraints(client, deferred, log);
       tally.phases.write += Math.round(performance.now() - r);
     }
     await tally.verify(query);
+    checkAborted(options.signal);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

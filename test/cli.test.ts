@@ -53,7 +53,9 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     ["PGPORT that is not a number", ["seed"], { PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET }, 2, /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/],
     ["PGPORT out of range", ["seed"], { PGPORT: "70000", PGPASSWORD: SECRET }, 2, /PGPORT is '70000' but must be a port number/],
     ["a refused connection", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius` }, 2, /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/],
-    ["an unknown host", ["seed"], { PGHOST: "no-such-host.invalid", PGPASSWORD: SECRET }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
+    ["an unknown host (remote allowed)", ["seed"], { PGHOST: "no-such-host.invalid", PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
+    ["a remote host without opting in", ["seed"], { DATABASE_URL: `postgresql://app:${SECRET}@db.prod.example.com:5432/chatgenius` }, 3, /refusing to run against 'db\.prod\.example\.com', which is not this machine.*--allow-remote or set SEED_ALLOW_REMOTE=1/],
+    ["a timeout that is not a number", ["seed"], { SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
     ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/x` }, 3, /refusing to run: NODE_ENV is 'production'/],
     ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production" }, 3, /refusing to run: APP_ENV is 'production'/],
   ];

@@ -1,0 +1,94 @@
+import { spawn } from "node:child_process";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../src/config.ts";
+import { APPLICATION_NAME } from "../src/db.ts";
+import { seedDatabase } from "../src/seed.ts";
+import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+
+let db: DatabaseConfig;
+let before: Awaited<ReturnType<typeof snapshot>>;
+
+/** The seed's backend once it is inside the (slowed) insert into reactions: mid-write. */
+async function midWriteBackend(): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    const rows = await query<{ pid: number }>(
+      db,
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active' AND query ILIKE '%reactions%'`,
+      [db.database, APPLICATION_NAME],
+    );
+    if (rows[0]) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the seed never reached the insert into reactions");
+}
+
+async function noSeedBackend(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const rows = await query(db, `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, [db.database, APPLICATION_NAME]);
+    if (rows.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the seed's connection is still open");
+}
+
+function cli(args: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { child, exit, stderr: () => stderr };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase("faults");
+  await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|dddddddddddddddddddddddd', 'old@example.com', 'oldrow', 'Pre-existing Row')`);
+});
+afterAll(async () => {
+  await dropTestDatabase(db);
+});
+beforeEach(async () => {
+  // Holds every insert into reactions for 2 s: users, channels, members and messages are
+  // written by then, inside the seed's transaction.
+  await query(db, `CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$ LANGUAGE plpgsql`);
+  await query(db, `CREATE TRIGGER slow_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION slow_insert()`);
+  before = await snapshot(db);
+});
+afterEach(async () => {
+  await noSeedBackend();
+  await query(db, `DROP TRIGGER IF EXISTS slow_reactions ON reactions; DROP FUNCTION IF EXISTS slow_insert()`);
+  expect(await snapshot(db)).toEqual(before);
+  expect(await query(db, `SELECT username FROM users WHERE id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'`)).toEqual([{ username: "oldrow" }]);
+});
+
+describe("faults mid-write leave the database exactly as before, pre-existing rows included", () => {
+  it("the server terminates the seeding connection", async () => {
+    const run = seedDatabase({ env: {}, databaseUrl: db.url, profile: "dev", seed: 77 }).catch((e: unknown) => e);
+    const pid = await midWriteBackend();
+    await query(db, `SELECT pg_terminate_backend($1)`, [pid]);
+    const error = await run;
+    expect(error).toMatchObject({ code: "CONNECTION_LOST", exitCode: 1, message: expect.stringMatching(/connection to PostgreSQL was lost mid-seed.*database is as it was/) });
+  });
+
+  it("the process is killed with SIGKILL", async () => {
+    const { child, exit } = cli(["seed", "--seed", "78"]);
+    await midWriteBackend();
+    child.kill("SIGKILL");
+    expect(await exit).toBe(-1);
+  });
+
+  it("SIGINT (Ctrl-C): rolls back, says so, exits 130", async () => {
+    const { child, exit, stderr } = cli(["seed", "--seed", "79"]);
+    await midWriteBackend();
+    child.kill("SIGINT");
+    expect(await exit).toBe(130);
+    expect(stderr()).toMatch(/^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was\n$/);
+  });
+
+  it("SIGTERM: rolls back, says so, exits 143", async () => {
+    const { child, exit, stderr } = cli(["seed", "--seed", "80"]);
+    await midWriteBackend();
+    child.kill("SIGTERM");
+    expect(await exit).toBe(143);
+    expect(stderr()).toMatch(/interrupted by SIGTERM: the transaction was rolled back/);
+  });
+});

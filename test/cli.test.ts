@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +69,39 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expectNoSecret(run);
     expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("a wrong password: says which user and what to fix, without the password", async () => {
+    // This machine's server trusts every local connection, so a stand-in speaks the one part of
+    // the protocol involved: it asks for a password and answers as PostgreSQL does to a wrong one.
+    const server = createServer((socket) => {
+      let stage = 0;
+      socket.on("error", () => {});
+      socket.on("data", () => {
+        stage += 1;
+        if (stage > 2) return; // the client's goodbye
+        if (stage === 1) {
+          socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
+          return;
+        }
+        const fields = ["SFATAL", "VFATAL", "C28P01", 'Mpassword authentication failed for user "postgres"'].map((f) => Buffer.from(`${f}\0`));
+        const body = Buffer.concat([...fields, Buffer.from([0])]);
+        const head = Buffer.alloc(5);
+        head.write("E", 0);
+        head.writeInt32BE(body.length + 4, 1);
+        socket.end(Buffer.concat([head, body]));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const run = await cli(["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:${port}/chatgenius` });
+      expect(run.code).toBe(2);
+      expect(oneErrorLine(run)).toMatch(/PostgreSQL refused user 'postgres' \(wrong password or not allowed\): fix PGUSER\/PGPASSWORD or the credentials in DATABASE_URL/);
+      expectNoSecret(run);
+    } finally {
+      server.close();
+    }
   });
 
   it("a database that does not exist: says to run db:reset", async () => {

@@ -6,6 +6,7 @@ import { createConsola } from "consola";
 import { loadEnv, redact, secretsOf, type Env } from "./config.ts";
 import { EXIT_CODES, SeedError } from "./errors.ts";
 import { consoleSink, createEventLog, jsonSink, type SeedLogSink } from "./log.ts";
+import { DEFAULT_DATA_FILE } from "./localSeed.ts";
 import { DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
 import { migrateDatabase, resetDatabase } from "./reset.ts";
 import { asSeedError, seedDatabase } from "./seed.ts";
@@ -31,21 +32,22 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   verbose: { type: "boolean" },
   "allow-remote": { type: "boolean" },
+  data: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Flags each command accepts. */
 const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
-  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "allow-remote", "help"],
-  reset: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "help"],
+  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "allow-remote", "data", "help"],
+  reset: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "help"],
   migrate: ["json", "verbose", "allow-remote", "help"],
 };
 
 export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
 
 Usage:
-  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose] [--allow-remote]
-  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote]
+  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose] [--allow-remote] [--data FILE]
+  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote] [--data FILE]
   npm run db:migrate -- [--json] [--verbose] [--allow-remote]
   npx prisma db seed -- [seed flags]
 
@@ -62,6 +64,7 @@ Flags:
   --dry-run       validate and print the plan (tables in order, row counts); write nothing
   --verbose       show transaction steps and, on failure, the underlying error
   --allow-remote  allow a database host other than this machine (loopback or Unix socket)
+  --data FILE     your own accounts (JSON, see prisma/seed.local.example.json); default: ${DEFAULT_DATA_FILE} when present
   -h, --help      show this help
 
 Environment (also read from .env when present; the environment wins):
@@ -73,6 +76,7 @@ Environment (also read from .env when present; the environment wins):
   PGPASSWORD      password (never printed)
   NODE_ENV, APP_ENV  'production' in either refuses seed and reset; migrate records it in the database
   SEED_ALLOW_REMOTE  1: same as --allow-remote
+  SEED_DATA_FILE     same as --data FILE
   SEED_LOCK_WAIT     seconds a run waits for another seed or reset of the same database (default 60)
   SEED_LOCK_TIMEOUT  seconds the seed waits for a table another session holds (default 10)
   SEED_STATEMENT_TIMEOUT  seconds one statement may run, 0 for no limit (default 600)
@@ -113,14 +117,15 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     secrets = secretsOf(env);
     const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
     const allowRemote = values["allow-remote"] ?? false;
+    const local = { dataFile: values.data ?? "default", cwd: io.cwd };
     if (command === "migrate") {
       await migrateDatabase({ env, sink, allowRemote });
       return EXIT_CODES.ok;
     }
     const summary =
       command === "reset"
-        ? await resetDatabase({ env, sink, ...plan, allowRemote, signal })
-        : await seedDatabase({ env, sink, ...plan, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
+        ? await resetDatabase({ env, sink, ...plan, ...local, allowRemote, signal })
+        : await seedDatabase({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
     if (!json) out(formatSummary(summary));
     return EXIT_CODES.ok;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { insertOrder, type ModelName, type Rows, type Table } from "./datamodel.ts";
+import { insertOrder, type ModelName, type RowOf, type Rows, type Table } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
 import { buildCanonical } from "./fixtures/canonical.ts";
 import { buildChannelMembers } from "./fixtures/channelMembers.ts";
@@ -119,6 +119,24 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel));
   rows.UserSettings.push(...buildUserSettings(slice, users, members, channels));
   rows.UserStatus.push(...buildUserStatus(slice, users));
+}
+
+/**
+ * The users and channels of a plan without building the rest (messages, reactions, …): what
+ * local seed entries may name. Cheap even at scale 1000; identical to the plan's rows.
+ */
+export function planDirectory(options: PlanOptions = {}): { users: RowOf<"User">[]; channels: RowOf<"Channel">[] } {
+  const { profile, seed, scale } = checkPlanOptions(options);
+  const canonical = buildCanonical();
+  const users = [...canonical.users];
+  const channels = [canonical.general];
+  for (let index = 0; profile === "dev" && index < scale; index++) {
+    const slice = { seed, index, canonical };
+    const sliceUsers = buildUsers(slice);
+    users.push(...sliceUsers);
+    channels.push(...buildChannels(slice, sliceUsers).channels);
+  }
+  return { users, channels };
 }
 
 /** Appends every row of `from` to `into`. */

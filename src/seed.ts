@@ -9,10 +9,12 @@ import { acquireSeedLock, releaseSeedLock } from "./lock.ts";
 import type { IntegrityResult } from "./integrity.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
-import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
+import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, planDirectory, type PlanOptions, type Profile } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
 import { encodedChunks, workerChunks } from "./chunks.ts";
-import { validatedChunks, type ChunkTiming } from "./validate.ts";
+import { encodeChunk, type EncodedChunk } from "./copy.ts";
+import { buildLocalRows, loadLocalSeed } from "./localSeed.ts";
+import { assertValidAddedRows, validatedChunks, type ChunkTiming } from "./validate.ts";
 import { sqlState, writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
 
 /**
@@ -63,6 +65,14 @@ export interface SeedOptions extends PlanOptions {
   lockWaitMs?: number;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /**
+   * The local seed file of developers' own accounts: a path (must exist), or `"default"` for
+   * prisma/seed.local.json when present (the CLI's behaviour). SEED_DATA_FILE in `env` names
+   * one too. Library calls read none unless told.
+   */
+  dataFile?: string;
+  /** Directory relative paths are resolved from (default: process.cwd()). */
+  cwd?: string;
   /** @internal A connection that already holds the seed lock (resetDatabase passes its own). */
   connection?: pg.ClientBase;
 }
@@ -81,6 +91,8 @@ export interface SeedSummary {
   /** Milliseconds per phase. */
   phases: { validate: number; generate: number; cleanup: number; write: number; verify: number; total: number };
   integrity: IntegrityResult[];
+  /** Developers' own accounts from the local seed file, when one was used. */
+  localAccounts?: { file: string; users: { username: string; auth0Id: string }[] };
 }
 
 /**
@@ -108,11 +120,14 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     const planOptions = checkPlanOptions(options);
     const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
     const dryRun = options.dryRun ?? false;
-    log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, method, dryRun });
+    // The local accounts are checked before anything is contacted: a bad file changes nothing.
+    const local = localRows(options, env, planOptions);
+    log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
 
     const summary: SeedSummary = {
       target, ...planOptions, dryRun, method, tables: [], totalRows: 0, integrity: [],
       phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
+      ...(local ? { localAccounts: local.accounts } : {}),
     };
     const client = options.connection ? { client: options.connection, release: () => {} } : await acquire(config, options.pool);
     let locked = false;
@@ -131,10 +146,12 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       if (dryRun) {
         const rows = emptyRows();
         for (const chunk of chunks!) countInto(rows, chunk);
+        if (local) countInto(rows, local.rows);
         summary.tables = countTables(rows).map((x) => ({ table: x.table.name, rows: x.rows }));
       } else if (method === "prisma") {
         const rows = emptyRows();
         for (const chunk of chunks!) appendRows(rows, chunk);
+        if (local) appendRows(rows, local.rows);
         const prisma = options.prisma ?? createPrisma(config);
         try {
           const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal });
@@ -143,8 +160,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
           if (!options.prisma) await prisma.$disconnect();
         }
       } else {
-        const source = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
-        const expectedRows = estimateRows(planOptions);
+        const planned = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
+        const source = local ? followedBy(planned, local.rows) : planned;
+        const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
         fill(summary, await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal }));
       }
       summary.phases.generate = Math.round(timing.generate);
@@ -170,6 +188,27 @@ function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithC
   summary.phases.cleanup = result.phases.cleanup;
   summary.phases.write = result.phases.write;
   summary.phases.verify = result.phases.verify;
+}
+
+/** The local accounts as rows, checked against the profile, or null without a local file. */
+function localRows(options: SeedOptions, env: Env, planOptions: Required<PlanOptions>): { rows: Rows; accounts: NonNullable<SeedSummary["localAccounts"]> } | null {
+  const named = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE?.trim() || undefined;
+  if (!named && options.dataFile !== "default") return null;
+  const local = loadLocalSeed({ cwd: options.cwd ?? process.cwd(), file: named });
+  if (!local) return null;
+  const directory = planDirectory(planOptions);
+  const rows = buildLocalRows(local, directory);
+  assertValidAddedRows(rows, directory);
+  return { rows, accounts: { file: local.file, users: rows.User.map((u) => ({ username: u.username, auth0Id: u.auth0Id })) } };
+}
+
+async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows): AsyncGenerator<EncodedChunk> {
+  yield* chunks;
+  yield encodeChunk(last);
+}
+
+function countRows(rows: Rows): number {
+  return Object.values(rows).reduce((sum, list) => sum + list.length, 0);
 }
 
 function countInto(rows: Rows, chunk: Rows) {

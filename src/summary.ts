@@ -10,6 +10,9 @@ export function formatSummary(summary: SeedSummary): string {
   const lines: string[] = [];
   const head = summary.dryRun ? "Plan (dry run: nothing written)" : "Seeded";
   lines.push(`${head}: ${summary.target}  profile=${summary.profile} seed=${summary.seed} scale=${summary.scale}`);
+  if (summary.localAccounts) {
+    lines.push(`Local accounts (${summary.localAccounts.file}): ${summary.localAccounts.users.map((u) => `${u.username} (${u.auth0Id})`).join(", ") || "none"}`);
+  }
   lines.push("");
   const width = Math.max(5, ...summary.tables.map((t) => t.table.length));
   lines.push(`  ${"table".padEnd(width)}  ${"rows".padStart(9)}${summary.dryRun ? "" : `  ${"removed".padStart(9)}  ${"ms".padStart(7)}`}`);

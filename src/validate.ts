@@ -6,7 +6,8 @@ import { checkRules, type Violation } from "./rules.ts";
 import { isUlid, ulidTime } from "./ulid.ts";
 
 /** Auth0 user ids: `<connection>|<id>`; database users are `auth0|` + 24 lowercase hex digits. */
-const AUTH0_ID = /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
+// Other connections (samlp, github, …) keep their own id shapes; auth0 and google-oauth2 ids must be exact.
+export const AUTH0_ID = /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
 
 /**
  * Every problem of a set of rows that would make the database reject them or break a rule the
@@ -88,7 +89,11 @@ function tooLong(value: unknown, max: number): boolean {
  * assertValidRows(buildPlan({ profile: "minimal" }).rows);
  */
 export function assertValidRows(rows: Rows): void {
-  const violations = validateRows(rows);
+  throwViolations(validateRows(rows));
+}
+
+/** Throws INVALID_FIXTURES naming the first violations, if there are any. */
+function throwViolations(violations: Violation[]): void {
   if (violations.length === 0) return;
   const shown = violations
     .slice(0, 3)
@@ -129,4 +134,18 @@ export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = {
     timing.validate += performance.now() - t;
     yield next.value;
   }
+}
+
+/**
+ * Validates rows added to a plan (local accounts) against the plan rows they reference:
+ * violations are reported only for the added rows.
+ */
+export function assertValidAddedRows(added: Rows, referenced: { users: readonly Rows["User"][number][]; channels: readonly Rows["Channel"][number][] }): void {
+  const own = new Set<string>();
+  for (const list of Object.values(added)) for (const row of list as { id: string }[]) own.add(row.id);
+  const context = appendRows(emptyRows(), added);
+  const addedIds = new Set(context.User.map((u) => u.id));
+  context.User.push(...referenced.users.filter((u) => !addedIds.has(u.id)));
+  context.Channel.push(...referenced.channels);
+  throwViolations(validateRows(context).filter((v) => own.has(v.rowId)));
 }

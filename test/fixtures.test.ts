@@ -146,7 +146,7 @@ describe("fixture validation", () => {
     const dm = r.Channel.find((c) => c.type === "dm")!;
     const dmOther = r.ChannelMember.find((m) => m.channelId === dm.id && m.userId !== dm.createdBy)!;
     const topic = r.Channel.find((c) => c.type === "private")!;
-    const outsider = r.User.find((u) => !r.ChannelMember.some((m) => m.channelId === topic.id && m.userId === u.id))!;
+    const outsider = r.User.find((u) => !r.ChannelMember.some((m) => (m.channelId === topic.id || m.channelId === dm.id) && m.userId === u.id))!;
     const replies = r.Message.filter((m) => m.threadId);
     const inPrivate = r.Message.filter((m) => m.channelId === topic.id && !m.threadId);
     const root = r.Message.find((m) => m.id === replies[1]!.threadId)!;

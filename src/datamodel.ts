@@ -1,12 +1,12 @@
 import { SeedError } from "./errors.ts";
-import { datamodel } from "./generated/datamodel.ts";
+import { datamodel, type UnseededModel } from "./generated/datamodel.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
 
-/** A model name of the schema, e.g. "User". */
-export type ModelName = Prisma.ModelName;
+/** A model of seed data, e.g. "User" (not the seeding system's own tables, such as its run history). */
+export type ModelName = Exclude<Prisma.ModelName, UnseededModel>;
 
 /** The row type a fixture builder produces for a model: Prisma's generated createMany input. */
-export type RowOf<M extends ModelName> = Exclude<
+export type RowOf<M extends Prisma.ModelName> = Exclude<
   Prisma.TypeMap["model"][M]["operations"]["createMany"]["args"]["data"],
   readonly unknown[]
 >;
@@ -44,6 +44,8 @@ export interface Column {
 /** A table of the schema: the model, its table name, columns, foreign keys and unique keys. */
 export interface Table {
   readonly model: ModelName;
+  /** False for the seeding system's own tables (`@seed-ignore`): never cleaned up or seeded. */
+  readonly seeded: boolean;
   readonly name: string;
   readonly columns: readonly Column[];
   readonly foreignKeys: readonly ForeignKey[];
@@ -116,13 +118,16 @@ function toTable(model: DmmfModel): Table {
     ...scalar.filter((f) => f.isId || f.isUnique).map((f) => [f.name]),
     ...model.uniqueFields.map((key) => [...key]),
   ];
-  return { model: model.name as ModelName, name: model.dbName, columns: scalar.map(toColumn), foreignKeys, uniqueKeys };
+  return { model: model.name as ModelName, name: model.dbName, seeded: model.seeded, columns: scalar.map(toColumn), foreignKeys, uniqueKeys };
 }
 
-/** Every table of the schema, in the schema file's order. */
-export const TABLES: readonly Table[] = datamodel.models.map(toTable);
+/** Every table of the schema, in the schema file's order: what the live schema must have. */
+export const ALL_TABLES: readonly Table[] = datamodel.models.map(toTable);
 
-const byModel = new Map<ModelName, Table>(TABLES.map((t) => [t.model, t]));
+/** The tables of seed data: what the seed cleans up and writes. */
+export const TABLES: readonly Table[] = ALL_TABLES.filter((t) => t.seeded);
+
+const byModel = new Map<ModelName, Table>(ALL_TABLES.map((t) => [t.model, t]));
 
 /** The table of a model. */
 export function tableOf(model: ModelName): Table {

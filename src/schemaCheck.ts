@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { TABLES, type Table } from "./datamodel.ts";
+import { ALL_TABLES, type Table } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
 
 interface LiveColumn {
@@ -17,7 +17,7 @@ interface LiveColumn {
  * @example
  * await schemaProblems(client); // [] when the database matches prisma/schema.prisma
  */
-export async function schemaProblems(client: pg.ClientBase, tables: readonly Table[] = TABLES): Promise<string[]> {
+export async function schemaProblems(client: pg.ClientBase, tables: readonly Table[] = ALL_TABLES): Promise<string[]> {
   const { rows } = await client.query<LiveColumn>(
     `SELECT table_name, column_name, udt_name, character_maximum_length
        FROM information_schema.columns

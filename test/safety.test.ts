@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../src/config.ts";
-import { TABLES } from "../src/datamodel.ts";
+import { ALL_TABLES } from "../src/datamodel.ts";
 import { databaseEnvironment, METADATA_SCHEMA } from "../src/guard.ts";
 import type { SeedLogEvent } from "../src/log.ts";
 import { migrateDatabase, resetDatabase } from "../src/reset.ts";
@@ -41,7 +41,7 @@ describe("the database's own environment marker", () => {
       await client.end();
       // Prisma diffs schema `public`: it holds exactly the schema's tables and Prisma's history.
       const publicTables = await query<{ t: string }>(fresh, `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
-      expect(publicTables.map((r) => r.t)).toEqual(["_prisma_migrations", ...TABLES.map((t) => t.name)].sort());
+      expect(publicTables.map((r) => r.t)).toEqual(["_prisma_migrations", ...ALL_TABLES.map((t) => t.name)].sort());
       expect(await query(fresh, `SELECT value FROM "${METADATA_SCHEMA}".internal_metadata WHERE key = 'environment'`)).toEqual([{ value: "test" }]);
     } finally {
       await dropTestDatabase(fresh);

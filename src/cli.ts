@@ -10,10 +10,12 @@ import { DEFAULT_DATA_FILE } from "./localSeed.ts";
 import { DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
 import { migrateDatabase, resetDatabase } from "./reset.ts";
 import { asSeedError, seedDatabase } from "./seed.ts";
-import { formatSummary } from "./summary.ts";
+import { formatReport, formatSummary, formatVerify } from "./summary.ts";
+import { reportDatabase } from "./reportDatabase.ts";
+import { verifyDatabase } from "./verify.ts";
 
 /** The commands of the CLI; one list feeds the type, the check and `--help`. */
-export const COMMANDS = ["seed", "migrate", "reset"] as const;
+export const COMMANDS = ["seed", "migrate", "reset", "report", "verify"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What the CLI reads and writes, injectable for tests. */
@@ -33,6 +35,8 @@ const OPTIONS = {
   verbose: { type: "boolean" },
   "allow-remote": { type: "boolean" },
   data: { type: "string" },
+  last: { type: "string" },
+  regenerate: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -41,6 +45,8 @@ const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
   seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "allow-remote", "data", "help"],
   reset: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "help"],
   migrate: ["json", "verbose", "allow-remote", "help"],
+  report: ["json", "verbose", "allow-remote", "last", "help"],
+  verify: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "regenerate", "help"],
 };
 
 export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
@@ -49,12 +55,16 @@ Usage:
   npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose] [--allow-remote] [--data FILE]
   npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote] [--data FILE]
   npm run db:migrate -- [--json] [--verbose] [--allow-remote]
+  npm run db:report  -- [--last N] [--json] [--allow-remote]
+  npm run db:verify  -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--data FILE] [--regenerate] [--json] [--allow-remote]
   npx prisma db seed -- [seed flags]
 
 Commands:
   seed      replace the contents of every seeded table in one transaction (default)
   migrate   create the database if missing, apply pending migrations (recorded as Prisma Migrate does)
   reset     create the database if missing, drop and recreate its schema, migrate, seed
+  report    run history (success rate, errors by code, mean and p95 duration), row counts, integrity, constraints
+  verify    is the database exactly what that seed writes? compares per-table fingerprints, then rows; writes nothing
 
 Flags:
   --profile NAME  minimal: canonical data only; dev: a realistic workspace (default: ${DEFAULT_PROFILE})
@@ -64,6 +74,8 @@ Flags:
   --dry-run       validate and print the plan (tables in order, row counts); write nothing
   --verbose       show transaction steps and, on failure, the underlying error
   --allow-remote  allow a database host other than this machine (loopback or Unix socket)
+  --last N        report: how many recent runs to list and compute rates over (default: 20)
+  --regenerate    verify: compare with regenerated rows even when the recorded fingerprints match
   --data FILE     your own accounts (JSON, see prisma/seed.local.example.json); default: ${DEFAULT_DATA_FILE} when present
   -h, --help      show this help
 
@@ -83,7 +95,7 @@ Environment (also read from .env when present; the environment wins):
 
 Exit codes:
   0  success
-  1  the seed or a migration failed and was rolled back; the database is as it was
+  1  the seed or a migration failed and was rolled back; the database is as it was (verify: the database differs)
   2  invalid usage or configuration (flags, variables, connection, database missing, pending migrations, schema mismatch)
   3  refused by the environment guard: production (local environment or the database's marker), or a remote host
   130  interrupted by SIGINT (Ctrl-C): rolled back, the database is as it was
@@ -121,6 +133,16 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     if (command === "migrate") {
       await migrateDatabase({ env, sink, allowRemote });
       return EXIT_CODES.ok;
+    }
+    if (command === "report") {
+      const report = await reportDatabase({ env, allowRemote, last: values.last === undefined ? undefined : positive(values.last, "--last") });
+      out(json ? JSON.stringify(report) : formatReport(report));
+      return EXIT_CODES.ok;
+    }
+    if (command === "verify") {
+      const result = await verifyDatabase({ env, ...plan, ...local, allowRemote, regenerate: values.regenerate ?? false });
+      out(json ? JSON.stringify(result) : formatVerify(result));
+      return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
     }
     const summary =
       command === "reset"
@@ -164,6 +186,12 @@ function parse(argv: readonly string[]) {
     throw new SeedError("INVALID_USAGE", `unknown profile '${values.profile}': use --profile ${PROFILES.join(" or --profile ")}`);
   }
   return { command, values };
+}
+
+function positive(value: string, flag: string): number {
+  const n = integer(value, flag)!;
+  if (n < 1) throw new SeedError("INVALID_USAGE", `${flag} must be a whole number ≥ 1, got '${value}'`);
+  return n;
 }
 
 function integer(value: string | undefined, flag: string): number | undefined {

@@ -1,3 +1,7 @@
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { insertOrder, waves, type Column, type Rows, type Table } from "./datamodel.ts";
 import { ident } from "./db.ts";
 
@@ -23,9 +27,30 @@ export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[
   return out;
 }
 
-/** `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns. */
-export function copyStatement(table: Table): string {
-  return `COPY ${ident(table.name)} (${table.columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`;
+/** `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns (into another table of the same shape with `into`). */
+export function copyStatement(table: Table, into: string = table.name): string {
+  return `COPY ${ident(into)} (${table.columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`;
+}
+
+/** Bytes handed to a COPY stream per write. */
+const COPY_WRITE_BYTES = 1 << 20;
+
+/**
+ * Streams COPY data (as encodeCopy/encodeChunk make it) into a table, with backpressure.
+ *
+ * @example
+ * await copyInto(client, tableOf("User"), Buffer.from(encodeCopy(tableOf("User"), rows)));
+ */
+export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8Array, into?: string): Promise<void> {
+  const stream = client.query(copyFrom(copyStatement(table, into)));
+  const done = finished(stream);
+  // A failing COPY rejects `done`; keep it observed while the data is written.
+  done.catch(() => {});
+  for (let i = 0; i < data.length; i += COPY_WRITE_BYTES) {
+    if (!stream.write(data.subarray(i, i + COPY_WRITE_BYTES))) await Promise.race([once(stream, "drain"), done]);
+  }
+  stream.end();
+  await done;
 }
 
 function field(column: Column, value: unknown, table: Table, row: Record<string, unknown>): string {

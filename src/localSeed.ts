@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
@@ -6,10 +7,11 @@ import { SeedError } from "./errors.ts";
 import { DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC } from "./fixtures/canonical.ts";
 import { HOUR, MINUTE, WINDOW_START, at } from "./fixtures/clock.ts";
 import { MemberRole, Presence, Theme } from "./generated/prisma/enums.ts";
-import { emptyRows } from "./plan.ts";
+import type { Env } from "./config.ts";
+import { emptyRows, planDirectory, type PlanOptions } from "./plan.ts";
 import { Random } from "./random.ts";
 import { ulid } from "./ulid.ts";
-import { AUTH0_ID } from "./validate.ts";
+import { AUTH0_ID, assertValidAddedRows } from "./validate.ts";
 
 /** Where the CLI looks for a developer's own accounts when no file is named. Git-ignored. */
 export const DEFAULT_DATA_FILE = "prisma/seed.local.json";
@@ -244,4 +246,32 @@ function jsonPath(path: readonly PropertyKey[]): string {
 function problems(file: string, list: { path: string; expected: string }[]): SeedError {
   const shown = list.map((p) => `${p.path}: ${p.expected}`).join("; ");
   return new SeedError("INVALID_DATA_FILE", `${file}: ${list.length} problem(s): ${shown}. Nothing was written`);
+}
+
+/** Local accounts resolved for a run: their rows, the summary's list, and a hash for run history. */
+export interface ResolvedLocal {
+  rows: Rows;
+  accounts: { file: string; users: { username: string; auth0Id: string }[] };
+  /** sha256 of the rows: runs with the same local accounts compare equal in history. */
+  hash: string;
+}
+
+/**
+ * The local accounts of a run as rows, checked against the profile, or null without a file:
+ * `dataFile` names one (must exist), `"default"` means prisma/seed.local.json when present;
+ * SEED_DATA_FILE in `env` names one too.
+ */
+export function resolveLocalRows(options: { dataFile?: string; cwd?: string }, env: Env, planOptions: PlanOptions): ResolvedLocal | null {
+  const named = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE?.trim() || undefined;
+  if (!named && options.dataFile !== "default") return null;
+  const local = loadLocalSeed({ cwd: options.cwd ?? process.cwd(), file: named });
+  if (!local) return null;
+  const directory = planDirectory(planOptions);
+  const rows = buildLocalRows(local, directory);
+  assertValidAddedRows(rows, directory);
+  return {
+    rows,
+    accounts: { file: local.file, users: rows.User.map((u) => ({ username: u.username, auth0Id: u.auth0Id })) },
+    hash: createHash("sha256").update(JSON.stringify(rows)).digest("hex"),
+  };
 }

@@ -6,15 +6,16 @@ import { SeedError } from "./errors.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
 import { assertDatabaseNotProduction, guardTarget } from "./guard.ts";
 import { acquireSeedLock, releaseSeedLock } from "./lock.ts";
+import { recordRun, type RunRecord } from "./history.ts";
 import type { IntegrityResult } from "./integrity.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
-import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, planDirectory, type PlanOptions, type Profile } from "./plan.ts";
+import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
 import { encodedChunks, workerChunks } from "./chunks.ts";
 import { encodeChunk, type EncodedChunk } from "./copy.ts";
-import { buildLocalRows, loadLocalSeed } from "./localSeed.ts";
-import { assertValidAddedRows, validatedChunks, type ChunkTiming } from "./validate.ts";
+import { resolveLocalRows } from "./localSeed.ts";
+import { validatedChunks, type ChunkTiming } from "./validate.ts";
 import { sqlState, writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
 
 /**
@@ -112,7 +113,10 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   const log = createEventLog(options.sink ?? silentSink);
   const secrets = secretsOf(env);
+  const startedAt = new Date();
   let target = "(not configured)";
+  // Set once the run has a database it may write to: from then on its outcome is recorded.
+  let history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> } | null = null;
   try {
     const config = guardTarget(env, { allowRemote: options.allowRemote });
     target = config.target;
@@ -121,7 +125,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
     const dryRun = options.dryRun ?? false;
     // The local accounts are checked before anything is contacted: a bad file changes nothing.
-    const local = localRows(options, env, planOptions);
+    const local = resolveLocalRows(options, env, planOptions);
     log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
 
     const summary: SeedSummary = {
@@ -134,6 +138,10 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     try {
       let t = performance.now();
       await assertDatabaseNotProduction(client.client, config.database);
+      if (!dryRun) {
+        const run = { command: options.command ?? "seed", profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
+        history = { config, run };
+      }
       if (!options.connection && !dryRun) {
         await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: options.signal });
         locked = true;
@@ -141,6 +149,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       await preflight(client.client, config, options.migrationsDir);
       const preflightMs = performance.now() - t;
       const timing: ChunkTiming = { generate: 0, validate: 0 };
+      let fingerprints: Record<string, string> | null = null;
       // Small plans are built here (and kept for the next call); large ones stream from a worker.
       const chunks = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT ? null : planSource(planOptions, timing);
       if (dryRun) {
@@ -156,6 +165,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         try {
           const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal });
           fill(summary, result);
+          fingerprints = result.fingerprints;
         } finally {
           if (!options.prisma) await prisma.$disconnect();
         }
@@ -163,10 +173,16 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         const planned = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
         const source = local ? followedBy(planned, local.rows) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        fill(summary, await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal }));
+        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal });
+        fill(summary, result);
+        fingerprints = result.fingerprints;
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
+      if (history && fingerprints) {
+        await recordRun(client.client, { ...history.run, status: "success", finishedAt: new Date(), rowsPerTable: Object.fromEntries(summary.tables.map((t) => [t.table, t.rows])), fingerprints });
+        history = null;
+      }
     } finally {
       if (locked) await releaseSeedLock(client.client);
       client.release();
@@ -177,8 +193,20 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     return summary;
   } catch (error) {
     const seedError = asSeedError(error, secrets);
+    if (history) await recordFailure(history, seedError);
     log.emit("error", { step: "run", target }, { code: seedError.code, message: seedError.message });
     throw seedError;
+  }
+}
+
+/** Records a failed, rolled-back run, on a fresh connection: the run's own may be gone. */
+async function recordFailure(history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> }, error: SeedError): Promise<void> {
+  const client = await connect(history.config).catch(() => null);
+  if (!client) return;
+  try {
+    await recordRun(client, { ...history.run, status: "failed", finishedAt: new Date(), rowsPerTable: {}, errorCode: error.code, errorMessage: error.message });
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -188,18 +216,6 @@ function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithC
   summary.phases.cleanup = result.phases.cleanup;
   summary.phases.write = result.phases.write;
   summary.phases.verify = result.phases.verify;
-}
-
-/** The local accounts as rows, checked against the profile, or null without a local file. */
-function localRows(options: SeedOptions, env: Env, planOptions: Required<PlanOptions>): { rows: Rows; accounts: NonNullable<SeedSummary["localAccounts"]> } | null {
-  const named = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE?.trim() || undefined;
-  if (!named && options.dataFile !== "default") return null;
-  const local = loadLocalSeed({ cwd: options.cwd ?? process.cwd(), file: named });
-  if (!local) return null;
-  const directory = planDirectory(planOptions);
-  const rows = buildLocalRows(local, directory);
-  assertValidAddedRows(rows, directory);
-  return { rows, accounts: { file: local.file, users: rows.User.map((u) => ({ username: u.username, auth0Id: u.auth0Id })) } };
 }
 
 async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows): AsyncGenerator<EncodedChunk> {

@@ -1,13 +1,11 @@
-import { once } from "node:events";
-import { finished } from "node:stream/promises";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
-import { copyStatement, type EncodedChunk } from "./copy.ts";
+import { copyInto, type EncodedChunk } from "./copy.ts";
 import { insertOrder, waves, type ModelName, type Rows, type Table } from "./datamodel.ts";
 import { ident } from "./db.ts";
 import { SeedError } from "./errors.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
 import { runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
+import { tableFingerprints } from "./history.ts";
 import type { EventLog } from "./log.ts";
 
 /** How rows reach the database: Prisma's createMany, or PostgreSQL's COPY for large seeds. */
@@ -23,8 +21,6 @@ interface Delegate {
 
 /** PostgreSQL binds at most 65,535 parameters in one statement. */
 const MAX_PARAMS = 65_535;
-/** Bytes handed to a COPY stream per write. */
-const COPY_WRITE_BYTES = 1 << 20;
 /** Progress events at most this often. */
 const PROGRESS_EVERY_MS = 1_000;
 
@@ -34,6 +30,8 @@ export interface WriteResult {
   readonly removed: Record<string, number>;
   readonly inserted: Record<string, { rows: number; ms: number }>;
   readonly integrity: IntegrityResult[];
+  /** Per table fingerprint of what was committed (see tableFingerprints). */
+  readonly fingerprints: Record<string, string>;
   /** ms; `generate` is time spent building rows while writing (streamed plans only). */
   readonly phases: { cleanup: number; generate: number; write: number; verify: number };
 }
@@ -63,6 +61,7 @@ class Tally {
   readonly inserted: Record<string, { rows: number; ms: number }> = {};
   readonly phases = { cleanup: 0, generate: 0, write: 0, verify: 0 };
   integrity: IntegrityResult[] = [];
+  fingerprints: Record<string, string> = {};
   private lastProgress = performance.now();
   private readonly started = performance.now();
   private done = 0;
@@ -108,7 +107,7 @@ class Tally {
   }
 
   result(method: WriteMethod): WriteResult {
-    return { method, removed: this.removed, inserted: this.inserted, integrity: this.integrity, phases: this.phases };
+    return { method, removed: this.removed, inserted: this.inserted, integrity: this.integrity, fingerprints: this.fingerprints, phases: this.phases };
   }
 
   /** Integrity checks in SQL, and every table holds exactly what was written. */
@@ -122,12 +121,14 @@ class Tally {
         throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${row?.n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`);
       }
     }
-    this.phases.verify = Math.round(performance.now() - t);
     const broken = this.integrity.filter((r) => r.violations > 0);
     if (broken.length > 0) {
       const list = broken.map((r) => `${r.id} (${r.violations} rows, e.g. ${r.examples.join(", ")})`).join("; ");
       throw new SeedError("INTEGRITY_FAILED", `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`);
     }
+    // What db:verify compares with later, without regenerating the rows.
+    this.fingerprints = await tableFingerprints(query);
+    this.phases.verify = Math.round(performance.now() - t);
   }
 }
 
@@ -208,7 +209,7 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
         }
         tally.phases.write = Math.round(performance.now() - t);
         checkAborted(options.signal);
-        await tally.verify((sql) => tx.$queryRawUnsafe(sql));
+        await tally.verify(async <T,>(sql: string) => (sql.startsWith("SET ") ? (await tx.$executeRawUnsafe(sql), []) : tx.$queryRawUnsafe<T[]>(sql)));
         checkAborted(options.signal);
       },
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
@@ -260,7 +261,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
         checkAborted(options.signal);
         const table = byName.get(part.name)!;
         const started = performance.now();
-        await copyData(client, table, part.data);
+        await copyInto(client, table, part.data);
         tally.wrote(table, part.rows, performance.now() - started);
       }
       tally.progress();
@@ -327,18 +328,6 @@ async function restoreConstraints(client: pg.ClientBase, deferred: Deferred, log
   for (const index of deferred.indexes) await client.query(index.def);
   for (const fk of deferred.foreignKeys) await client.query(`ALTER TABLE ${fk.table} ADD CONSTRAINT ${ident(fk.name)} ${fk.def}`);
   log.emit("complete", { step: "constraints", action: "restored", foreignKeys: deferred.foreignKeys.length, indexes: deferred.indexes.length, ms: Math.round(performance.now() - t) });
-}
-
-async function copyData(client: pg.ClientBase, table: Table, data: Uint8Array): Promise<void> {
-  const stream = client.query(copyFrom(copyStatement(table)));
-  const done = finished(stream);
-  // A failing COPY rejects `done`; keep it observed while the data is written.
-  done.catch(() => {});
-  for (let i = 0; i < data.length; i += COPY_WRITE_BYTES) {
-    if (!stream.write(data.subarray(i, i + COPY_WRITE_BYTES))) await Promise.race([once(stream, "drain"), done]);
-  }
-  stream.end();
-  await done;
 }
 
 function delegate(tx: Tx, model: ModelName): Delegate {

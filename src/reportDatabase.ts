@@ -1,0 +1,31 @@
+import { loadEnv, secretsOf, type Env } from "./config.ts";
+import { connect } from "./db.ts";
+import { guardTarget } from "./guard.ts";
+import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
+import { buildReport, type SeedReport } from "./report.ts";
+import { asSeedError } from "./seed.ts";
+
+/**
+ * `db:report`: the run history and health of a seeded database. Reads only.
+ *
+ * @example
+ * const report = await reportDatabase({ last: 50 });
+ * report.successRate.rate; // 0.96
+ */
+export async function reportDatabase(options: { env?: Env; databaseUrl?: string; loadDotEnv?: boolean; allowRemote?: boolean; last?: number } = {}): Promise<SeedReport> {
+  const base = options.env ?? process.env;
+  const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  try {
+    const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
+    const client = await connect(config);
+    try {
+      await assertNoPendingMigrations(client, config.database, readMigrations());
+      return await buildReport(client, config.target, options.last ?? 20);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch (error) {
+    throw asSeedError(error, secretsOf(env));
+  }
+}

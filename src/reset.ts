@@ -1,6 +1,7 @@
 import { loadEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
 import { connect } from "./db.ts";
 import { assertDatabaseNotProduction, assertNoDowngrade, environmentName, guardTarget, recordEnvironment } from "./guard.ts";
+import { restoreHistory, saveHistory } from "./history.ts";
 import { acquireSeedLock, releaseSeedLock } from "./lock.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
 import { applyMigrations, ensureDatabase, readMigrations, resetSchema } from "./migrations.ts";
@@ -93,10 +94,13 @@ export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSumm
     await acquireSeedLock(client, { waitMs: options.lockWaitMs ?? settings.lockWaitMs, log, signal: options.signal });
     // Another session using the schema (the app, psql) must not make the reset hang.
     await client.query(`SET lock_timeout = ${settings.lockTimeoutMs}`);
+    const keptHistory = await saveHistory(client);
     await resetSchema(client);
     await client.query(`SET lock_timeout = 0`);
     log.emit("cleanup", { step: "schema", message: `dropped and recreated schema public of ${config.database}` });
     const applied = await applyMigrations(client, list, log);
+    // The run history is not seed data: it survives the reset.
+    if (keptHistory) await restoreHistory(client);
     const name = environmentName(env);
     await recordEnvironment(client, name);
     log.emit("complete", { step: "migrate", message: `${applied.length} migration(s) applied to ${config.database} (${name})`, applied });

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../src/config.ts";
+import { runStatistics } from "../src/report.ts";
+import { reportDatabase } from "../src/reportDatabase.ts";
+import { resetDatabase } from "../src/reset.ts";
+import { seedDatabase } from "../src/seed.ts";
+import { verifyDatabase } from "../src/verify.ts";
+import { cli } from "./helpers/cli.ts";
+import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+
+let db: DatabaseConfig;
+const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
+const verify = (options: Parameters<typeof verifyDatabase>[0] = {}) => verifyDatabase({ env: {}, databaseUrl: db.url, ...options });
+const runs = () => query<Record<string, unknown>>(db, `SELECT command, status, profile, seed::int AS seed, scale, method, rows_per_table, fingerprints IS NOT NULL AS fingerprinted, error_code, error_message, duration_ms FROM seed_runs ORDER BY started_at, id`);
+
+beforeAll(async () => {
+  db = await createTestDatabase("monitoring");
+  await query(db, `DELETE FROM seed_runs`);
+});
+afterAll(async () => {
+  await dropTestDatabase(db);
+});
+
+describe("run history", () => {
+  it("records a successful seed with its rows per table and fingerprints", async () => {
+    await query(db, `DELETE FROM seed_runs`);
+    const summary = await seed({ profile: "dev", seed: 12 });
+    const [run] = await runs();
+    expect(run).toMatchObject({ command: "seed", status: "success", profile: "dev", seed: 12, scale: 1, method: "copy", fingerprinted: true, error_code: null, error_message: null });
+    expect(run!.rows_per_table).toEqual(Object.fromEntries(summary.tables.map((t) => [t.table, t.rows])));
+    expect(run!.duration_ms).toBeGreaterThan(0);
+  });
+
+  it("records a failed run after its rollback, and the cleanup never removes history", async () => {
+    await query(db, `DELETE FROM seed_runs`);
+    await seed({ profile: "minimal" });
+    const before = await snapshot(db);
+    await query(db, `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
+    await query(db, `CREATE TRIGGER fail_messages BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
+    try {
+      await expect(seed({ profile: "dev", seed: 3 })).rejects.toMatchObject({ code: "SEED_FAILED" });
+    } finally {
+      await query(db, `DROP TRIGGER fail_messages ON messages; DROP FUNCTION fail_insert()`);
+    }
+    expect(await snapshot(db)).toEqual(before);
+    await resetDatabase({ env: {}, databaseUrl: db.url, profile: "minimal" });
+    expect((await runs()).map((r) => [r.command, r.status, r.profile, r.error_code])).toEqual([
+      ["seed", "success", "minimal", null],
+      ["seed", "failed", "dev", "SEED_FAILED"],
+      ["reset", "success", "minimal", null],
+    ]);
+    expect((await runs())[1]!.error_message).toMatch(/rolled back.*injected failure/);
+  });
+});
+
+describe("db:report", () => {
+  it("computes success rate, error frequency, mean and p95 over a known series", () => {
+    const series = [
+      ...[100, 200, 300, 400, 1000].map((durationMs) => ({ status: "success", profile: "dev", durationMs, errorCode: null })),
+      { status: "success", profile: "minimal", durationMs: 40, errorCode: null },
+      { status: "failed", profile: "dev", durationMs: 5, errorCode: "SEED_FAILED" },
+      { status: "failed", profile: "dev", durationMs: 5, errorCode: "TABLE_LOCKED" },
+      { status: "failed", profile: "dev", durationMs: 5, errorCode: "SEED_FAILED" },
+      { status: "failed", profile: "minimal", durationMs: 5, errorCode: "SEED_BUSY" },
+    ];
+    const stats = runStatistics(series);
+    expect(stats.successRate).toEqual({ runs: 10, succeeded: 6, failed: 4, rate: 0.6 });
+    expect(stats.errors).toEqual([
+      { code: "SEED_FAILED", count: 2, frequency: 0.2 },
+      { code: "SEED_BUSY", count: 1, frequency: 0.1 },
+      { code: "TABLE_LOCKED", count: 1, frequency: 0.1 },
+    ]);
+    expect(stats.durations).toEqual([
+      { profile: "dev", runs: 5, meanMs: 400, p95Ms: 1000 },
+      { profile: "minimal", runs: 1, meanMs: 40, p95Ms: 40 },
+    ]);
+  });
+
+  it("reports the recorded runs, row counts, every integrity check and the constraints", async () => {
+    // The previous test left: seed success, seed failed (SEED_FAILED), reset success.
+    const report = await reportDatabase({ env: {}, databaseUrl: db.url, last: 3 });
+    expect(report.runs.map((r) => r.status)).toEqual(["success", "failed", "success"]);
+    expect(report.successRate).toMatchObject({ runs: 3, succeeded: 2, failed: 1 });
+    expect(report.errors).toEqual([{ code: "SEED_FAILED", count: 1, frequency: 1 / 3 }]);
+    expect(report.rowCounts.find((c) => c.table === "users")).toEqual({ table: "users", rows: 3 });
+    expect(report.integrity.every((c) => c.status === "pass")).toBe(true);
+    expect(report.constraints.length).toBeGreaterThan(15);
+    expect(report.constraints.every((c) => c.status === "pass")).toBe(true);
+  });
+
+  it("names broken rules and missing constraints with examples", async () => {
+    await seed({ profile: "dev" });
+    await query(db, `ALTER TABLE reactions DROP CONSTRAINT reactions_user_id_fkey`);
+    try {
+      await query(db, `UPDATE reactions SET user_id = '01JZZZZZZZZZZZZZZZZZZZZZZZ' WHERE id = (SELECT min(id) FROM reactions)`);
+      const report = await reportDatabase({ env: {}, databaseUrl: db.url });
+      expect(report.integrity.filter((c) => c.status === "fail").map((c) => c.id)).toEqual(["no-orphans:reactions.user_id"]);
+      expect(report.constraints.filter((c) => c.status !== "pass")).toEqual([{ table: "reactions", kind: "foreign key", columns: ["user_id"], name: null, status: "missing" }]);
+      const run = await cli(["report"], { DATABASE_URL: db.url });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/FAIL no-orphans:reactions\.user_id: 1 rows, e\.g\. \w{26}/);
+      expect(run.stdout).toMatch(/MISSING foreign key reactions\(user_id\)/);
+    } finally {
+      await query(db, `DELETE FROM reactions WHERE user_id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'`);
+      await query(db, `ALTER TABLE reactions ADD CONSTRAINT reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON UPDATE CASCADE ON DELETE CASCADE`);
+    }
+  });
+
+  it("has the same fields on a terminal and in JSON", async () => {
+    const run = await cli(["report", "--json", "--last", "5"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(Object.keys(report).sort()).toEqual(["constraints", "durations", "errors", "integrity", "rowCounts", "runs", "successRate", "target"]);
+    expect(report.runs.length).toBeLessThanOrEqual(5);
+  });
+});
+
+describe("db:verify", () => {
+  it("is clean right after a seed, from the recorded fingerprints and from regenerated rows", async () => {
+    await seed({ profile: "dev", seed: 21 });
+    const recorded = await verify({ profile: "dev", seed: 21 });
+    expect(recorded).toMatchObject({ identical: true, basis: "recorded run" });
+    const regenerated = await verify({ profile: "dev", seed: 21, regenerate: true });
+    expect(regenerated).toMatchObject({ identical: true, basis: "regenerated" });
+    expect(regenerated.tables.every((t) => t.identical && t.liveRows === t.expectedRows)).toBe(true);
+    const run = await cli(["verify", "--seed", "21"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Identical to the seed profile=dev seed=21 scale=1 \(recorded run\)/);
+  });
+
+  it("names an inserted, a deleted and an updated row in different tables, writing nothing", async () => {
+    await seed({ profile: "dev", seed: 22 });
+    const [msg] = await query<{ id: string }>(db, `SELECT id FROM messages ORDER BY id LIMIT 1 OFFSET 10`);
+    const [reaction] = await query<{ id: string }>(db, `SELECT id FROM reactions ORDER BY id LIMIT 1 OFFSET 3`);
+    await query(db, `UPDATE messages SET content = 'edited by hand' WHERE id = $1`, [msg!.id]);
+    await query(db, `DELETE FROM reactions WHERE id = $1`, [reaction!.id]);
+    await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'extra@example.com', 'extra', 'Extra Row')`);
+    const before = await snapshot(db);
+    const result = await verify({ profile: "dev", seed: 22 });
+    expect(result.identical).toBe(false);
+    const diff = Object.fromEntries(result.tables.filter((t) => !t.identical).map((t) => [t.table, { added: t.examples.added, removed: t.examples.removed, changed: t.examples.changed }]));
+    expect(diff).toEqual({
+      users: { added: ["01JZZZZZZZZZZZZZZZZZZZZZZZ"], removed: [], changed: [] },
+      messages: { added: [], removed: [], changed: [msg!.id] },
+      reactions: { added: [], removed: [reaction!.id], changed: [] },
+    });
+    expect(await snapshot(db)).toEqual(before);
+    const run = await cli(["verify", "--seed", "22", "--json"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).tables.find((t: { table: string }) => t.table === "users")).toMatchObject({ added: 1, removed: 0, changed: 0 });
+  });
+
+  it("reports differences against another seed", async () => {
+    await seed({ profile: "dev", seed: 23 });
+    const result = await verify({ profile: "dev", seed: 24 });
+    expect(result).toMatchObject({ identical: false, basis: "regenerated" });
+    const users = result.tables.find((t) => t.table === "users")!;
+    expect(users.added).toBe(27);
+    expect(users.removed).toBe(27);
+    expect(result.tables.find((t) => t.table === "messages")!.identical).toBe(false);
+  });
+});

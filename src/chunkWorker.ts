@@ -1,11 +1,11 @@
 // Worker thread of workerChunks(): builds, validates and encodes the plan's chunks one ahead
 // of the writer, on the second core, so generation overlaps the server's loading.
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeChunk } from "./copy.ts";
+import { encodeChunk, type BulkFormat } from "./copy.ts";
 import { planChunks, type PlanOptions } from "./plan.ts";
 import { validatedChunks, type ChunkTiming } from "./validate.ts";
 
-const { options, slicesPerChunk } = workerData as { options: PlanOptions; slicesPerChunk?: number };
+const { options, slicesPerChunk, format } = workerData as { options: PlanOptions; slicesPerChunk?: number; format: BulkFormat };
 const timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
 const source = validatedChunks(planChunks(options, slicesPerChunk), timing);
 
@@ -18,7 +18,7 @@ parentPort!.on("message", (message: string) => {
       return;
     }
     const t = performance.now();
-    const chunk = encodeChunk(next.value);
+    const chunk = encodeChunk(next.value, format);
     timing.encode! += performance.now() - t;
     parentPort!.postMessage({ chunk, timing }, chunk.tables.map((x) => x.data.buffer as ArrayBuffer));
   } catch (error) {

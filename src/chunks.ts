@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { encodeChunk, type EncodedChunk } from "./copy.ts";
+import { encodeChunk, type BulkFormat, type EncodedChunk } from "./copy.ts";
 import type { Rows } from "./datamodel.ts";
 import { SeedError, type SeedErrorCode } from "./errors.ts";
 import type { PlanOptions } from "./plan.ts";
@@ -12,10 +12,10 @@ import type { ChunkTiming } from "./validate.ts";
  * @example
  * await writeWithCopy(client, encodedChunks(chunks), log);
  */
-export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTiming): AsyncGenerator<EncodedChunk> {
+export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTiming, format: BulkFormat = "copy"): AsyncGenerator<EncodedChunk> {
   for (const rows of chunks) {
     const t = performance.now();
-    const encoded = encodeChunk(rows);
+    const encoded = encodeChunk(rows, format);
     if (timing) timing.encode = (timing.encode ?? 0) + performance.now() - t;
     yield encoded;
   }
@@ -34,9 +34,9 @@ type WorkerMessage = { done: true; timing: ChunkTiming } | { chunk: EncodedChunk
  * @example
  * await writeWithCopy(client, workerChunks({ scale: 1000 }), log);
  */
-export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number): AsyncGenerator<EncodedChunk> {
+export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy"): AsyncGenerator<EncodedChunk> {
   // A small old generation keeps the worker collecting garbage early: memory must not grow with the seed.
-  const worker = new Worker(new URL("./chunkWorker.bootstrap.mjs", import.meta.url), { workerData: { options, slicesPerChunk }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+  const worker = new Worker(new URL("./chunkWorker.bootstrap.mjs", import.meta.url), { workerData: { options, slicesPerChunk, format }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
   const inbox: WorkerMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;

@@ -7,6 +7,8 @@ import { loadEnv, redact, secretsOf, type Env } from "./config.ts";
 import { EXIT_CODES, SeedError } from "./errors.ts";
 import { consoleSink, createEventLog, jsonSink, type SeedLogSink } from "./log.ts";
 import { DEFAULT_DATA_FILE } from "./localSeed.ts";
+import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "./embedded.ts";
+import { readMigrations } from "./migrations.ts";
 import { DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
 import { migrateDatabase, resetDatabase } from "./reset.ts";
 import { asSeedError, seedDatabase } from "./seed.ts";
@@ -15,7 +17,7 @@ import { reportDatabase } from "./reportDatabase.ts";
 import { verifyDatabase } from "./verify.ts";
 
 /** The commands of the CLI; one list feeds the type, the check and `--help`. */
-export const COMMANDS = ["seed", "migrate", "reset", "report", "verify"] as const;
+export const COMMANDS = ["seed", "migrate", "reset", "report", "verify", "serve"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What the CLI reads and writes, injectable for tests. */
@@ -36,9 +38,13 @@ const OPTIONS = {
   "allow-remote": { type: "boolean" },
   data: { type: "string" },
   last: { type: "string" },
+  port: { type: "string" },
   regenerate: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Port db:serve listens on unless --port says otherwise. */
+export const SERVE_PORT = 5499;
 
 /** Flags each command accepts. */
 const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
@@ -47,6 +53,7 @@ const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
   migrate: ["json", "verbose", "allow-remote", "help"],
   report: ["json", "verbose", "allow-remote", "last", "help"],
   verify: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "regenerate", "help"],
+  serve: ["port", "verbose", "help"],
 };
 
 export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
@@ -56,6 +63,7 @@ Usage:
   npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote] [--data FILE]
   npm run db:migrate -- [--json] [--verbose] [--allow-remote]
   npm run db:report  -- [--last N] [--json] [--allow-remote]
+  npm run db:serve   -- [--port N]
   npm run db:verify  -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--data FILE] [--regenerate] [--json] [--allow-remote]
   npx prisma db seed -- [seed flags]
 
@@ -65,6 +73,7 @@ Commands:
   reset     create the database if missing, drop and recreate its schema, migrate, seed
   report    run history (success rate, errors by code, mean and p95 duration), row counts, integrity, constraints
   verify    is the database exactly what that seed writes? compares per-table fingerprints, then rows; writes nothing
+  serve     serve the embedded database on a local port (migrated and seeded first if new) until Ctrl-C
 
 Flags:
   --profile NAME  minimal: canonical data only; dev: a realistic workspace (default: ${DEFAULT_PROFILE})
@@ -75,9 +84,13 @@ Flags:
   --verbose       show transaction steps and, on failure, the underlying error
   --allow-remote  allow a database host other than this machine (loopback or Unix socket)
   --last N        report: how many recent runs to list and compute rates over (default: 20)
+  --port N        serve: the port to listen on (default: ${SERVE_PORT})
   --regenerate    verify: compare with regenerated rows even when the recorded fingerprints match
   --data FILE     your own accounts (JSON, see prisma/seed.local.example.json); default: ${DEFAULT_DATA_FILE} when present
   -h, --help      show this help
+
+With no DATABASE_URL, no PG* variable and no .env file, every command uses the embedded
+PostgreSQL (PGlite) in ${EMBEDDED_DIR}; configure any of them to use a server instead.
 
 Environment (also read from .env when present; the environment wins):
   DATABASE_URL    postgresql://USER:PASSWORD@HOST:PORT/DATABASE; when set, PG* are ignored
@@ -127,29 +140,19 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     }
     const env = loadEnv({ cwd: io.cwd, env: io.env });
     secrets = secretsOf(env);
-    const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
-    const allowRemote = values["allow-remote"] ?? false;
-    const local = { dataFile: values.data ?? "default", cwd: io.cwd };
-    if (command === "migrate") {
-      await migrateDatabase({ env, sink, allowRemote });
-      return EXIT_CODES.ok;
+    const embedded = !isServerConfigured(io.env, io.cwd);
+    if (command === "serve") return await serve(io, values.port, embedded, out, signal);
+    if (!embedded) return await run(command, values, env, io, json, out, sink, signal);
+    // Nothing configured: the embedded database, said first (stderr under --json, where stdout is events only).
+    const db = await startEmbedded({ dir: embeddedDir(io.cwd) });
+    const notice = `Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`;
+    if (json) io.stderr.write(`${notice}\n`);
+    else out(notice);
+    try {
+      return await run(command, values, { ...env, DATABASE_URL: db.url }, io, json, out, sink, signal);
+    } finally {
+      await db.stop();
     }
-    if (command === "report") {
-      const report = await reportDatabase({ env, allowRemote, last: values.last === undefined ? undefined : positive(values.last, "--last") });
-      out(json ? JSON.stringify(report) : formatReport(report));
-      return EXIT_CODES.ok;
-    }
-    if (command === "verify") {
-      const result = await verifyDatabase({ env, ...plan, ...local, allowRemote, regenerate: values.regenerate ?? false });
-      out(json ? JSON.stringify(result) : formatVerify(result));
-      return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
-    }
-    const summary =
-      command === "reset"
-        ? await resetDatabase({ env, sink, ...plan, ...local, allowRemote, signal })
-        : await seedDatabase({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
-    if (!json) out(formatSummary(summary));
-    return EXIT_CODES.ok;
   } catch (error) {
     const seedError = asSeedError(error, secrets);
     // Errors raised before a run starts (flags, .env) have not been reported as an event yet.
@@ -160,6 +163,69 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     if (verbose && seedError.cause) io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), secrets)}\n`);
     return seedError.exitCode;
   }
+}
+
+type Values = ReturnType<typeof parse>["values"];
+
+/** One command against a resolved environment (a server, or the embedded database's URL). */
+async function run(command: Command, values: Values, env: Env, io: CliIO, json: boolean, out: (text: string) => void, sink: SeedLogSink, signal?: AbortSignal): Promise<number> {
+  const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
+  const allowRemote = values["allow-remote"] ?? false;
+  const local = { dataFile: values.data ?? "default", cwd: io.cwd };
+  if (command === "migrate") {
+    await migrateDatabase({ env, sink, allowRemote });
+    return EXIT_CODES.ok;
+  }
+  if (command === "report") {
+    const report = await reportDatabase({ env, allowRemote, last: values.last === undefined ? undefined : positive(values.last, "--last") });
+    out(json ? JSON.stringify(report) : formatReport(report));
+    return EXIT_CODES.ok;
+  }
+  if (command === "verify") {
+    const result = await verifyDatabase({ env, ...plan, ...local, allowRemote, regenerate: values.regenerate ?? false });
+    out(json ? JSON.stringify(result) : formatVerify(result));
+    return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
+  }
+  const summary =
+    command === "reset"
+      ? await resetDatabase({ env, sink, ...plan, ...local, allowRemote, signal })
+      : await seedDatabase({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
+  if (!json) out(formatSummary(summary));
+  return EXIT_CODES.ok;
+}
+
+/**
+ * `db:serve`: the embedded database over the PostgreSQL protocol on a loopback port, for the
+ * ChatGenius app or psql, until Ctrl-C / SIGTERM. A new database is migrated and seeded first.
+ */
+async function serve(io: CliIO, portFlag: string | undefined, embedded: boolean, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  if (!embedded) {
+    throw new SeedError("INVALID_USAGE", "db:serve serves the embedded database, but a server is configured (DATABASE_URL, PG* or .env): connect to that server directly, or unset them to use the embedded one");
+  }
+  const port = portFlag === undefined ? SERVE_PORT : integer(portFlag, "--port")!;
+  if (port < 1 || port > 65535) throw new SeedError("INVALID_USAGE", `--port must be from 1 to 65535, got '${portFlag}'`);
+  const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true });
+  try {
+    const env = { DATABASE_URL: db.url };
+    const { applied } = await migrateDatabase({ env });
+    if (applied.includes(readMigrations()[0]!.name)) {
+      out(`New embedded database: seeding the ${DEFAULT_PROFILE} profile`);
+      await seedDatabase({ env });
+    }
+    out(`Serving the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR} on 127.0.0.1:${port}`);
+    out(`DATABASE_URL=${db.url}`);
+    out(`psql ${db.url}`);
+    out("Ctrl-C to stop");
+    await new Promise<void>((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  } finally {
+    await db.stop();
+  }
+  out("Stopped: the embedded database is saved");
+  return EXIT_CODES.ok;
 }
 
 function parse(argv: readonly string[]) {

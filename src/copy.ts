@@ -89,8 +89,15 @@ function escape(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
 }
 
-/** One chunk of a plan as COPY data, table by table in insert order (empty tables left out). */
+/**
+ * How bulk rows travel: COPY text, or a JSON array for `INSERT … SELECT FROM
+ * jsonb_populate_recordset` where COPY FROM STDIN is not available (the embedded PGlite).
+ */
+export type BulkFormat = "copy" | "json";
+
+/** One chunk of a plan encoded for the bulk path, table by table in insert order (empty tables left out). */
 export interface EncodedChunk {
+  format: BulkFormat;
   tables: { name: string; rows: number; data: Uint8Array }[];
 }
 
@@ -101,12 +108,37 @@ export interface EncodedChunk {
  * @example
  * const encoded = encodeChunk(plan.rows);
  */
-export function encodeChunk(rows: Rows): EncodedChunk {
+export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChunk {
   const tables: EncodedChunk["tables"] = [];
   for (const table of insertOrder()) {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
-    tables.push({ name: table.name, rows: list.length, data: Buffer.from(encodeCopy(table, waves(table, list).flat())) });
+    const ordered = waves(table, list).flat();
+    tables.push({ name: table.name, rows: list.length, data: Buffer.from(format === "copy" ? encodeCopy(table, ordered) : encodeJson(table, ordered)) });
   }
-  return { tables };
+  return { format, tables };
+}
+
+/** Rows as a JSON array keyed by column name, with the values COPY would write. */
+export function encodeJson(table: Table, rows: readonly Record<string, unknown>[]): string {
+  return JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const column of table.columns) {
+        const value = row[column.field];
+        if (value === undefined || value === null) {
+          if (column.isRequired && !column.isList) throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+          continue;
+        }
+        out[column.name] = typeof value === "bigint" ? value.toString() : value;
+      }
+      return out;
+    }),
+  );
+}
+
+/** Inserts a JSON array of rows (encodeJson) in one statement. */
+export async function insertJson(client: pg.ClientBase, table: Table, data: Uint8Array, into: string = table.name): Promise<void> {
+  const columns = table.columns.map((c) => ident(c.name)).join(", ");
+  await client.query(`INSERT INTO ${ident(into)} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${ident(into)}, $1::jsonb)`, [Buffer.from(data).toString("utf8")]);
 }

@@ -13,7 +13,7 @@ import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
 import { encodedChunks, workerChunks } from "./chunks.ts";
-import { encodeChunk, type EncodedChunk } from "./copy.ts";
+import { encodeChunk, type BulkFormat, type EncodedChunk } from "./copy.ts";
 import { resolveLocalRows } from "./localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "./validate.ts";
 import { sqlState, writeWithCopy, writeWithPrisma, type WriteMethod } from "./writer.ts";
@@ -147,6 +147,8 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         locked = true;
       }
       await preflight(client.client, config, options.migrationsDir);
+      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
+      const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
       const preflightMs = performance.now() - t;
       const timing: ChunkTiming = { generate: 0, validate: 0 };
       let fingerprints: Record<string, string> | null = null;
@@ -170,8 +172,8 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
           if (!options.prisma) await prisma.$disconnect();
         }
       } else {
-        const planned = chunks ? encodedChunks(chunks, timing) : workerChunks(planOptions, timing);
-        const source = local ? followedBy(planned, local.rows) : planned;
+        const planned = chunks ? encodedChunks(chunks, timing, format) : workerChunks(planOptions, timing, undefined, format);
+        const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
         const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal });
         fill(summary, result);
@@ -218,9 +220,15 @@ function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithC
   summary.phases.verify = result.phases.verify;
 }
 
-async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows): AsyncGenerator<EncodedChunk> {
+async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows, format: BulkFormat): AsyncGenerator<EncodedChunk> {
   yield* chunks;
-  yield encodeChunk(last);
+  yield encodeChunk(last, format);
+}
+
+/** True when the server is PGlite (the embedded database). */
+export async function isEmbedded(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query(`SELECT version() AS v`);
+  return /PGlite/i.test(String(rows[0]?.v ?? ""));
 }
 
 function countRows(rows: Rows): number {

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { loadEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
-import { encodeChunk, copyInto } from "./copy.ts";
+import { encodeChunk, copyInto, insertJson } from "./copy.ts";
 import { TABLES, type Table } from "./datamodel.ts";
 import { connect, ident } from "./db.ts";
 import { guardTarget } from "./guard.ts";
@@ -10,7 +10,7 @@ import { resolveLocalRows } from "./localSeed.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 import { checkPlanOptions, planChunks, type PlanOptions } from "./plan.ts";
 import { assertSchemaCompatible } from "./schemaCheck.ts";
-import { asSeedError } from "./seed.ts";
+import { asSeedError, isEmbedded } from "./seed.ts";
 
 /** Options of verifyDatabase: the seed to compare with, and where. */
 export interface VerifyOptions extends PlanOptions {
@@ -126,11 +126,17 @@ async function recordedFingerprints(client: pg.ClientBase, plan: Required<PlanOp
 
 /** Loads what the seed writes into temporary copies of the suspect tables (dropped with the transaction). */
 async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Required<PlanOptions>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
+  const format = (await isEmbedded(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));
   for (const table of tables) await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);
   const load = async (rows: Parameters<typeof encodeChunk>[0]) => {
-    for (const part of encodeChunk(rows).tables) if (wanted.has(part.name)) await copyInto(client, byName.get(part.name)!, part.data, expectedName(byName.get(part.name)!));
+    for (const part of encodeChunk(rows, format).tables) {
+      if (!wanted.has(part.name)) continue;
+      const table = byName.get(part.name)!;
+      if (format === "json") await insertJson(client, table, part.data, expectedName(table));
+      else await copyInto(client, table, part.data, expectedName(table));
+    }
   };
   for (const rows of planChunks(plan)) await load(rows);
   if (local) await load(local);

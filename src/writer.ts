@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { copyInto, type EncodedChunk } from "./copy.ts";
+import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
 import { insertOrder, waves, type ModelName, type Rows, type Table } from "./datamodel.ts";
 import { ident } from "./db.ts";
 import { SeedError } from "./errors.ts";
@@ -261,7 +261,8 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
         checkAborted(options.signal);
         const table = byName.get(part.name)!;
         const started = performance.now();
-        await copyInto(client, table, part.data);
+        if (next.value.format === "json") await insertJson(client, table, part.data);
+        else await copyInto(client, table, part.data);
         tally.wrote(table, part.rows, performance.now() - started);
       }
       tally.progress();

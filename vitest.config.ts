@@ -1,13 +1,48 @@
+import { connect } from "node:net";
 import { defineConfig } from "vitest/config";
+import { loadEnv, resolveDatabaseConfig } from "./src/config.ts";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/globalSetup.ts"],
-    // Each test file that writes gets a database of its own, cloned from the seeded template.
-    pool: "forks",
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    reporters: ["default"],
-  },
+/** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
+const SERVER_FREE = ["test/datamodel.test.ts", "test/fixtures.test.ts", "test/embedded.test.ts"];
+
+/** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
+async function serverAnswers(): Promise<boolean> {
+  let host: string;
+  let port: number;
+  try {
+    const env = loadEnv();
+    const config = resolveDatabaseConfig(env.TEST_DATABASE_URL ? { DATABASE_URL: env.TEST_DATABASE_URL } : env);
+    host = config.host.startsWith("/") ? "127.0.0.1" : config.host;
+    port = config.port;
+  } catch {
+    return false;
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 3000 });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => (socket.destroy(), resolve(false)));
+  });
+}
+
+export default defineConfig(async () => {
+  const serverAvailable = await serverAnswers();
+  if (!serverAvailable && process.env.CI) {
+    throw new Error("CI: no PostgreSQL server answers at the configured address; .ci/run starts one (see README)");
+  }
+  if (!serverAvailable) {
+    console.warn("No PostgreSQL server answers: running the tests that use the embedded database (PGlite) and no server.");
+  }
+  return {
+    test: {
+      include: serverAvailable ? ["test/**/*.test.ts"] : SERVER_FREE,
+      // The server suite prepares a seeded template database; each file that writes clones it.
+      globalSetup: serverAvailable ? ["test/globalSetup.ts"] : [],
+      provide: { serverAvailable },
+      pool: "forks",
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      reporters: ["default"],
+    },
+  };
 });

@@ -149,6 +149,8 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     if (json) io.stderr.write(`${notice}\n`);
     else out(notice);
     try {
+      // The embedded database belongs to the project: it is always kept migrated.
+      if (command !== "migrate" && command !== "reset") await migrateDatabase({ env: { ...env, DATABASE_URL: db.url }, sink });
       return await run(command, values, { ...env, DATABASE_URL: db.url }, io, json, out, sink, signal);
     } finally {
       await db.stop();

@@ -21,5 +21,6 @@ export default async function setup(project: TestProject): Promise<void> {
 declare module "vitest" {
   export interface ProvidedContext {
     templateRows: number;
+    serverAvailable: boolean;
   }
 }

@@ -47,15 +47,24 @@ export async function dropTestDatabase(config: DatabaseConfig): Promise<void> {
   await query(withDatabase(serverConfig(), "postgres"), `DROP DATABASE IF EXISTS "${config.database}" WITH (FORCE)`);
 }
 
-/** Row count and a hash of the full contents of every seeded table, for before/after comparisons. */
-export async function snapshot(config: DatabaseConfig): Promise<Record<string, { rows: number; md5: string }>> {
-  const out: Record<string, { rows: number; md5: string }> = {};
-  for (const table of TABLES) {
-    const [row] = await query<{ rows: number; md5: string }>(
-      config,
-      `SELECT count(*)::int AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '')) AS md5 FROM "${table.name}" t`,
-    );
-    out[table.name] = row!;
+/**
+ * Row count and a hash of the full contents of every seeded table, for before/after
+ * comparisons. Rows are rendered in UTC and ISO style, so that two servers compare equal.
+ */
+export async function snapshot(config: DatabaseConfig | { url: string }): Promise<Record<string, { rows: number; md5: string }>> {
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    await client.query(`SET timezone = 'UTC'; SET datestyle = 'ISO, YMD'; SET extra_float_digits = 3`);
+    const out: Record<string, { rows: number; md5: string }> = {};
+    for (const table of TABLES) {
+      const { rows } = await client.query<{ rows: number; md5: string }>(
+        `SELECT count(*)::int AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '')) AS md5 FROM "${table.name}" t`,
+      );
+      out[table.name] = rows[0]!;
+    }
+    return out;
+  } finally {
+    await client.end();
   }
-  return out;
 }

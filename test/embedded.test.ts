@@ -1,0 +1,130 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../src/embedded.ts";
+import { INTEGRITY_CHECKS } from "../src/integrity.ts";
+import { migrateDatabase } from "../src/reset.ts";
+import { seedDatabase } from "../src/seed.ts";
+import { verifyDatabase } from "../src/verify.ts";
+import { cli } from "./helpers/cli.ts";
+import { snapshot } from "./helpers/db.ts";
+
+let embedded: Embedded;
+const dir = mkdtempSync(join(tmpdir(), "embedded-"));
+
+beforeAll(async () => {
+  embedded = await startEmbedded({ dir: join(dir, "pglite") });
+  await migrateDatabase({ env: {}, databaseUrl: embedded.url });
+});
+afterAll(async () => {
+  await embedded?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the embedded database (PGlite)", () => {
+  it("takes the same migrations, fixtures, transaction, checks and summary", async () => {
+    const summary = await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" });
+    expect(summary.totalRows).toBeGreaterThan(2000);
+    expect(summary.integrity.map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
+    expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
+    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({ identical: true, basis: "recorded run" });
+    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true })).toMatchObject({ identical: true });
+  });
+
+  it("rolls back every table when an insert fails", async () => {
+    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
+    const before = await snapshot(embedded);
+    const client = new pg.Client({ connectionString: embedded.url });
+    await client.connect();
+    await client.query(`CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
+    await client.query(`CREATE TRIGGER fail_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
+    await client.end();
+    try {
+      for (const method of ["copy", "prisma"] as const) {
+        await expect(seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", method })).rejects.toMatchObject({ code: "SEED_FAILED", message: expect.stringMatching(/injected failure/) });
+      }
+    } finally {
+      const c = new pg.Client({ connectionString: embedded.url });
+      await c.connect();
+      await c.query(`DROP TRIGGER fail_reactions ON reactions; DROP FUNCTION fail_insert()`);
+      await c.end();
+    }
+    expect(await snapshot(embedded)).toEqual(before);
+  });
+
+  it.runIf(inject("serverAvailable"))("leaves exactly the same table contents as the PostgreSQL server for the same seed", async () => {
+    const { createTestDatabase, dropTestDatabase } = await import("./helpers/db.ts");
+    const server = await createTestDatabase("embedded_compare");
+    try {
+      for (const method of ["copy", "prisma"] as const) {
+        await seedDatabase({ env: {}, databaseUrl: server.url, profile: "dev", scale: 2, seed: 5, method: "copy" });
+        await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", scale: 2, seed: 5, method });
+        expect(await snapshot(embedded)).toEqual(await snapshot(server));
+      }
+    } finally {
+      await dropTestDatabase(server);
+    }
+  });
+});
+
+describe("the CLI without configuration", () => {
+  it("uses the embedded database, says so on its first line, and keeps the data", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "embedded-cli-"));
+    try {
+      const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout.split("\n")[0]).toBe(`Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+      expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(true);
+      const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toMatch(/Identical to the seed profile=minimal/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("never falls back once anything is configured", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "embedded-none-"));
+    expect(isServerConfigured({}, cwd)).toBe(false);
+    const refused = await cli(["seed"], { PGPORT: "1", PGHOST: "127.0.0.1" }, cwd);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout + refused.stderr).not.toMatch(/embedded/);
+    writeFileSync(join(cwd, ".env"), "PGPORT=1\nPGHOST=127.0.0.1\n");
+    expect(isServerConfigured({}, cwd)).toBe(true);
+    expect((await cli(["seed"], {}, cwd)).stderr).toMatch(/cannot connect to PostgreSQL at 127\.0\.0\.1:1/);
+    expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(false);
+  });
+});
+
+describe("db:serve", () => {
+  it("serves the seeded embedded database over the PostgreSQL protocol and stops cleanly on Ctrl-C", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "embedded-serve-"));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, ["--import", pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href, join(process.cwd(), "src/cli.ts"), "serve", "--port", String(port)], { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stdout += d));
+    const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 600 && !/Ctrl-C to stop/.test(stdout); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).toMatch(new RegExp(`DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`));
+      const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+      await client.connect();
+      expect((await client.query(`SELECT username FROM users ORDER BY username LIMIT 1`)).rows).toEqual([{ username: expect.any(String) }]);
+      await client.end();
+      // While it serves, another command is told where the database is instead of corrupting it.
+      const busy = await cli(["seed"], {}, cwd);
+      expect(busy.stderr).toMatch(new RegExp(`open in another process .*DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`));
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exit).toBe(0);
+    expect(stdout).toMatch(/Stopped: the embedded database is saved/);
+    rmSync(cwd, { recursive: true, force: true });
+  });
+});

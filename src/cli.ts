@@ -9,7 +9,8 @@ import { consoleSink, createEventLog, jsonSink, type SeedLogSink } from "./log.t
 import { DEFAULT_DATA_FILE } from "./localSeed.ts";
 import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "./embedded.ts";
 import { readMigrations } from "./migrations.ts";
-import { DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
+import { checkPlanOptions, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "./plan.ts";
+import { assertNotProduction } from "./guard.ts";
 import { migrateDatabase, resetDatabase } from "./reset.ts";
 import { asSeedError, seedDatabase } from "./seed.ts";
 import { formatReport, formatSummary, formatVerify } from "./summary.ts";
@@ -140,6 +141,9 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     }
     const env = loadEnv({ cwd: io.cwd, env: io.env });
     secrets = secretsOf(env);
+    // Bad flags and a production environment are refused before any database is opened.
+    checkPlanOptions({ profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") });
+    if (command === "seed" || command === "reset") assertNotProduction(env);
     const embedded = !isServerConfigured(io.env, io.cwd);
     if (command === "serve") return await serve(io, values.port, embedded, out, signal);
     if (!embedded) return await run(command, values, env, io, json, out, sink, signal);

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Env } from "../../src/config.ts";
 import { runCli } from "../../src/cli.ts";
@@ -22,8 +25,8 @@ function collector(): { stream: Writable; text: () => string } {
   };
 }
 
-/** Runs the CLI in this process with captured output. `cwd` decides which `.env` is read. */
-export async function cli(argv: string[], env: Env, cwd = "/nonexistent-dir-without-env"): Promise<CliRun> {
+/** Runs the CLI in this process with captured output. `cwd` (default: a new empty folder) decides which `.env` is read. */
+export async function cli(argv: string[], env: Env, cwd = mkdtempSync(join(tmpdir(), "cli-cwd-"))): Promise<CliRun> {
   const out = collector();
   const err = collector();
   const code = await runCli(argv, { env, cwd, stdout: out.stream, stderr: err.stream });

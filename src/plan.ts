@@ -7,7 +7,7 @@ import { buildFiles } from "./fixtures/files.ts";
 import { buildMessageReads } from "./fixtures/messageReads.ts";
 import { buildMessages } from "./fixtures/messages.ts";
 import { buildReactions } from "./fixtures/reactions.ts";
-import { messageWindow, type SliceInput } from "./fixtures/slice.ts";
+import { groupBy, messageWindow, type SliceInput } from "./fixtures/slice.ts";
 import { buildUserSettings } from "./fixtures/userSettings.ts";
 import { buildUserStatus } from "./fixtures/userStatus.ts";
 import { buildUsers, isActive } from "./fixtures/users.ts";
@@ -100,16 +100,11 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   const active = new Set([...users, ...canonical.users].filter(isActive).map((u) => u.id));
   const { channels, rosters } = buildChannels(slice, users);
   const members = buildChannelMembers(slice, users, rosters);
-  const membersByChannel = new Map<string, string[]>();
-  for (const m of members) {
-    if (!active.has(m.userId)) continue;
-    const list = membersByChannel.get(m.channelId);
-    if (list) list.push(m.userId);
-    else membersByChannel.set(m.channelId, [m.userId]);
-  }
+  // Who can write, react and read in each channel: its members who have not left.
+  const membersByChannel = groupBy(members, (m) => (active.has(m.userId) ? m.channelId : undefined), (m) => m.userId);
   const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
   const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
-  const messages = buildMessages(slice, channels, members, active);
+  const messages = buildMessages(slice, channels, membersByChannel);
   rows.User.push(...users);
   rows.Channel.push(...channels);
   rows.ChannelMember.push(...members);

@@ -1,6 +1,5 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { describe, expect, it } from "vitest";
 import type { Rows } from "../src/datamodel.ts";
 import { createEventLog, type SeedLogEvent } from "../src/log.ts";
 import { planChunks } from "../src/plan.ts";
@@ -8,17 +7,11 @@ import { COPY_THRESHOLD, seedDatabase } from "../src/seed.ts";
 import { validatedChunks } from "../src/validate.ts";
 import { writeWithCopy } from "../src/writer.ts";
 import { encodedChunks, workerChunks } from "../src/chunks.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("bulk");
 const seed = (options: Parameters<typeof seedDatabase>[0]) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 
-beforeAll(async () => {
-  db = await createTestDatabase("bulk");
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
-});
 
 describe("the bulk (COPY) write path", () => {
   it("leaves exactly the same contents in every table as the Prisma path", async () => {

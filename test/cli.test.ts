@@ -2,26 +2,22 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withDatabase, type DatabaseConfig } from "../src/config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { withDatabase } from "../src/config.ts";
 import { isSeedLogEvent } from "../src/log.ts";
 import { cli, spawn } from "./helpers/cli.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
 /** A distinctive password: it must never appear in any output. */
 const SECRET = "Zq7-sekr3t-PW-4711";
-let db: DatabaseConfig;
+const db = useTestDatabase("cli");
 let withSecret: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase("cli");
   // The local server trusts connections, so the password is accepted and ignored.
   const url = new URL(db.url);
   url.password = SECRET;
   withSecret = url.toString();
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
 });
 
 function expectNoSecret(run: { stdout: string; stderr: string }) {

@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { APPLICATION_NAME } from "../src/db.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("faults");
 let before: Awaited<ReturnType<typeof snapshot>>;
 
 /** The seed's backend once it is inside the (slowed) insert into reactions: mid-write. */
@@ -40,11 +39,7 @@ function cli(args: string[]) {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase("faults");
   await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|dddddddddddddddddddddddd', 'old@example.com', 'oldrow', 'Pre-existing Row')`);
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
 });
 beforeEach(async () => {
   // Holds every insert into reactions for 2 s: users, channels, members and messages are

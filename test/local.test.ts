@@ -1,14 +1,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { buildLocalRows, localSeedJsonSchema, loadLocalSeed } from "../src/localSeed.ts";
 import { planDirectory } from "../src/plan.ts";
 import { cli } from "./helpers/cli.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("local");
 let env: Record<string, string>;
 
 const ada = {
@@ -32,11 +31,7 @@ function workdir(content: unknown, file = "prisma/seed.local.json"): string {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase("local");
   env = { DATABASE_URL: db.url };
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
 });
 
 describe("a valid local seed file", () => {

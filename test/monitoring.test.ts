@@ -1,24 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runStatistics } from "../src/report.ts";
 import { reportDatabase } from "../src/reportDatabase.ts";
 import { resetDatabase } from "../src/reset.ts";
 import { seedDatabase } from "../src/seed.ts";
 import { verifyDatabase } from "../src/verify.ts";
 import { cli } from "./helpers/cli.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("monitoring");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 const verify = (options: Parameters<typeof verifyDatabase>[0] = {}) => verifyDatabase({ env: {}, databaseUrl: db.url, ...options });
 const runs = () => query<Record<string, unknown>>(db, `SELECT command, status, profile, seed::int AS seed, scale, method, rows_per_table, fingerprints IS NOT NULL AS fingerprinted, error_code, error_message, duration_ms FROM seed_runs ORDER BY started_at, id`);
 
 beforeAll(async () => {
-  db = await createTestDatabase("monitoring");
   await query(db, `DELETE FROM seed_runs`);
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
 });
 
 describe("run history", () => {

@@ -1,22 +1,15 @@
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, readMigrations } from "../src/migrations.ts";
 import { migrateDatabase } from "../src/reset.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("preflight");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, profile: "minimal", ...options });
 
-beforeAll(async () => {
-  db = await createTestDatabase("preflight");
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
-});
 
 describe("checks before any write", () => {
   it("names unapplied migrations and says to run db:migrate, writing nothing", async () => {

@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { isSeedError } from "../src/errors.ts";
 import type { SeedLogEvent } from "../src/log.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("rollback");
 
 beforeAll(async () => {
-  db = await createTestDatabase("rollback");
   // A row that is not seed data: the failed run must leave it in place.
   await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|eeeeeeeeeeeeeeeeeeeeeeee', 'keep@example.com', 'keepme', 'Pre-existing Row')`);
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
 });
 
 describe("a failure mid-insert", () => {

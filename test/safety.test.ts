@@ -1,14 +1,13 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { describe, expect, it } from "vitest";
 import { ALL_TABLES } from "../src/datamodel.ts";
 import { databaseEnvironment, METADATA_SCHEMA } from "../src/guard.ts";
 import type { SeedLogEvent } from "../src/log.ts";
 import { migrateDatabase, resetDatabase } from "../src/reset.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("safety");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 
 async function hold<T>(sql: string, fn: () => Promise<T>): Promise<T> {
@@ -22,12 +21,6 @@ async function hold<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-beforeAll(async () => {
-  db = await createTestDatabase("safety");
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
-});
 
 describe("the database's own environment marker", () => {
   it("is recorded by migrate and reset, from APP_ENV/NODE_ENV, outside Prisma's schema", async () => {

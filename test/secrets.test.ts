@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { describe, expect, it } from "vitest";
 import { TABLES } from "../src/datamodel.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query } from "./helpers/db.ts";
+import { query, useTestDatabase } from "./helpers/db.ts";
 
 /** Shapes of secrets that must never appear in seed data. */
 const SECRET_SHAPES: [string, { test(value: string): boolean }][] = [
@@ -21,14 +20,8 @@ const SECRET_SHAPES: [string, { test(value: string): boolean }][] = [
   ["long base64 blob", { test: (v) => (v.match(/[A-Za-z0-9+/]{40,}={0,2}/g) ?? []).some((run) => /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run)) }],
 ];
 
-let db: DatabaseConfig;
+const db = useTestDatabase("secrets");
 
-beforeAll(async () => {
-  db = await createTestDatabase("secrets");
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
-});
 
 /** Every text, varchar and JSON value of every seeded table, with where it was found. */
 async function writtenText(): Promise<{ where: string; value: string }[]> {

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseConfig } from "../src/config.ts";
+import { describe, expect, it } from "vitest";
 import { CANONICAL_USERS } from "../src/fixtures/canonical.ts";
 import { INTEGRITY_CHECKS, runIntegrityChecks } from "../src/integrity.ts";
 import { isSeedLogEvent, type SeedLogEvent } from "../src/log.ts";
 import { RULES } from "../src/rules.ts";
 import { seedDatabase } from "../src/seed.ts";
-import { createTestDatabase, dropTestDatabase, query, snapshot } from "./helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
-let db: DatabaseConfig;
+const db = useTestDatabase("seed");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 const integrity = async () => {
   const pg = await import("pg");
@@ -20,12 +19,6 @@ const integrity = async () => {
   }
 };
 
-beforeAll(async () => {
-  db = await createTestDatabase("seed");
-});
-afterAll(async () => {
-  await dropTestDatabase(db);
-});
 
 describe("seedDatabase", () => {
   it("writes the canonical development data with exactly the documented values", async () => {

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/config.ts";
 import { TABLES } from "../../src/datamodel.ts";
 
@@ -67,4 +68,35 @@ export async function snapshot(config: DatabaseConfig | { url: string }): Promis
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A database of this test file's own, created before its tests (a copy of the seeded template,
+ * or empty) and dropped after them. The returned object reads as the database's configuration
+ * once the file's tests run.
+ *
+ * @example
+ * const db = useTestDatabase("seed");
+ * it("…", async () => { await seedDatabase({ databaseUrl: db.url }); });
+ */
+export function useTestDatabase(name: string, options: { empty?: boolean } = {}): DatabaseConfig {
+  let config: DatabaseConfig | undefined;
+  beforeAll(async () => {
+    config = await createTestDatabase(name, options);
+  });
+  afterAll(async () => {
+    if (config) await dropTestDatabase(config);
+  });
+  const current = () => {
+    if (!config) throw new Error(`test database ${name} is used before beforeAll created it`);
+    return config;
+  };
+  return {
+    get url() { return current().url; },
+    get target() { return current().target; },
+    get host() { return current().host; },
+    get port() { return current().port; },
+    get database() { return current().database; },
+    get user() { return current().user; },
+  };
 }

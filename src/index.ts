@@ -10,5 +10,11 @@ export { loadEnv, resolveDatabaseConfig, resolveDatabaseUrl, withDatabase, redac
 export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode } from "./errors.ts";
 export { OPERATIONS, isSeedLogEvent, jsonSink, consoleSink, createEventLog, type SeedLogEvent, type SeedLogSink, type SeedOperation } from "./log.ts";
 export { readMigrations, pendingMigrations, MIGRATIONS_DIR, type Migration } from "./migrations.ts";
-export { formatSummary } from "./summary.ts";
+
 export { runCli, HELP } from "./cli.ts";
+export { verifyDatabase, type VerifyOptions, type VerifyResult, type TableDiff } from "./verify.ts";
+export { reportDatabase } from "./reportDatabase.ts";
+export { runStatistics, type SeedReport } from "./report.ts";
+export { startEmbedded, isServerConfigured, EMBEDDED_DIR, type Embedded } from "./embedded.ts";
+export { loadLocalSeed, buildLocalRows, localSeedJsonSchema, DEFAULT_DATA_FILE, type LocalSeed, type LocalUser } from "./localSeed.ts";
+export { formatSummary, formatReport, formatVerify } from "./summary.ts";

@@ -10,7 +10,6 @@ export { loadEnv, resolveDatabaseConfig, resolveDatabaseUrl, withDatabase, redac
 export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode } from "./errors.ts";
 export { OPERATIONS, isSeedLogEvent, jsonSink, consoleSink, createEventLog, type SeedLogEvent, type SeedLogSink, type SeedOperation } from "./log.ts";
 export { readMigrations, pendingMigrations, MIGRATIONS_DIR, type Migration } from "./migrations.ts";
-
 export { runCli, HELP } from "./cli.ts";
 export { verifyDatabase, type VerifyOptions, type VerifyResult, type TableDiff } from "./verify.ts";
 export { reportDatabase } from "./reportDatabase.ts";

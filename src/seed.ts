@@ -165,7 +165,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         if (local) appendRows(rows, local.rows);
         const prisma = options.prisma ?? createPrisma(config);
         try {
-          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal });
+          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal, cancel: canceller(config) });
           fill(summary, result);
           fingerprints = result.fingerprints;
         } finally {
@@ -175,7 +175,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         const planned = chunks ? encodedChunks(chunks, timing, format) : workerChunks(planOptions, timing, undefined, format);
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal });
+        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
         fill(summary, result);
         fingerprints = result.fingerprints;
       }
@@ -199,6 +199,18 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     log.emit("error", { step: "run", target }, { code: seedError.code, message: seedError.message });
     throw seedError;
   }
+}
+
+/** Cancels a backend's running statement from a connection of its own. */
+function canceller(config: DatabaseConfig): (backendPid: number) => Promise<void> {
+  return async (backendPid) => {
+    const client = await connect(config);
+    try {
+      await client.query(`SELECT pg_cancel_backend($1)`, [backendPid]);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
 }
 
 /** Records a failed, rolled-back run, on a fresh connection: the run's own may be gone. */

@@ -49,8 +49,10 @@ export interface WriteOptions {
   lockTimeoutMs?: number;
   /** Longest one statement may run (ms); 0 for no limit. */
   statementTimeoutMs?: number;
-  /** Aborting it stops the run at the next statement and rolls back. */
+  /** Aborting it cancels the running statement (with `cancel`), or stops at the next one, and rolls back. */
   signal?: AbortSignal;
+  /** Cancels the statement a backend is running (pg_cancel_backend from another connection). */
+  cancel?: (backendPid: number) => Promise<void>;
   /** Rows the plan is expected to hold, for progress estimates of streamed plans. */
   expectedRows?: number;
 }
@@ -172,6 +174,28 @@ function checkAborted(signal: AbortSignal | undefined): void {
   throw new SeedError(name === "SIGTERM" ? "INTERRUPTED_SIGTERM" : "INTERRUPTED_SIGINT", `interrupted by ${name}: the transaction was rolled back, the database is as it was`);
 }
 
+/**
+ * While the transaction runs, an abort cancels the backend's running statement, so Ctrl-C
+ * does not wait for a long one (an index build, a large COPY) to finish. Returns the cleanup.
+ */
+function cancelOnAbort(options: WriteOptions, backendPid: number): () => void {
+  const { signal, cancel } = options;
+  if (!signal || !cancel) return () => {};
+  const onAbort = () => void cancel(backendPid).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** The error to report: an interruption wins over the statement error it caused. */
+function interruptedOr(error: unknown, signal?: AbortSignal): unknown {
+  try {
+    checkAborted(signal);
+  } catch (interrupted) {
+    return interrupted;
+  }
+  return error;
+}
+
 function rollbackEvent(log: EventLog, error: unknown) {
   log.emit("error", { step: "transaction", action: "rollback" }, { code: error instanceof SeedError ? error.code : "SEED_FAILED", message: "transaction rolled back" });
 }
@@ -189,9 +213,12 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
   const order = insertOrder();
   const tally = new Tally(log, order);
   log.emit("start", { step: "transaction", action: "begin", method: "prisma" });
+  let stopCancelling = () => {};
   try {
     await prisma.$transaction(
       async (tx) => {
+        const [backend] = await tx.$queryRawUnsafe<{ pid: number }[]>(`SELECT pg_backend_pid() AS pid`);
+        stopCancelling = cancelOnAbort(options, backend!.pid);
         let t = performance.now();
         await lockTables((sql) => tx.$executeRawUnsafe(sql), order, options);
         for (const table of [...order].reverse()) tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
@@ -215,8 +242,11 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
     );
   } catch (error) {
-    rollbackEvent(log, error);
-    throw error;
+    const reported = interruptedOr(error, options.signal);
+    rollbackEvent(log, reported);
+    throw reported;
+  } finally {
+    stopCancelling();
   }
   log.emit("complete", { step: "transaction", action: "commit" });
   return tally.result("prisma");
@@ -239,6 +269,8 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
   const tally = new Tally(log, order, options.expectedRows);
   const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
   log.emit("start", { step: "transaction", action: "begin", method: "copy" });
+  const [backend] = await query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+  const stopCancelling = cancelOnAbort(options, backend!.pid);
   await client.query("BEGIN");
   try {
     let t = performance.now();
@@ -283,8 +315,11 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    rollbackEvent(log, error);
-    throw error;
+    const reported = interruptedOr(error, options.signal);
+    rollbackEvent(log, reported);
+    throw reported;
+  } finally {
+    stopCancelling();
   }
   log.emit("complete", { step: "transaction", action: "commit" });
   return tally.result("copy");

@@ -71,12 +71,27 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
     expect(await exit).toBe(-1);
   });
 
-  it("SIGINT (Ctrl-C): rolls back, says so, exits 130", async () => {
+  it("SIGINT (Ctrl-C): cancels the running statement, rolls back, says so, exits 130", async () => {
+    // A statement that would run for a minute: Ctrl-C must not wait for it.
+    await query(db, `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`);
     const { child, exit, stderr } = cli(["seed", "--seed", "79"]);
     await midWriteBackend();
+    const interrupted = Date.now();
     child.kill("SIGINT");
     expect(await exit).toBe(130);
+    expect(Date.now() - interrupted).toBeLessThan(15_000);
     expect(stderr()).toMatch(/^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was\n$/);
+  });
+
+  it("an abort (as Ctrl-C gives) on the Prisma path cancels the running statement and rolls back", async () => {
+    await query(db, `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`);
+    const controller = new AbortController();
+    const run = seedDatabase({ env: {}, databaseUrl: db.url, profile: "dev", seed: 81, method: "prisma", signal: controller.signal }).catch((e: unknown) => e);
+    await midWriteBackend();
+    const interrupted = Date.now();
+    controller.abort("SIGINT");
+    expect(await run).toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130, message: expect.stringMatching(/rolled back, the database is as it was/) });
+    expect(Date.now() - interrupted).toBeLessThan(15_000);
   });
 
   it("SIGTERM: rolls back, says so, exits 143", async () => {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../src/embedded.ts";
+import { CANONICAL_USERS } from "../src/fixtures/canonical.ts";
 import { INTEGRITY_CHECKS } from "../src/integrity.ts";
 import { migrateDatabase } from "../src/reset.ts";
 import { seedDatabase } from "../src/seed.ts";
@@ -33,6 +34,25 @@ describe("the embedded database (PGlite)", () => {
     expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
     expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({ identical: true, basis: "recorded run" });
     expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true })).toMatchObject({ identical: true });
+  });
+
+  it("writes the canonical data exactly and identical contents on every run", async () => {
+    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
+    const client = new pg.Client({ connectionString: embedded.url });
+    await client.connect();
+    const users = (await client.query(`SELECT username, auth0_id, email, full_name FROM users ORDER BY username`)).rows;
+    await client.end();
+    expect(users).toEqual(CANONICAL_USERS.map((u) => ({ username: u.username, auth0_id: u.auth0Id, email: u.email, full_name: u.fullName })));
+    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
+    const first = await snapshot(embedded);
+    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
+    expect(await snapshot(embedded)).toEqual(first);
+  });
+
+  it("adds local accounts from a seed file as on a server", async () => {
+    const summary = await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", dataFile: join(process.cwd(), "prisma/seed.local.example.json") });
+    expect(summary.localAccounts?.users.map((u) => u.username)).toEqual(["ada", "grace"]);
+    expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
   });
 
   it("rolls back every table when an insert fails", async () => {

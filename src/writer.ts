@@ -186,18 +186,19 @@ function cancelOnAbort(options: WriteOptions, backendPid: number): () => void {
   return () => signal.removeEventListener("abort", onAbort);
 }
 
-/** The error to report: an interruption wins over the statement error it caused. */
-function interruptedOr(error: unknown, signal?: AbortSignal): unknown {
+/**
+ * Reports a rolled-back transaction and returns the error to throw: an interruption wins over
+ * the statement error it caused.
+ */
+function rolledBack(log: EventLog, error: unknown, signal?: AbortSignal): unknown {
+  let reported = error;
   try {
     checkAborted(signal);
   } catch (interrupted) {
-    return interrupted;
+    reported = interrupted;
   }
-  return error;
-}
-
-function rollbackEvent(log: EventLog, error: unknown) {
-  log.emit("error", { step: "transaction", action: "rollback" }, { code: error instanceof SeedError ? error.code : "SEED_FAILED", message: "transaction rolled back" });
+  log.emit("error", { step: "transaction", action: "rollback" }, { code: reported instanceof SeedError ? reported.code : "SEED_FAILED", message: "transaction rolled back" });
+  return reported;
 }
 
 /**
@@ -242,9 +243,7 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
     );
   } catch (error) {
-    const reported = interruptedOr(error, options.signal);
-    rollbackEvent(log, reported);
-    throw reported;
+    throw rolledBack(log, error, options.signal);
   } finally {
     stopCancelling();
   }
@@ -315,9 +314,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    const reported = interruptedOr(error, options.signal);
-    rollbackEvent(log, reported);
-    throw reported;
+    throw rolledBack(log, error, options.signal);
   } finally {
     stopCancelling();
   }

@@ -1,5 +1,4 @@
 import { realpathSync } from "node:fs";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createConsola } from "consola";
@@ -274,9 +273,6 @@ function integer(value: string | undefined, flag: string): number | undefined {
   }
   return Number(value.trim());
 }
-
-/** Writes nowhere: for callers that only want the exit code. */
-export const nullStream = new Writable({ write: (_chunk, _enc, done) => done() });
 
 function isMain(): boolean {
   try {

@@ -46,6 +46,20 @@ export function loadEnv(options: { cwd?: string; env?: Env; file?: string } = {}
 }
 
 /**
+ * The environment a library call runs with: `env` (default process.env), with `.env` under it
+ * when `loadDotEnv`, and `databaseUrl` over DATABASE_URL when given.
+ *
+ * @example
+ * runEnv({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test" }).DATABASE_URL;
+ */
+export function runEnv(options: { env?: Env; loadDotEnv?: boolean; databaseUrl?: string }): Env {
+  const base = options.env ?? process.env;
+  const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  return env;
+}
+
+/**
  * Resolves the target database: `DATABASE_URL` when set, else the libpq variables `PGHOST`,
  * `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` with defaults localhost, 5432, chatgenius,
  * postgres. Throws SeedError INVALID_CONFIG with a fix for anything malformed.

@@ -171,13 +171,3 @@ export function estimateRows(options: PlanOptions = {}): number {
   const { profile, scale } = checkPlanOptions(options);
   return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : 0);
 }
-
-/** Total rows of a plan. */
-export function planTotal(plan: Plan): number {
-  return plan.tables.reduce((sum, t) => sum + t.rows, 0);
-}
-
-/** Rows of one model, typed loosely for code that walks every table. */
-export function rowsOf(plan: Plan, model: ModelName): Record<string, unknown>[] {
-  return plan.rows[model] as unknown as Record<string, unknown>[];
-}

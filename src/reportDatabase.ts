@@ -1,4 +1,4 @@
-import { loadEnv, secretsOf, type Env } from "./config.ts";
+import { runEnv, secretsOf, type Env } from "./config.ts";
 import { connect } from "./db.ts";
 import { guardTarget } from "./guard.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
@@ -13,9 +13,7 @@ import { asSeedError } from "./seed.ts";
  * report.successRate.rate; // 0.96
  */
 export async function reportDatabase(options: { env?: Env; databaseUrl?: string; loadDotEnv?: boolean; allowRemote?: boolean; last?: number } = {}): Promise<SeedReport> {
-  const base = options.env ?? process.env;
-  const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
-  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const env = runEnv(options);
   try {
     const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
     const client = await connect(config);

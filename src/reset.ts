@@ -1,4 +1,4 @@
-import { loadEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
+import { runEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
 import { connect } from "./db.ts";
 import { assertDatabaseNotProduction, assertNoDowngrade, environmentName, guardTarget, recordEnvironment } from "./guard.ts";
 import { restoreHistory, saveHistory } from "./history.ts";
@@ -27,13 +27,6 @@ export interface MigrateResult {
   environment: string;
 }
 
-function environment(options: MigrateOptions): Env {
-  const base = options.env ?? process.env;
-  const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
-  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  return env;
-}
-
 /**
  * Creates the target database if it does not exist, then applies pending migrations in order,
  * each in its own transaction, recorded in `_prisma_migrations` as Prisma Migrate records them,
@@ -44,7 +37,7 @@ function environment(options: MigrateOptions): Env {
  * const { applied } = await migrateDatabase({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius" });
  */
 export async function migrateDatabase(options: MigrateOptions = {}): Promise<MigrateResult> {
-  const env = environment(options);
+  const env = runEnv(options);
   const log = createEventLog(options.sink ?? silentSink);
   try {
     const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
@@ -79,7 +72,7 @@ export async function migrateDatabase(options: MigrateOptions = {}): Promise<Mig
  * const summary = await resetDatabase({ profile: "dev" });
  */
 export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSummary & { migrations: MigrateResult }> {
-  const env = environment(options);
+  const env = runEnv(options);
   const log = createEventLog(options.sink ?? silentSink);
   let migrations: MigrateResult;
   let client;

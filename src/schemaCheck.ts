@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { ALL_TABLES, type Table } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
+import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 
 interface LiveColumn {
   table_name: string;
@@ -63,4 +64,13 @@ function compatible(expected: string, maxLength: number | null, live: LiveColumn
   if (expected === "varchar" && live.udt_name === "text") return true;
   if (expected === "_varchar" && live.udt_name === "_text") return true;
   return false;
+}
+
+/**
+ * The database has every migration of prisma/migrations (or `migrationsDir`) and matches the
+ * schema the fixtures write: what any command checks before reading or writing seed data.
+ */
+export async function assertReady(client: pg.ClientBase, database: string, migrationsDir?: string): Promise<void> {
+  await assertNoPendingMigrations(client, database, readMigrations(migrationsDir));
+  await assertSchemaCompatible(client, database);
 }

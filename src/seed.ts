@@ -1,5 +1,5 @@
 import pg from "pg";
-import { loadEnv, resolveSeedSettings, secretsOf, redact, type DatabaseConfig, type Env } from "./config.ts";
+import { runEnv, resolveSeedSettings, secretsOf, redact, type DatabaseConfig, type Env } from "./config.ts";
 import { connect, createPrisma, translatePgError } from "./db.ts";
 import type { Rows } from "./datamodel.ts";
 import { SeedError } from "./errors.ts";
@@ -9,9 +9,8 @@ import { acquireSeedLock, releaseSeedLock } from "./lock.ts";
 import { recordRun, type RunRecord } from "./history.ts";
 import type { IntegrityResult } from "./integrity.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "./log.ts";
-import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "./plan.ts";
-import { assertSchemaCompatible } from "./schemaCheck.ts";
+import { assertReady } from "./schemaCheck.ts";
 import { encodedChunks, workerChunks } from "./chunks.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "./copy.ts";
 import { resolveLocalRows } from "./localSeed.ts";
@@ -108,9 +107,7 @@ export interface SeedSummary {
  */
 export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSummary> {
   const started = performance.now();
-  const baseEnv = options.env ?? process.env;
-  const env = options.loadDotEnv ? loadEnv({ env: baseEnv }) : { ...baseEnv };
-  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const env = runEnv(options);
   const log = createEventLog(options.sink ?? silentSink);
   const secrets = secretsOf(env);
   const startedAt = new Date();
@@ -146,7 +143,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: options.signal });
         locked = true;
       }
-      await preflight(client.client, config, options.migrationsDir);
+      await assertReady(client.client, config.database, options.migrationsDir);
       // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
       const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
       const preflightMs = performance.now() - t;
@@ -277,11 +274,6 @@ async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client
   }
 }
 
-/** The database has every migration and matches the schema the fixtures write. */
-async function preflight(client: pg.ClientBase, config: DatabaseConfig, migrationsDir?: string): Promise<void> {
-  await assertNoPendingMigrations(client, config.database, readMigrations(migrationsDir));
-  await assertSchemaCompatible(client, config.database);
-}
 
 /**
  * Any error as a SeedError whose message has no password in it. Driver and Prisma errors

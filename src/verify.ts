@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { loadEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
+import { runEnv, resolveSeedSettings, secretsOf, type Env } from "./config.ts";
 import { encodeChunk, copyInto, insertJson } from "./copy.ts";
 import { TABLES, type Table } from "./datamodel.ts";
 import { connect, ident } from "./db.ts";
@@ -7,9 +7,8 @@ import { guardTarget } from "./guard.ts";
 import { tableFingerprints } from "./history.ts";
 import type { QueryRunner } from "./integrity.ts";
 import { resolveLocalRows } from "./localSeed.ts";
-import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 import { checkPlanOptions, planChunks, type PlanOptions } from "./plan.ts";
-import { assertSchemaCompatible } from "./schemaCheck.ts";
+import { assertReady } from "./schemaCheck.ts";
 import { asSeedError, isEmbedded } from "./seed.ts";
 
 /** Options of verifyDatabase: the seed to compare with, and where. */
@@ -65,9 +64,7 @@ const EXAMPLES = 5;
  * result.identical; // true right after `npm run db:seed`
  */
 export async function verifyDatabase(options: VerifyOptions = {}): Promise<VerifyResult> {
-  const base = options.env ?? process.env;
-  const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
-  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const env = runEnv(options);
   try {
     // Read-only: production is not refused, a remote host still needs opting in.
     const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
@@ -76,8 +73,7 @@ export async function verifyDatabase(options: VerifyOptions = {}): Promise<Verif
     const client = await connect(config);
     const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
     try {
-      await assertNoPendingMigrations(client, config.database, readMigrations());
-      await assertSchemaCompatible(client, config.database);
+      await assertReady(client, config.database);
       await client.query("BEGIN");
       await client.query(`SET LOCAL lock_timeout = ${resolveSeedSettings(env).lockTimeoutMs}`);
       const live = await tableFingerprints(query);

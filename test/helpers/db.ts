@@ -13,8 +13,12 @@ export function serverConfig(): DatabaseConfig {
   return resolveDatabaseConfig(env);
 }
 
-/** The seeded template database that globalSetup prepares. */
-export const TEMPLATE_DATABASE = "chatgenius_test";
+/**
+ * The seeded template database that globalSetup prepares; every test database's name starts
+ * with it. TEST_DATABASE_URL's database name replaces it, so that two suites can run at once
+ * on one server (e.g. …/chatgenius_test_a and …/chatgenius_test_b).
+ */
+export const TEMPLATE_DATABASE = process.env.TEST_DATABASE_URL ? decodeURIComponent(new URL(process.env.TEST_DATABASE_URL).pathname.slice(1)) || "chatgenius_test" : "chatgenius_test";
 
 export function templateConfig(): DatabaseConfig {
   return withDatabase(serverConfig(), TEMPLATE_DATABASE);

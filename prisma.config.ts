@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "prisma/config";
-import { loadEnv, resolveDatabaseUrl } from "./src/config.ts";
+import { loadEnv, resolveDatabaseUrl } from "./src/db/config.ts";
 
 // Prisma's CLI downloads its native schema engine at start-up, which fails behind a firewall.
 // Commands that never use the engine (generate, validate, format, db seed) work when

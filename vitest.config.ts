@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { defineConfig } from "vitest/config";
-import { loadEnv, resolveDatabaseConfig } from "./src/config.ts";
+import { loadEnv, resolveDatabaseConfig } from "./src/db/config.ts";
 
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
 const SERVER_FREE = ["test/datamodel.test.ts", "test/fixtures.test.ts", "test/embedded.test.ts"];

@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { loadEnv, resolveDatabaseConfig, withDatabase } from "../src/config.ts";
-import { insertOrder } from "../src/datamodel.ts";
-import { ident } from "../src/db.ts";
-import { migrateDatabase } from "../src/reset.ts";
-import { seedDatabase } from "../src/seed.ts";
+import { loadEnv, resolveDatabaseConfig, withDatabase } from "../src/db/config.ts";
+import { insertOrder } from "../src/core/datamodel.ts";
+import { ident } from "../src/db/connection.ts";
+import { migrateDatabase } from "../src/api/reset.ts";
+import { seedDatabase } from "../src/api/seed.ts";
 
 const base = resolveDatabaseConfig(loadEnv());
 const scratch = withDatabase(base, `${base.database}_bench`);

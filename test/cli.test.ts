@@ -3,8 +3,8 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { withDatabase } from "../src/config.ts";
-import { isSeedLogEvent } from "../src/log.ts";
+import { withDatabase } from "../src/db/config.ts";
+import { isSeedLogEvent } from "../src/core/log.ts";
 import { cli, spawn } from "./helpers/cli.ts";
 import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
@@ -194,10 +194,10 @@ describe("the CLI", () => {
   });
 
   it("exits with the documented code as a real process", () => {
-    const bad = spawn("node_modules/.bin/tsx", ["src/cli.ts", "seed", "--scale", "0"], {});
+    const bad = spawn("node_modules/.bin/tsx", ["src/cli/cli.ts", "seed", "--scale", "0"], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^error: scale 0 is not a whole number/);
-    const refused = spawn("node_modules/.bin/tsx", ["src/cli.ts", "seed"], { NODE_ENV: "production" });
+    const refused = spawn("node_modules/.bin/tsx", ["src/cli/cli.ts", "seed"], { NODE_ENV: "production" });
     expect(refused.code).toBe(3);
   });
 

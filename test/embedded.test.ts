@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../src/embedded.ts";
-import { CANONICAL_USERS } from "../src/fixtures/canonical.ts";
-import { INTEGRITY_CHECKS } from "../src/integrity.ts";
-import { migrateDatabase } from "../src/reset.ts";
-import { seedDatabase } from "../src/seed.ts";
-import { verifyDatabase } from "../src/verify.ts";
+import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../src/db/embedded.ts";
+import { CANONICAL_USERS } from "../src/plan/fixtures/canonical.ts";
+import { INTEGRITY_CHECKS } from "../src/write/integrity.ts";
+import { migrateDatabase } from "../src/api/reset.ts";
+import { seedDatabase } from "../src/api/seed.ts";
+import { verifyDatabase } from "../src/monitoring/verify.ts";
 import { cli } from "./helpers/cli.ts";
 import { snapshot } from "./helpers/db.ts";
 
@@ -125,7 +125,7 @@ describe("db:serve", () => {
   it("serves the seeded embedded database over the PostgreSQL protocol and stops cleanly on Ctrl-C", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "embedded-serve-"));
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, ["--import", pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href, join(process.cwd(), "src/cli.ts"), "serve", "--port", String(port)], { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)], { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stdout += d));

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { APPLICATION_NAME } from "../src/db.ts";
-import { seedDatabase } from "../src/seed.ts";
+import { APPLICATION_NAME } from "../src/db/connection.ts";
+import { seedDatabase } from "../src/api/seed.ts";
 import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
 const db = useTestDatabase("faults");
@@ -31,7 +31,7 @@ async function noSeedBackend(): Promise<void> {
 }
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/cli.ts", ...args], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));

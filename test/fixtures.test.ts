@@ -1,15 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CANONICAL_USERS } from "../src/fixtures/canonical.ts";
-import { WINDOW_END, WINDOW_START } from "../src/fixtures/clock.ts";
-import { buildPlan, type Plan } from "../src/plan.ts";
-import { checkRules, RULES } from "../src/rules.ts";
-import { ulidTime } from "../src/ulid.ts";
-import { validateRows } from "../src/validate.ts";
-import { TABLES } from "../src/datamodel.ts";
+import { CANONICAL_USERS } from "../src/plan/fixtures/canonical.ts";
+import { WINDOW_END, WINDOW_START } from "../src/plan/fixtures/clock.ts";
+import { buildPlan, type Plan } from "../src/plan/plan.ts";
+import { checkRules, RULES } from "../src/plan/rules.ts";
+import { ulidTime } from "../src/plan/ulid.ts";
+import { validateRows } from "../src/plan/validate.ts";
+import { TABLES } from "../src/core/datamodel.ts";
 
 const fingerprintScript = `
-  import { buildPlan } from "./src/plan.ts";
+  import { buildPlan } from "./src/plan/plan.ts";
   import { createHash } from "node:crypto";
   const plan = buildPlan({ seed: 7, scale: 2 });
   const json = JSON.stringify(plan.rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));

@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
-import { withDatabase } from "../src/config.ts";
-import { migrateDatabase } from "../src/reset.ts";
-import { seedDatabase } from "../src/seed.ts";
+import { withDatabase } from "../src/db/config.ts";
+import { migrateDatabase } from "../src/api/reset.ts";
+import { seedDatabase } from "../src/api/seed.ts";
 import { TEMPLATE_DATABASE, query, serverConfig, templateConfig } from "./helpers/db.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { runStatistics } from "../src/report.ts";
-import { reportDatabase } from "../src/reportDatabase.ts";
-import { resetDatabase } from "../src/reset.ts";
-import { seedDatabase } from "../src/seed.ts";
-import { verifyDatabase } from "../src/verify.ts";
+import { runStatistics } from "../src/monitoring/report.ts";
+import { reportDatabase } from "../src/monitoring/reportDatabase.ts";
+import { resetDatabase } from "../src/api/reset.ts";
+import { seedDatabase } from "../src/api/seed.ts";
+import { verifyDatabase } from "../src/monitoring/verify.ts";
 import { cli } from "./helpers/cli.ts";
 import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 

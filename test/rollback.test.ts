@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSeedError } from "../src/errors.ts";
-import type { SeedLogEvent } from "../src/log.ts";
-import { seedDatabase } from "../src/seed.ts";
+import { isSeedError } from "../src/core/errors.ts";
+import type { SeedLogEvent } from "../src/core/log.ts";
+import { seedDatabase } from "../src/api/seed.ts";
 import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
 
 const db = useTestDatabase("rollback");

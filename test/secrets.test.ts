@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TABLES } from "../src/datamodel.ts";
-import { seedDatabase } from "../src/seed.ts";
+import { TABLES } from "../src/core/datamodel.ts";
+import { seedDatabase } from "../src/api/seed.ts";
 import { query, useTestDatabase } from "./helpers/db.ts";
 
 /** Shapes of secrets that must never appear in seed data. */

@@ -3,8 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import type { Env } from "../../src/config.ts";
-import { runCli } from "../../src/cli.ts";
+import type { Env } from "../../src/db/config.ts";
+import { runCli } from "../../src/cli/cli.ts";
 
 export interface CliRun {
   code: number;

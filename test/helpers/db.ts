@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/config.ts";
-import { TABLES } from "../../src/datamodel.ts";
+import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/db/config.ts";
+import { TABLES } from "../../src/core/datamodel.ts";
 
 /**
  * The server the tests use: the same configuration as the seed (DATABASE_URL, PG*, `.env`),

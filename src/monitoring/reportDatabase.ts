@@ -1,0 +1,29 @@
+import { runEnv, secretsOf, type Env } from "../db/config.ts";
+import { connect } from "../db/connection.ts";
+import { guardTarget } from "../db/guard.ts";
+import { assertNoPendingMigrations, readMigrations } from "../db/migrations.ts";
+import { buildReport, type SeedReport } from "./report.ts";
+import { asSeedError } from "../api/seed.ts";
+
+/**
+ * `db:report`: the run history and health of a seeded database. Reads only.
+ *
+ * @example
+ * const report = await reportDatabase({ last: 50 });
+ * report.successRate.rate; // 0.96
+ */
+export async function reportDatabase(options: { env?: Env; databaseUrl?: string; loadDotEnv?: boolean; allowRemote?: boolean; last?: number } = {}): Promise<SeedReport> {
+  const env = runEnv(options);
+  try {
+    const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
+    const client = await connect(config);
+    try {
+      await assertNoPendingMigrations(client, config.database, readMigrations());
+      return await buildReport(client, config.target, options.last ?? 20);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch (error) {
+    throw asSeedError(error, secretsOf(env));
+  }
+}

@@ -1,0 +1,152 @@
+import type pg from "pg";
+import { runEnv, resolveSeedSettings, secretsOf, type Env } from "../db/config.ts";
+import { encodeChunk, copyInto, insertJson } from "../write/copy.ts";
+import { TABLES, type Table } from "../core/datamodel.ts";
+import { connect, ident } from "../db/connection.ts";
+import { guardTarget } from "../db/guard.ts";
+import { tableFingerprints } from "./history.ts";
+import type { QueryRunner } from "../write/integrity.ts";
+import { resolveLocalRows } from "../plan/localSeed.ts";
+import { checkPlanOptions, planChunks, type PlanOptions } from "../plan/plan.ts";
+import { assertReady } from "../db/schemaCheck.ts";
+import { asSeedError, isEmbedded } from "../api/seed.ts";
+
+/** Options of verifyDatabase: the seed to compare with, and where. */
+export interface VerifyOptions extends PlanOptions {
+  env?: Env;
+  databaseUrl?: string;
+  loadDotEnv?: boolean;
+  /** As for seedDatabase: a local seed file, or "default" for prisma/seed.local.json when present. */
+  dataFile?: string;
+  cwd?: string;
+  allowRemote?: boolean;
+  /** Compare with freshly generated rows even when a recorded run's fingerprints match. */
+  regenerate?: boolean;
+}
+
+/** How one table differs from what the seed writes. */
+export interface TableDiff {
+  table: string;
+  identical: boolean;
+  liveRows: number;
+  expectedRows: number;
+  added: number;
+  removed: number;
+  changed: number;
+  /** A few ids of each kind. */
+  examples: { added: string[]; removed: string[]; changed: string[] };
+}
+
+/** What `db:verify` reports, on a terminal and as JSON alike. */
+export interface VerifyResult {
+  target: string;
+  profile: string;
+  seed: number;
+  scale: number;
+  localAccounts: string | null;
+  identical: boolean;
+  /** "recorded run": every fingerprint matched the last successful run's; "regenerated": rows were compared where they did not. */
+  basis: "recorded run" | "regenerated";
+  tables: TableDiff[];
+}
+
+const EXAMPLES = 5;
+
+/**
+ * Compares the live database with what a seed (profile, seed, scale, local accounts) writes,
+ * table by table, without writing. Per-table fingerprints are computed in SQL and compared
+ * with those the last successful matching run recorded; only tables whose fingerprints differ
+ * are compared row by row, against the regenerated rows loaded into temporary tables in a
+ * transaction that is rolled back.
+ *
+ * @example
+ * const result = await verifyDatabase({ profile: "dev" });
+ * result.identical; // true right after `npm run db:seed`
+ */
+export async function verifyDatabase(options: VerifyOptions = {}): Promise<VerifyResult> {
+  const env = runEnv(options);
+  try {
+    // Read-only: production is not refused, a remote host still needs opting in.
+    const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
+    const planOptions = checkPlanOptions(options);
+    const local = resolveLocalRows(options, env, planOptions);
+    const client = await connect(config);
+    const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
+    try {
+      await assertReady(client, config.database);
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL lock_timeout = ${resolveSeedSettings(env).lockTimeoutMs}`);
+      const live = await tableFingerprints(query);
+      const recorded = options.regenerate ? null : await recordedFingerprints(client, planOptions, local?.hash ?? null);
+      const suspects = TABLES.filter((t) => !recorded || recorded[t.name] !== live[t.name]);
+      const result: VerifyResult = {
+        target: config.target,
+        ...planOptions,
+        localAccounts: local?.hash ?? null,
+        identical: suspects.length === 0,
+        basis: suspects.length === 0 ? "recorded run" : "regenerated",
+        tables: TABLES.map((t) => ({ table: t.name, identical: true, liveRows: count(live[t.name]), expectedRows: count(live[t.name]), added: 0, removed: 0, changed: 0, examples: { added: [], removed: [], changed: [] } })),
+      };
+      if (suspects.length > 0) {
+        await loadExpected(client, suspects, planOptions, local?.rows);
+        const expected = await tableFingerprints(query, suspects, expectedName);
+        for (const table of suspects) {
+          const diff = result.tables.find((d) => d.table === table.name)!;
+          diff.expectedRows = count(expected[table.name]);
+          if (expected[table.name] === live[table.name]) continue;
+          Object.assign(diff, await compareRows(client, table), { identical: false });
+        }
+        result.identical = result.tables.every((d) => d.identical);
+      }
+      return result;
+    } finally {
+      await client.query("ROLLBACK").catch(() => {});
+      await client.end().catch(() => {});
+    }
+  } catch (error) {
+    throw asSeedError(error, secretsOf(env));
+  }
+}
+
+const expectedName = (table: Table) => `expected_${table.name}`;
+const count = (fingerprint: string | undefined) => Number((fingerprint ?? "0:").split(":")[0]);
+
+async function recordedFingerprints(client: pg.ClientBase, plan: Required<PlanOptions>, localAccounts: string | null): Promise<Record<string, string> | null> {
+  const { rows } = await client.query(
+    `SELECT fingerprints FROM "seed_runs" WHERE status = 'success' AND fingerprints IS NOT NULL AND profile = $1 AND seed = $2 AND scale = $3 AND local_accounts IS NOT DISTINCT FROM $4
+      ORDER BY started_at DESC LIMIT 1`,
+    [plan.profile, plan.seed, plan.scale, localAccounts],
+  );
+  return rows[0]?.fingerprints ?? null;
+}
+
+/** Loads what the seed writes into temporary copies of the suspect tables (dropped with the transaction). */
+async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Required<PlanOptions>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
+  const format = (await isEmbedded(client)) ? "json" : "copy";
+  const wanted = new Set(tables.map((t) => t.name));
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  for (const table of tables) await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);
+  const load = async (rows: Parameters<typeof encodeChunk>[0]) => {
+    for (const part of encodeChunk(rows, format).tables) {
+      if (!wanted.has(part.name)) continue;
+      const table = byName.get(part.name)!;
+      if (format === "json") await insertJson(client, table, part.data, expectedName(table));
+      else await copyInto(client, table, part.data, expectedName(table));
+    }
+  };
+  for (const rows of planChunks(plan)) await load(rows);
+  if (local) await load(local);
+}
+
+async function compareRows(client: pg.ClientBase, table: Table): Promise<Pick<TableDiff, "added" | "removed" | "changed" | "examples">> {
+  const t = ident(table.name);
+  const e = ident(expectedName(table));
+  const pick = async (sql: string) => {
+    const { rows } = await client.query<{ n: number; ids: string[] | null }>(`SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${EXAMPLES}] AS ids FROM (${sql}) d`);
+    return { n: rows[0]!.n, ids: rows[0]!.ids ?? [] };
+  };
+  const added = await pick(`SELECT l.id FROM ${t} l WHERE NOT EXISTS (SELECT 1 FROM ${e} x WHERE x.id = l.id)`);
+  const removed = await pick(`SELECT x.id FROM ${e} x WHERE NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.id = x.id)`);
+  const changed = await pick(`SELECT l.id FROM ${t} l JOIN ${e} x ON x.id = l.id WHERE l::text IS DISTINCT FROM x::text`);
+  return { added: added.n, removed: removed.n, changed: changed.n, examples: { added: added.ids, removed: removed.ids, changed: changed.ids } };
+}

@@ -1,0 +1,173 @@
+import { insertOrder, type ModelName, type RowOf, type Rows, type Table } from "../core/datamodel.ts";
+import { SeedError } from "../core/errors.ts";
+import { buildCanonical } from "./fixtures/canonical.ts";
+import { buildChannelMembers } from "./fixtures/channelMembers.ts";
+import { buildChannels } from "./fixtures/channels.ts";
+import { buildFiles } from "./fixtures/files.ts";
+import { buildMessageReads } from "./fixtures/messageReads.ts";
+import { buildMessages } from "./fixtures/messages.ts";
+import { buildReactions } from "./fixtures/reactions.ts";
+import { groupBy, messageWindow, type SliceInput } from "./fixtures/slice.ts";
+import { buildUserSettings } from "./fixtures/userSettings.ts";
+import { buildUserStatus } from "./fixtures/userStatus.ts";
+import { buildUsers, isActive } from "./fixtures/users.ts";
+
+/** The profiles the seed can build; one list feeds the type, the CLI check and `--help`. */
+export const PROFILES = ["minimal", "dev"] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export const DEFAULT_PROFILE: Profile = "dev";
+export const DEFAULT_SEED = 20250106;
+export const MAX_SCALE = 1000;
+
+/** What to build. */
+export interface PlanOptions {
+  profile?: Profile;
+  seed?: number;
+  scale?: number;
+}
+
+/** The rows a seed writes, table by table in insert order. */
+export interface Plan {
+  readonly profile: Profile;
+  readonly seed: number;
+  readonly scale: number;
+  readonly rows: Rows;
+  /** Tables in insert order (parents first) with their row counts. */
+  readonly tables: readonly { table: Table; rows: number }[];
+}
+
+/** Checks plan options; throws SeedError INVALID_USAGE with how to fix them. */
+export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
+  const profile = options.profile ?? DEFAULT_PROFILE;
+  if (!PROFILES.includes(profile)) {
+    throw new SeedError("INVALID_USAGE", `unknown profile '${profile}': use one of ${PROFILES.join(", ")}`);
+  }
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new SeedError("INVALID_USAGE", `seed ${seed} is not a whole number ≥ 0: pass e.g. --seed 42`);
+  }
+  const scale = options.scale ?? 1;
+  if (!Number.isSafeInteger(scale) || scale < 1 || scale > MAX_SCALE) {
+    throw new SeedError("INVALID_USAGE", `scale ${scale} is not a whole number from 1 to ${MAX_SCALE}: pass e.g. --scale 2`);
+  }
+  if (profile === "minimal" && options.scale !== undefined && scale !== 1) {
+    throw new SeedError("INVALID_USAGE", "--scale applies to the dev profile only: drop --scale or use --profile dev");
+  }
+  return { profile, seed, scale };
+}
+
+/** Rows per chunk of a streamed plan: canonical data first, then this many slices at a time. */
+export const SLICES_PER_CHUNK = 10;
+
+/** An empty set of rows for every model. */
+export function emptyRows(): Rows {
+  return { User: [], Channel: [], ChannelMember: [], Message: [], Reaction: [], File: [], MessageRead: [], UserSettings: [], UserStatus: [] };
+}
+
+/**
+ * The rows of a plan in chunks, so that a large seed never holds all of them: first the
+ * canonical rows, then the generated slices, `slicesPerChunk` at a time. Every chunk only
+ * references its own rows and the canonical ones, so writing chunks in order (each table by
+ * table, parents first) satisfies every foreign key. Pure and deterministic, like buildPlan.
+ *
+ * @example
+ * for (const rows of planChunks({ scale: 1000 })) write(rows);
+ */
+export function* planChunks(options: PlanOptions = {}, slicesPerChunk = SLICES_PER_CHUNK): Generator<Rows> {
+  const { profile, seed, scale } = checkPlanOptions(options);
+  const canonical = buildCanonical();
+  const first = emptyRows();
+  first.User.push(...canonical.users);
+  first.Channel.push(canonical.general);
+  first.ChannelMember.push(...canonical.members);
+  first.Message.push(...canonical.messages);
+  first.UserSettings.push(...canonical.settings);
+  first.UserStatus.push(...canonical.statuses);
+  yield first;
+  const slices = profile === "dev" ? scale : 0;
+  for (let start = 0; start < slices; start += slicesPerChunk) {
+    const rows = emptyRows();
+    for (let index = start; index < Math.min(slices, start + slicesPerChunk); index++) buildSlice({ seed, index, canonical }, rows);
+    yield rows;
+  }
+}
+
+/** Builds one slice of the dev profile into `rows`. */
+function buildSlice(slice: SliceInput, rows: Rows): void {
+  const { canonical } = slice;
+  const users = buildUsers(slice);
+  const active = new Set([...users, ...canonical.users].filter(isActive).map((u) => u.id));
+  const { channels, rosters } = buildChannels(slice, users);
+  const members = buildChannelMembers(slice, users, rosters);
+  // Who can write, react and read in each channel: its members who have not left.
+  const membersByChannel = groupBy(members, (m) => (active.has(m.userId) ? m.channelId : undefined), (m) => m.userId);
+  const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
+  const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
+  const messages = buildMessages(slice, channels, membersByChannel);
+  rows.User.push(...users);
+  rows.Channel.push(...channels);
+  rows.ChannelMember.push(...members);
+  rows.Message.push(...messages);
+  rows.Reaction.push(...buildReactions(slice, messages, membersByChannel, deadline));
+  rows.File.push(...buildFiles(slice, messages));
+  rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel));
+  rows.UserSettings.push(...buildUserSettings(slice, users, members, channels));
+  rows.UserStatus.push(...buildUserStatus(slice, users));
+}
+
+/**
+ * The users and channels of a plan without building the rest (messages, reactions, …): what
+ * local seed entries may name. Cheap even at scale 1000; identical to the plan's rows.
+ */
+export function planDirectory(options: PlanOptions = {}): { users: RowOf<"User">[]; channels: RowOf<"Channel">[] } {
+  const { profile, seed, scale } = checkPlanOptions(options);
+  const canonical = buildCanonical();
+  const users = [...canonical.users];
+  const channels = [canonical.general];
+  for (let index = 0; profile === "dev" && index < scale; index++) {
+    const slice = { seed, index, canonical };
+    const sliceUsers = buildUsers(slice);
+    users.push(...sliceUsers);
+    channels.push(...buildChannels(slice, sliceUsers).channels);
+  }
+  return { users, channels };
+}
+
+/** Appends every row of `from` to `into`. */
+export function appendRows(into: Rows, from: Rows): Rows {
+  for (const model of Object.keys(into) as ModelName[]) {
+    const target = into[model] as unknown[];
+    for (const row of from[model]) target.push(row);
+  }
+  return into;
+}
+
+/**
+ * Builds every row a seed writes, in memory. Pure: no I/O and no clock, so the same options
+ * give identical rows on every machine.
+ *
+ * @example
+ * const plan = buildPlan({ profile: "dev", seed: 42 });
+ * plan.rows.User.length; // 30
+ */
+export function buildPlan(options: PlanOptions = {}): Plan {
+  const checked = checkPlanOptions(options);
+  const rows = emptyRows();
+  for (const chunk of planChunks(checked)) appendRows(rows, chunk);
+  return { ...checked, rows, tables: countTables(rows) };
+}
+
+/** Tables in insert order with their row counts. */
+export function countTables(rows: Rows): { table: Table; rows: number }[] {
+  return insertOrder().map((table) => ({ table, rows: rows[table.model].length }));
+}
+
+/** Rows a dev slice adds, for choosing the write path before generating anything. */
+const ROWS_PER_SLICE_ESTIMATE = 1980;
+
+/** About how many rows a plan has (exact for minimal). */
+export function estimateRows(options: PlanOptions = {}): number {
+  const { profile, scale } = checkPlanOptions(options);
+  return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : 0);
+}

@@ -1,0 +1,28 @@
+// Worker thread of workerChunks(): builds, validates and encodes the plan's chunks one ahead
+// of the writer, on the second core, so generation overlaps the server's loading.
+import { parentPort, workerData } from "node:worker_threads";
+import { encodeChunk, type BulkFormat } from "./copy.ts";
+import { planChunks, type PlanOptions } from "../plan/plan.ts";
+import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
+
+const { options, slicesPerChunk, format } = workerData as { options: PlanOptions; slicesPerChunk?: number; format: BulkFormat };
+const timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
+const source = validatedChunks(planChunks(options, slicesPerChunk), timing);
+
+parentPort!.on("message", (message: string) => {
+  if (message !== "next") return;
+  try {
+    const next = source.next();
+    if (next.done) {
+      parentPort!.postMessage({ done: true, timing });
+      return;
+    }
+    const t = performance.now();
+    const chunk = encodeChunk(next.value, format);
+    timing.encode! += performance.now() - t;
+    parentPort!.postMessage({ chunk, timing }, chunk.tables.map((x) => x.data.buffer as ArrayBuffer));
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    parentPort!.postMessage({ error: { code: e.code ?? "SEED_FAILED", message: e.message ?? String(error) } });
+  }
+});

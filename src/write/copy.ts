@@ -1,0 +1,144 @@
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { insertOrder, waves, type Column, type Rows, type Table } from "../core/datamodel.ts";
+import { ident } from "../db/connection.ts";
+
+/**
+ * Encodes rows as PostgreSQL COPY text format (tab-separated, `\N` for NULL) in the table's
+ * column order, with the same values Prisma's createMany would write: Dates as UTC ISO
+ * timestamps, JSON as JSON, lists as array literals, BigInts as digits.
+ *
+ * @example
+ * encodeCopy(tableOf("User"), plan.rows.User); // "01JG…\tauth0|…\n…"
+ */
+export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[]): string {
+  const columns = table.columns;
+  let out = "";
+  for (const row of rows) {
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i]!;
+      if (i > 0) out += "\t";
+      out += field(column, row[column.field], table, row);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+/** `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns (into another table of the same shape with `into`). */
+export function copyStatement(table: Table, into: string = table.name): string {
+  return `COPY ${ident(into)} (${table.columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`;
+}
+
+/** Bytes handed to a COPY stream per write. */
+const COPY_WRITE_BYTES = 1 << 20;
+
+/**
+ * Streams COPY data (as encodeCopy/encodeChunk make it) into a table, with backpressure.
+ *
+ * @example
+ * await copyInto(client, tableOf("User"), Buffer.from(encodeCopy(tableOf("User"), rows)));
+ */
+export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8Array, into?: string): Promise<void> {
+  const stream = client.query(copyFrom(copyStatement(table, into)));
+  const done = finished(stream);
+  // A failing COPY rejects `done`; keep it observed while the data is written.
+  done.catch(() => {});
+  for (let i = 0; i < data.length; i += COPY_WRITE_BYTES) {
+    if (!stream.write(data.subarray(i, i + COPY_WRITE_BYTES))) await Promise.race([once(stream, "drain"), done]);
+  }
+  stream.end();
+  await done;
+}
+
+function field(column: Column, value: unknown, table: Table, row: Record<string, unknown>): string {
+  if (value === null || value === undefined) {
+    if (column.isRequired && !column.isList) {
+      // COPY does not apply column defaults to a listed column: fixtures must set every required value.
+      throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+    }
+    return "\\N";
+  }
+  if (column.isList) return escape(arrayLiteral(value as unknown[]));
+  if (value instanceof Date) return value.toISOString();
+  switch (column.type) {
+    case "Json":
+      return escape(JSON.stringify(value));
+    case "Boolean":
+      return value ? "t" : "f";
+    case "BigInt":
+    case "Int":
+    case "Float":
+    case "Decimal":
+      return String(value);
+    default:
+      return escape(String(value));
+  }
+}
+
+function arrayLiteral(values: unknown[]): string {
+  return `{${values.map((v) => (v === null ? "NULL" : `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`;
+}
+
+// Backslash, tab, newline and carriage return are the characters COPY text format reserves.
+const RESERVED = /[\\\t\n\r]/;
+function escape(text: string): string {
+  if (!RESERVED.test(text)) return text;
+  return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+}
+
+/**
+ * How bulk rows travel: COPY text, or a JSON array for `INSERT … SELECT FROM
+ * jsonb_populate_recordset` where COPY FROM STDIN is not available (the embedded PGlite).
+ */
+export type BulkFormat = "copy" | "json";
+
+/** One chunk of a plan encoded for the bulk path, table by table in insert order (empty tables left out). */
+export interface EncodedChunk {
+  format: BulkFormat;
+  tables: { name: string; rows: number; data: Uint8Array }[];
+}
+
+/**
+ * Encodes every table of a chunk as COPY text, rows that reference their own table after the
+ * rows they point at (a thread's root before its replies).
+ *
+ * @example
+ * const encoded = encodeChunk(plan.rows);
+ */
+export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChunk {
+  const tables: EncodedChunk["tables"] = [];
+  for (const table of insertOrder()) {
+    const list = rows[table.model] as unknown as Record<string, unknown>[];
+    if (list.length === 0) continue;
+    const ordered = waves(table, list).flat();
+    tables.push({ name: table.name, rows: list.length, data: Buffer.from(format === "copy" ? encodeCopy(table, ordered) : encodeJson(table, ordered)) });
+  }
+  return { format, tables };
+}
+
+/** Rows as a JSON array keyed by column name, with the values COPY would write. */
+export function encodeJson(table: Table, rows: readonly Record<string, unknown>[]): string {
+  return JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const column of table.columns) {
+        const value = row[column.field];
+        if (value === undefined || value === null) {
+          if (column.isRequired && !column.isList) throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+          continue;
+        }
+        out[column.name] = typeof value === "bigint" ? value.toString() : value;
+      }
+      return out;
+    }),
+  );
+}
+
+/** Inserts a JSON array of rows (encodeJson) in one statement. */
+export async function insertJson(client: pg.ClientBase, table: Table, data: Uint8Array, into: string = table.name): Promise<void> {
+  const columns = table.columns.map((c) => ident(c.name)).join(", ");
+  await client.query(`INSERT INTO ${ident(into)} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${ident(into)}, $1::jsonb)`, [Buffer.from(data).toString("utf8")]);
+}

@@ -40,10 +40,11 @@ describe("the bulk (COPY) write path", () => {
     expect(await snapshot(db)).toEqual(whole);
   });
 
-  it("is chosen automatically for seeds of COPY_THRESHOLD rows or more", async () => {
+  it("is chosen for every profile unless Prisma's path is asked for", async () => {
+    expect(COPY_THRESHOLD).toBe(0);
     expect((await seed({ profile: "dev" })).method).toBe("copy");
-    expect((await seed({ profile: "minimal" })).method).toBe("prisma");
-    expect(COPY_THRESHOLD).toBeGreaterThan(15);
+    expect((await seed({ profile: "minimal" })).method).toBe("copy");
+    expect((await seed({ profile: "minimal", method: "prisma" })).method).toBe("prisma");
   });
 
   it("reuses a warm pool across calls and leaves the same rows", async () => {

@@ -1,20 +1,18 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createConsola } from "consola";
 import { loadEnv, redact, secretsOf, type Env } from "../db/config.ts";
 import { EXIT_CODES, SeedError } from "../core/errors.ts";
-import { consoleSink, createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
+import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { DEFAULT_DATA_FILE } from "../plan/localSeed.ts";
 import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "../db/embedded.ts";
-import { readMigrations } from "../db/migrations.ts";
 import { checkPlanOptions, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "../plan/plan.ts";
 import { assertNotProduction } from "../db/guard.ts";
-import { migrateDatabase, resetDatabase } from "../api/reset.ts";
-import { asSeedError, seedDatabase } from "../api/seed.ts";
-import { formatReport, formatSummary, formatVerify } from "./summary.ts";
-import { reportDatabase } from "../monitoring/reportDatabase.ts";
-import { verifyDatabase } from "../monitoring/verify.ts";
+
+// What a command does is loaded when it runs (dynamic imports): `--help` and a bad flag answer
+// without loading the database driver, and each command loads only its own code.
+const api = () => Promise.all([import("../api/seed.ts"), import("../api/reset.ts")]).then(([seed, reset]) => ({ ...seed, ...reset }));
+const toSeedError = async (error: unknown, secrets: string[]): Promise<SeedError> => (await import("../api/seed.ts")).asSeedError(error, secrets);
 
 /** The commands of the CLI; one list feeds the type, the check and `--help`. */
 export const COMMANDS = ["seed", "migrate", "reset", "report", "verify", "serve"] as const;
@@ -125,7 +123,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
   const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  const render: SeedLogSink = json ? jsonSink(out) : consoleSink(createConsola({ stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, formatOptions: { date: false } }), verbose);
+  const render: SeedLogSink = json ? jsonSink(out) : consoleSink(createPrinter(io.stdout, io.stderr), verbose);
   let reported = false;
   const sink: SeedLogSink = (event) => {
     if (event.operation === "error" && event.details.step !== "transaction") reported = true;
@@ -147,6 +145,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     if (command === "serve") return await serve(io, values.port, embedded, out, signal);
     if (!embedded) return await run(command, values, env, io, json, out, sink, signal);
     // Nothing configured: the embedded database, said first (stderr under --json, where stdout is events only).
+    const { migrateDatabase } = await api();
     const db = await startEmbedded({ dir: embeddedDir(io.cwd) });
     const notice = `Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`;
     if (json) io.stderr.write(`${notice}\n`);
@@ -159,7 +158,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
       await db.stop();
     }
   } catch (error) {
-    const seedError = asSeedError(error, secrets);
+    const seedError = await toSeedError(error, secrets);
     // Errors raised before a run starts (flags, .env) have not been reported as an event yet.
     if (json && !reported) {
       createEventLog(sink).emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
@@ -177,16 +176,20 @@ async function run(command: Command, values: Values, env: Env, io: CliIO, json: 
   const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
   const allowRemote = values["allow-remote"] ?? false;
   const local = { dataFile: values.data ?? "default", cwd: io.cwd };
+  const { migrateDatabase, resetDatabase, seedDatabase } = await api();
   if (command === "migrate") {
     await migrateDatabase({ env, sink, allowRemote });
     return EXIT_CODES.ok;
   }
+  const { formatReport, formatSummary, formatVerify } = await import("./summary.ts");
   if (command === "report") {
+    const { reportDatabase } = await import("../monitoring/reportDatabase.ts");
     const report = await reportDatabase({ env, allowRemote, last: values.last === undefined ? undefined : positive(values.last, "--last") });
     out(json ? JSON.stringify(report) : formatReport(report));
     return EXIT_CODES.ok;
   }
   if (command === "verify") {
+    const { verifyDatabase } = await import("../monitoring/verify.ts");
     const result = await verifyDatabase({ env, ...plan, ...local, allowRemote, regenerate: values.regenerate ?? false });
     out(json ? JSON.stringify(result) : formatVerify(result));
     return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
@@ -209,6 +212,7 @@ async function serve(io: CliIO, portFlag: string | undefined, embedded: boolean,
   }
   const port = portFlag === undefined ? SERVE_PORT : integer(portFlag, "--port")!;
   if (port < 1 || port > 65535) throw new SeedError("INVALID_USAGE", `--port must be from 1 to 65535, got '${portFlag}'`);
+  const [{ migrateDatabase, seedDatabase }, { readMigrations }] = await Promise.all([api(), import("../db/migrations.ts")]);
   const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true });
   try {
     const env = { DATABASE_URL: db.url };

@@ -1,15 +1,15 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { withDatabase, type DatabaseConfig } from "./config.ts";
 import { connect, ident, translatePgError } from "./connection.ts";
 import { SeedError } from "../core/errors.ts";
+import { packageRoot } from "../core/paths.ts";
 import type { EventLog } from "../core/log.ts";
 
 /** prisma/migrations of this package. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+export const MIGRATIONS_DIR = join(packageRoot(), "prisma", "migrations");
 
 /** The advisory lock key Prisma Migrate takes, so that our runner and Prisma's never overlap. */
 const PRISMA_MIGRATE_LOCK = 72707369;

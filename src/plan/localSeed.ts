@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import { z } from "zod";
+import { createRequire } from "node:module";
+import type * as Zod from "zod";
 import type { RowOf, Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC } from "./fixtures/canonical.ts";
@@ -18,44 +19,58 @@ export const DEFAULT_DATA_FILE = "prisma/seed.local.json";
 
 const AUTH0_EXPECTED = "an Auth0 id: auth0| and 24 lowercase hex digits, google-oauth2| and 21 digits, or <connection>|<id>";
 
-/** One developer's account in the local seed file. */
-export const LocalUserSchema = z
-  .object({
-    auth0_id: z.string({ error: `expected ${AUTH0_EXPECTED}` }).max(128, { error: "expected at most 128 characters" }).regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` }),
-    email: z.email({ error: "expected an email address of at most 255 characters" }).max(255, { error: "expected at most 255 characters" }),
-    username: z
-      .string({ error: "expected a username (text)" })
-      .min(1, { error: "expected a non-empty username" })
-      .max(50, { error: "expected at most 50 characters" })
-      .regex(/^[a-z0-9._-]+$/, { error: "expected lowercase letters, digits, '.', '_' or '-'" }),
-    full_name: z.string({ error: "expected a full name (text)" }).min(1, { error: "expected a non-empty full name" }).max(100, { error: "expected at most 100 characters" }),
-    avatar_url: z.url({ error: "expected an http(s) URL" }).optional(),
-    presence: z.enum(Presence, { error: `expected one of ${Object.values(Presence).join(", ")}` }).optional(),
-    theme: z.enum(Theme, { error: `expected one of ${Object.values(Theme).join(", ")}` }).optional(),
-    channels: z
-      .array(
-        z
-          .object({
-            name: z.string({ error: "expected a channel name (text)" }).min(1, { error: "expected a non-empty channel name" }).max(80, { error: "expected at most 80 characters" }),
-            role: z.enum(MemberRole, { error: `expected one of ${Object.values(MemberRole).join(", ")}` }).optional(),
-          })
-          .strict(),
-        { error: "expected a list of { name, role }" },
-      )
-      .optional(),
-    dm_partners: z.array(z.string({ error: "expected a username (text)" }).min(1).max(50, { error: "expected at most 50 characters" }), { error: "expected a list of usernames" }).optional(),
-  })
-  .strict();
+/**
+ * The local file's validator, built on first use: zod is loaded only by runs that have a local
+ * seed file (or ask for its JSON Schema), so every other command starts without it.
+ */
+function schemas(): Schemas {
+  cached ??= buildSchemas((createRequire(import.meta.url)("zod") as typeof Zod).z);
+  return cached;
+}
+let cached: Schemas | undefined;
+type Schemas = ReturnType<typeof buildSchemas>;
 
-/** The local seed file: `prisma/seed.local.json`, `--data FILE` or SEED_DATA_FILE. */
-export const LocalSeedFileSchema = z
-  .object({
-    $schema: z.string().optional(),
-    users: z.array(LocalUserSchema, { error: "expected a list of users" }),
-  })
-  .strict();
+function buildSchemas(z: typeof Zod.z) {
+  /** One developer's account in the local seed file. */
+  const LocalUserSchema = z
+    .object({
+      auth0_id: z.string({ error: `expected ${AUTH0_EXPECTED}` }).max(128, { error: "expected at most 128 characters" }).regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` }),
+      email: z.email({ error: "expected an email address of at most 255 characters" }).max(255, { error: "expected at most 255 characters" }),
+      username: z
+        .string({ error: "expected a username (text)" })
+        .min(1, { error: "expected a non-empty username" })
+        .max(50, { error: "expected at most 50 characters" })
+        .regex(/^[a-z0-9._-]+$/, { error: "expected lowercase letters, digits, '.', '_' or '-'" }),
+      full_name: z.string({ error: "expected a full name (text)" }).min(1, { error: "expected a non-empty full name" }).max(100, { error: "expected at most 100 characters" }),
+      avatar_url: z.url({ error: "expected an http(s) URL" }).optional(),
+      presence: z.enum(Presence, { error: `expected one of ${Object.values(Presence).join(", ")}` }).optional(),
+      theme: z.enum(Theme, { error: `expected one of ${Object.values(Theme).join(", ")}` }).optional(),
+      channels: z
+        .array(
+          z
+            .object({
+              name: z.string({ error: "expected a channel name (text)" }).min(1, { error: "expected a non-empty channel name" }).max(80, { error: "expected at most 80 characters" }),
+              role: z.enum(MemberRole, { error: `expected one of ${Object.values(MemberRole).join(", ")}` }).optional(),
+            })
+            .strict(),
+          { error: "expected a list of { name, role }" },
+        )
+        .optional(),
+      dm_partners: z.array(z.string({ error: "expected a username (text)" }).min(1).max(50, { error: "expected at most 50 characters" }), { error: "expected a list of usernames" }).optional(),
+    })
+    .strict();
 
-export type LocalUser = z.infer<typeof LocalUserSchema>;
+  /** The local seed file: `prisma/seed.local.json`, `--data FILE` or SEED_DATA_FILE. */
+  const LocalSeedFileSchema = z
+    .object({
+      $schema: z.string().optional(),
+      users: z.array(LocalUserSchema, { error: "expected a list of users" }),
+    })
+    .strict();
+  return { LocalUserSchema, LocalSeedFileSchema, z };
+}
+
+export type LocalUser = Zod.infer<Schemas["LocalUserSchema"]>;
 
 /**
  * The JSON Schema of the local seed file, generated from the same definition the validator
@@ -63,7 +78,7 @@ export type LocalUser = z.infer<typeof LocalUserSchema>;
  */
 export function localSeedJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(LocalSeedFileSchema, { target: "draft-2020-12" }),
+    ...schemas().z.toJSONSchema(schemas().LocalSeedFileSchema, { target: "draft-2020-12" }),
     $id: "https://chatgenius.example/schemas/seed.local.schema.json",
     title: "ChatGenius local seed accounts",
     description: "Developers' own Auth0 accounts, added to the seed. Generated from src/plan/localSeed.ts by `npm run generate:schema`.",
@@ -100,7 +115,7 @@ export function loadLocalSeed(options: { cwd: string; file?: string }): LocalSee
     const reason = (cause as Error).message.split("\n")[0];
     throw new SeedError("INVALID_DATA_FILE", `${shown}: not valid JSON (${reason}): fix the syntax; an editor using prisma/seed.local.schema.json shows where`, { cause });
   }
-  const parsed = LocalSeedFileSchema.safeParse(data);
+  const parsed = schemas().LocalSeedFileSchema.safeParse(data);
   if (!parsed.success) {
     throw problems(shown, parsed.error.issues.map((issue) => ({ path: jsonPath(issue.path), expected: issue.message })));
   }

@@ -1,4 +1,5 @@
-import { Faker, base, en } from "@faker-js/faker";
+import { createRequire } from "node:module";
+import type { Faker } from "@faker-js/faker";
 
 /**
  * A small, fast, seeded pseudo-random generator (sfc32) for structural choices and ids. Its
@@ -70,10 +71,23 @@ export class Random {
  * fakerFor(42, "users").person.firstName(); // the same name on every machine
  */
 export function fakerFor(seed: number, stream: string): Faker {
-  const faker = new Faker({ locale: [en, base] });
+  const locale = english().rawDefinitions;
+  const faker = new FakerClass({ locale });
   faker.seed(hashSeed(seed, stream)[0]!);
   return faker;
 }
+
+/**
+ * faker's English instance, loaded on first use: only its entry for the English locale (the
+ * package's main entry loads every locale), and only by runs that generate people and text.
+ */
+function english(): Faker {
+  template ??= (createRequire(import.meta.url)("@faker-js/faker/locale/en") as { faker: Faker }).faker;
+  FakerClass = template.constructor as typeof FakerClass;
+  return template;
+}
+let template: Faker | undefined;
+let FakerClass: new (options: { locale: Faker["rawDefinitions"] }) => Faker;
 
 /** cyrb128: four 32-bit words from a seed number and a stream name. */
 function hashSeed(seed: number, stream: string): number[] {

@@ -21,6 +21,12 @@ export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTimin
   }
 }
 
+/**
+ * The worker's code: from the TypeScript sources through a loader (tsx, or Vitest's), from the
+ * build (dist/) its own compiled entry beside this chunk.
+ */
+const WORKER_URL = import.meta.url.endsWith(".ts") ? new URL("./chunkWorker.bootstrap.mjs", import.meta.url) : new URL("./chunkWorker.js", import.meta.url);
+
 /** Old-generation heap of the generator worker: a chunk and its encoding fit many times over. */
 const WORKER_HEAP_MB = 128;
 
@@ -36,7 +42,7 @@ type WorkerMessage = { done: true; timing: ChunkTiming } | { chunk: EncodedChunk
  */
 export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy"): AsyncGenerator<EncodedChunk> {
   // A small old generation keeps the worker collecting garbage early: memory must not grow with the seed.
-  const worker = new Worker(new URL("./chunkWorker.bootstrap.mjs", import.meta.url), { workerData: { options, slicesPerChunk, format }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+  const worker = new Worker(WORKER_URL, { workerData: { options, slicesPerChunk, format }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
   const inbox: WorkerMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `chatgenius-seed` command (and every `npm run db:*` script). It runs the compiled CLI in
+// dist/; in a checkout it first rebuilds dist/ when anything under src/ changed since the last
+// build (a few stats; a rebuild takes about half a second), so edited code is always what runs.
+import { existsSync } from "node:fs";
+
+const build = new URL("../scripts/build.mjs", import.meta.url);
+if (existsSync(new URL("../src/cli/cli.ts", import.meta.url)) && existsSync(build)) {
+  const { buildDist, isCurrent } = await import(build.href);
+  if (!isCurrent()) await buildDist();
+}
+const { main } = await import("../dist/cli.js");
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,104 @@
+// Builds dist/ from src/: one ESM bundle per entry point, code shared between them split into
+// chunks, commands loaded lazily (dynamic imports become chunks), npm packages left external.
+// `bin/chatgenius-seed.mjs` runs it whenever src/ changed since the last build, so an edited
+// fixture is used by the next `npm run db:seed` with no build step to remember.
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package's own folder (scripts/..). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** What dist/ holds: output name → source. */
+export const ENTRIES = {
+  cli: "src/cli/cli.ts",
+  index: "src/index.ts",
+  chunkWorker: "src/write/chunkWorker.ts",
+};
+
+const STAMP = ".stamp.json";
+
+/**
+ * What the build is made from, cheaply: the newest modification time under src/ and the
+ * number of files (a deleted file changes the count). Reads only directory entries and stats.
+ */
+export function sourceState(root = ROOT) {
+  let newest = 0;
+  let files = 0;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        files += 1;
+        newest = Math.max(newest, statSync(path).mtimeMs);
+      }
+    }
+  };
+  walk(join(root, "src"));
+  return { newest, files };
+}
+
+/** Builds dist/ atomically (into a temporary folder, then renamed), returns its folder. */
+export async function buildDist(root = ROOT) {
+  const { build } = await import("esbuild");
+  const state = sourceState(root);
+  const tmp = join(root, `.dist-${process.pid}-${Date.now()}`);
+  await build({
+    absWorkingDir: root,
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([out, src]) => [out, join(root, src)])),
+    outdir: tmp,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20.19",
+    packages: "external",
+    chunkNames: "[name]-[hash]",
+    sourcemap: "linked",
+    logLevel: "error",
+  });
+  writeFileSync(join(tmp, STAMP), JSON.stringify(state));
+  const dist = join(root, "dist");
+  const old = join(root, `.dist-old-${process.pid}-${Date.now()}`);
+  try {
+    renameSync(dist, old);
+  } catch {
+    // No dist yet.
+  }
+  try {
+    renameSync(tmp, dist);
+  } catch {
+    // Another process put a build in place at the same moment: theirs is as current as ours.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  rmSync(old, { recursive: true, force: true });
+  return dist;
+}
+
+/** True when dist/ was built from the sources as they are now. */
+export function isCurrent(root = ROOT) {
+  try {
+    const stamp = JSON.parse(readFileSafe(join(root, "dist", STAMP)));
+    const now = sourceState(root);
+    return stamp.newest === now.newest && stamp.files === now.files;
+  } catch {
+    return false;
+  }
+}
+
+function readFileSafe(path) {
+  return statSync(path).isFile() ? readFileSyncUtf8(path) : "";
+}
+
+import { readFileSync } from "node:fs";
+function readFileSyncUtf8(path) {
+  return readFileSync(path, "utf8");
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  mkdirSync(ROOT, { recursive: true });
+  const t = performance.now();
+  await buildDist();
+  console.log(`built dist/ in ${Math.round(performance.now() - t)} ms`);
+}

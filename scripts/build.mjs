@@ -2,7 +2,8 @@
 // chunks, commands loaded lazily (dynamic imports become chunks), npm packages left external.
 // `bin/chatgenius-seed.mjs` runs it whenever src/ changed since the last build, so an edited
 // fixture is used by the next `npm run db:seed` with no build step to remember.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -79,7 +80,7 @@ export async function buildDist(root = ROOT) {
 /** True when dist/ was built from the sources as they are now. */
 export function isCurrent(root = ROOT) {
   try {
-    const stamp = JSON.parse(readFileSafe(join(root, "dist", STAMP)));
+    const stamp = JSON.parse(readFileSync(join(root, "dist", STAMP), "utf8"));
     const now = sourceState(root);
     return stamp.newest === now.newest && stamp.files === now.files;
   } catch {
@@ -87,18 +88,28 @@ export function isCurrent(root = ROOT) {
   }
 }
 
-function readFileSafe(path) {
-  return statSync(path).isFile() ? readFileSyncUtf8(path) : "";
+/**
+ * Type declarations for the package (dist/types), from tsc. Only `npm pack` needs them (about
+ * 5 s), so the launcher's rebuilds skip them. Relative imports are rewritten from .ts to .js so
+ * that a consumer's TypeScript finds the .d.ts beside each.
+ */
+export function buildTypes(root = ROOT) {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.types.json")], { stdio: "inherit" });
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (path.endsWith(".d.ts")) writeFileSync(path, readFileSync(path, "utf8").replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2"));
+    }
+  };
+  walk(join(root, "dist", "types"));
 }
 
-import { readFileSync } from "node:fs";
-function readFileSyncUtf8(path) {
-  return readFileSync(path, "utf8");
-}
-
+// `node scripts/build.mjs [--types]`: npm's prepare (after npm ci, before npm pack) runs it.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  mkdirSync(ROOT, { recursive: true });
   const t = performance.now();
   await buildDist();
-  console.log(`built dist/ in ${Math.round(performance.now() - t)} ms`);
+  if (process.argv.includes("--types")) buildTypes();
+  console.log(`built dist/${process.argv.includes("--types") ? " with type declarations" : ""} in ${Math.round(performance.now() - t)} ms`);
 }

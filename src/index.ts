@@ -1,19 +1,14 @@
-export { seedDatabase, COPY_THRESHOLD, type SeedOptions, type SeedSummary } from "./api/seed.ts";
-export { writeWithCopy, writeWithPrisma, WRITE_METHODS, type WriteMethod } from "./write/writer.ts";
+// The public API of chatgenius-seed: what the ChatGenius app and its tests call. Everything
+// else is internal and may change in any release; test/api.test.ts holds this list to account.
+export { seedDatabase, type SeedOptions, type SeedSummary } from "./api/seed.ts";
 export { migrateDatabase, resetDatabase, type MigrateOptions, type MigrateResult } from "./api/reset.ts";
-export { buildPlan, planChunks, estimateRows, checkPlanOptions, PROFILES, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, type Plan, type PlanOptions, type Profile } from "./plan/plan.ts";
-export { validateRows, assertValidRows, validatedChunks } from "./plan/validate.ts";
-export { RULES, checkRules, type Rule, type Violation } from "./plan/rules.ts";
-export { INTEGRITY_CHECKS, runIntegrityChecks, type IntegrityResult } from "./write/integrity.ts";
-export { insertOrder, TABLES, tableOf, type ModelName, type RowOf, type Rows, type Table } from "./core/datamodel.ts";
-export { loadEnv, resolveDatabaseConfig, resolveDatabaseUrl, withDatabase, redact, type DatabaseConfig, type Env } from "./db/config.ts";
-export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode } from "./core/errors.ts";
-export { OPERATIONS, isSeedLogEvent, jsonSink, consoleSink, createEventLog, type SeedLogEvent, type SeedLogSink, type SeedOperation } from "./core/log.ts";
-export { readMigrations, pendingMigrations, MIGRATIONS_DIR, type Migration } from "./db/migrations.ts";
-export { runCli, HELP } from "./cli/cli.ts";
+export { createSeedScript, type SeedScript, type SeedScriptOptions, type SeedScriptState } from "./api/seedScript.ts";
 export { verifyDatabase, type VerifyOptions, type VerifyResult, type TableDiff } from "./monitoring/verify.ts";
-export { reportDatabase } from "./monitoring/reportDatabase.ts";
-export { runStatistics, type SeedReport } from "./monitoring/report.ts";
-export { startEmbedded, isServerConfigured, EMBEDDED_DIR, type Embedded } from "./db/embedded.ts";
-export { loadLocalSeed, buildLocalRows, localSeedJsonSchema, DEFAULT_DATA_FILE, type LocalSeed, type LocalUser } from "./plan/localSeed.ts";
-export { formatSummary, formatReport, formatVerify } from "./cli/summary.ts";
+export { reportDatabase, type ReportOptions } from "./monitoring/reportDatabase.ts";
+export type { SeedReport, ReportRun, ConstraintCheck } from "./monitoring/report.ts";
+export type { IntegrityResult } from "./write/integrity.ts";
+export type { WriteMethod } from "./write/writer.ts";
+export type { Profile, PlanOptions } from "./plan/plan.ts";
+export type { Env } from "./db/config.ts";
+export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode, type ExitCode } from "./core/errors.ts";
+export { jsonSink, type SeedLogEvent, type SeedLogSink, type SeedOperation } from "./core/log.ts";

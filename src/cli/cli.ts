@@ -11,7 +11,7 @@ import { assertNotProduction } from "../db/guard.ts";
 
 // What a command does is loaded when it runs (dynamic imports): `--help` and a bad flag answer
 // without loading the database driver, and each command loads only its own code.
-const api = () => Promise.all([import("../api/seed.ts"), import("../api/reset.ts")]).then(([seed, reset]) => ({ ...seed, ...reset }));
+const api = () => Promise.all([import("../api/seed.ts"), import("../api/reset.ts"), import("../api/seedScript.ts")]).then(([seed, reset, script]) => ({ ...seed, ...reset, ...script }));
 const toSeedError = async (error: unknown, secrets: string[]): Promise<SeedError> => (await import("../api/seed.ts")).asSeedError(error, secrets);
 
 /** The commands of the CLI; one list feeds the type, the check and `--help`. */
@@ -176,7 +176,7 @@ async function run(command: Command, values: Values, env: Env, io: CliIO, json: 
   const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
   const allowRemote = values["allow-remote"] ?? false;
   const local = { dataFile: values.data ?? "default", cwd: io.cwd };
-  const { migrateDatabase, resetDatabase, seedDatabase } = await api();
+  const { migrateDatabase, createSeedScript } = await api();
   if (command === "migrate") {
     await migrateDatabase({ env, sink, allowRemote });
     return EXIT_CODES.ok;
@@ -194,11 +194,16 @@ async function run(command: Command, values: Values, env: Env, io: CliIO, json: 
     out(json ? JSON.stringify(result) : formatVerify(result));
     return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
   }
-  const summary =
-    command === "reset"
-      ? await resetDatabase({ env, sink, ...plan, ...local, allowRemote, signal })
-      : await seedDatabase({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command, allowRemote, signal });
-  if (!json) out(formatSummary(summary));
+  // seed and reset run as the spec's SeedScript; its error goes to the log once, and runCli
+  // prints the one line and returns the exit code.
+  const script = createSeedScript({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command: command === "reset" ? "reset" : "seed", allowRemote, signal });
+  try {
+    await script.runSeeds();
+  } catch (error) {
+    script.handleError(error as Error);
+    throw error;
+  }
+  if (!json) out(formatSummary(script.summary!));
   return EXIT_CODES.ok;
 }
 

@@ -45,11 +45,14 @@ export type SeedErrorCode = keyof typeof ERROR_CODES;
  */
 export class SeedError extends Error {
   readonly code: SeedErrorCode;
+  /** Each problem on its own, where there are several (the local seed file's, with JSON paths). */
+  readonly problems?: readonly { path: string; expected: string }[];
 
-  constructor(code: SeedErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: SeedErrorCode, message: string, options?: { cause?: unknown; problems?: readonly { path: string; expected: string }[] }) {
     super(message, options);
     this.name = "SeedError";
     this.code = code;
+    if (options?.problems) this.problems = options.problems;
   }
 
   /** The process exit code this error ends a command with. */

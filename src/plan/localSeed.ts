@@ -260,7 +260,7 @@ function jsonPath(path: readonly PropertyKey[]): string {
 
 function problems(file: string, list: { path: string; expected: string }[]): SeedError {
   const shown = list.map((p) => `${p.path}: ${p.expected}`).join("; ");
-  return new SeedError("INVALID_DATA_FILE", `${file}: ${list.length} problem(s): ${shown}. Nothing was written`);
+  return new SeedError("INVALID_DATA_FILE", `${file}: ${list.length} problem(s): ${shown}. Nothing was written`, { problems: list });
 }
 
 /** Local accounts resolved for a run: their rows, the summary's list, and a hash for run history. */

@@ -106,10 +106,12 @@ export function buildTypes(root = ROOT) {
   walk(join(root, "dist", "types"));
 }
 
-// `node scripts/build.mjs [--types]`: npm's prepare (after npm ci, before npm pack) runs it.
+// `node scripts/build.mjs [--types]`: npm's prepare runs it after `npm ci` and before
+// `npm pack`/`npm publish`, which also get the type declarations.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t = performance.now();
+  const types = process.argv.includes("--types") || ["pack", "publish"].includes(process.env.npm_command ?? "");
   await buildDist();
-  if (process.argv.includes("--types")) buildTypes();
-  console.log(`built dist/${process.argv.includes("--types") ? " with type declarations" : ""} in ${Math.round(performance.now() - t)} ms`);
+  if (types) buildTypes();
+  console.log(`built dist/${types ? " with type declarations" : ""} in ${Math.round(performance.now() - t)} ms`);
 }

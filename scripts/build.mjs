@@ -106,12 +106,13 @@ export function buildTypes(root = ROOT) {
   walk(join(root, "dist", "types"));
 }
 
-// `node scripts/build.mjs [--types]`: npm's prepare runs it after `npm ci` and before
-// `npm pack`/`npm publish`, which also get the type declarations.
+// `node scripts/build.mjs [--force] [--types]`: builds dist/ unless it is current. npm's prepare
+// runs it after `npm ci` and before `npm pack`/`npm publish`, which also get the declarations.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t = performance.now();
   const types = process.argv.includes("--types") || ["pack", "publish"].includes(process.env.npm_command ?? "");
-  await buildDist();
+  const build = process.argv.includes("--force") || !isCurrent();
+  if (build) await buildDist();
   if (types) buildTypes();
-  console.log(`built dist/${types ? " with type declarations" : ""} in ${Math.round(performance.now() - t)} ms`);
+  console.log(`dist/ ${build ? "built" : "is current"}${types ? ", type declarations built" : ""} (${Math.round(performance.now() - t)} ms)`);
 }

@@ -61,7 +61,12 @@ export class SeedError extends Error {
   }
 }
 
-/** True for a SeedError with the given code (or any code when none is given). */
+/**
+ * True for a SeedError with the given code (or any code when none is given).
+ *
+ * @example
+ * await seedDatabase().catch((error) => { if (isSeedError(error, "DATABASE_MISSING")) console.log("run npm run db:reset"); });
+ */
 export function isSeedError(error: unknown, code?: SeedErrorCode): error is SeedError {
   return error instanceof SeedError && (code === undefined || error.code === code);
 }

@@ -1,0 +1,71 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { query, useTestDatabase } from "./helpers/db.ts";
+
+// The ChatGenius app's way in: `npm pack`, installed into a project of its own, then its command
+// and its API from there. Nothing of this checkout is reachable from the scratch project.
+const db = useTestDatabase("package", { empty: true });
+const root = resolve(".");
+let app: string;
+
+function run(command: string, args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(command, args, { cwd: app, encoding: "utf8", timeout: 180_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv });
+  // npm's own notices about the machine's npm configuration are not the package's output.
+  const stderr = result.stderr.split("\n").filter((line) => !line.startsWith("npm warn")).join("\n");
+  return { code: result.status, stdout: result.stdout, stderr };
+}
+
+beforeAll(() => {
+  // dist/ current and its type declarations built, then packed as is (scripts would rebuild
+  // dist/ under the feet of other test files' commands).
+  execFileSync(process.execPath, ["scripts/build.mjs", "--types"], { cwd: root, stdio: "ignore" });
+  const packs = mkdtempSync(join(tmpdir(), "pack-"));
+  execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", packs], { cwd: root, stdio: "ignore" });
+  const tarball = join(packs, readdirSync(packs)[0]!);
+  app = mkdtempSync(join(tmpdir(), "chatgenius-app-"));
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "chatgenius-app", version: "1.0.0", private: true, type: "module" }));
+  // The npm cache already holds every dependency after `npm ci`: no network needed.
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: app, stdio: "ignore", timeout: 300_000 });
+}, 600_000);
+
+describe("the packed package, installed into the app", () => {
+  it("runs its command: npx chatgenius-seed reset creates, migrates and seeds the database", () => {
+    const reset = run("npx", ["chatgenius-seed", "reset", "--profile", "minimal"], { DATABASE_URL: db.url });
+    expect(reset.stderr).toBe("");
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/done in \d+ ms: 15 rows/);
+    expect(run("npx", ["chatgenius-seed", "--help"]).stdout).toMatch(/^chatgenius-seed: fill a ChatGenius PostgreSQL database/);
+    const bad = run("npx", ["chatgenius-seed", "seed", "--scale", "0"], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("serves its API to the app's code, by the package's name", async () => {
+    writeFileSync(
+      join(app, "seed.mjs"),
+      `import { seedDatabase, createSeedScript } from "chatgenius-seed";
+       const summary = await seedDatabase({ databaseUrl: process.env.DATABASE_URL, profile: "dev" });
+       const script = createSeedScript({ databaseUrl: process.env.DATABASE_URL, profile: "minimal" });
+       await script.runSeeds();
+       console.log(JSON.stringify({ dev: summary.totalRows, minimal: script.summary.totalRows }));`,
+    );
+    run("npx", ["chatgenius-seed", "migrate"], { DATABASE_URL: db.url });
+    const result = run(process.execPath, ["seed.mjs"], { DATABASE_URL: db.url });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toMatchObject({ minimal: 15 });
+    expect(JSON.parse(result.stdout).dev).toBeGreaterThan(2000);
+    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([{ username: "testuser1" }, { username: "testuser2" }, { username: "testuser3" }]);
+  });
+
+  it("ships type declarations the app's TypeScript checks against", () => {
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true } }));
+    writeFileSync(join(app, "check.ts"), `import { seedDatabase, type SeedSummary } from "chatgenius-seed";\nconst summary: SeedSummary = await seedDatabase({ profile: "minimal" });\nconst wrong: string = summary.totalRows;\n`);
+    const tsc = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."]);
+    // The one error is the deliberate one: the package's types were found and applied.
+    expect(tsc.stdout).toMatch(/check\.ts\(3,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    expect(tsc.stdout.trim().split("\n")).toHaveLength(1);
+  });
+});

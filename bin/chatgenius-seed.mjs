@@ -9,5 +9,6 @@ if (existsSync(new URL("../src/cli/cli.ts", import.meta.url)) && existsSync(buil
   const { buildDist, isCurrent } = await import(build.href);
   if (!isCurrent()) await buildDist();
 }
-const { main } = await import("../dist/cli.js");
+// Another command may be putting its fresh build in place this very moment: try once more.
+const { main } = await import("../dist/cli.js").catch(() => new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)));
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@
 // `bin/chatgenius-seed.mjs` runs it whenever src/ changed since the last build, so an edited
 // fixture is used by the next `npm run db:seed` with no build step to remember.
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,7 +41,7 @@ export function sourceState(root = ROOT) {
 }
 
 /** Builds dist/ atomically (into a temporary folder, then renamed), returns its folder. */
-export async function buildDist(root = ROOT) {
+export async function buildDist(root = ROOT, { carry = true } = {}) {
   const { build } = await import("esbuild");
   const state = sourceState(root);
   const tmp = join(root, `.dist-${process.pid}-${Date.now()}`);
@@ -61,6 +61,7 @@ export async function buildDist(root = ROOT) {
   });
   writeFileSync(join(tmp, STAMP), JSON.stringify(state));
   const dist = join(root, "dist");
+  if (carry) carryChunks(dist, tmp);
   const old = join(root, `.dist-old-${process.pid}-${Date.now()}`);
   try {
     renameSync(dist, old);
@@ -75,6 +76,25 @@ export async function buildDist(root = ROOT) {
   }
   rmSync(old, { recursive: true, force: true });
   return dist;
+}
+
+/**
+ * A command started before this build may still load its remaining chunks (commands are loaded
+ * lazily) from dist/: keep the previous build's chunks, whose names are hashes of their content,
+ * for a day.
+ */
+function carryChunks(from, to) {
+  let entries;
+  try {
+    entries = readdirSync(from);
+  } catch {
+    return;
+  }
+  const fresh = new Set(readdirSync(to));
+  for (const name of entries) {
+    const path = join(from, name);
+    if (/^chunk-.*\.js$/.test(name) && !fresh.has(name) && Date.now() - statSync(path).mtimeMs < 24 * 3600_000) copyFileSync(path, join(to, name));
+  }
 }
 
 /** True when dist/ was built from the sources as they are now. */
@@ -111,8 +131,9 @@ export function buildTypes(root = ROOT) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t = performance.now();
   const types = process.argv.includes("--types") || ["pack", "publish"].includes(process.env.npm_command ?? "");
-  const build = process.argv.includes("--force") || !isCurrent();
-  if (build) await buildDist();
+  // A package gets a clean build: only its own chunks.
+  const build = process.argv.includes("--force") || types || !isCurrent();
+  if (build) await buildDist(ROOT, { carry: !types });
   if (types) buildTypes();
   console.log(`dist/ ${build ? "built" : "is current"}${types ? ", type declarations built" : ""} (${Math.round(performance.now() - t)} ms)`);
 }

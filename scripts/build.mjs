@@ -126,14 +126,15 @@ export function buildTypes(root = ROOT) {
   walk(join(root, "dist", "types"));
 }
 
-// `node scripts/build.mjs [--force] [--types]`: builds dist/ unless it is current. npm's prepare
-// runs it after `npm ci` and before `npm pack`/`npm publish`, which also get the declarations.
+// `node scripts/build.mjs [--force] [--types]`: builds dist/ unless it is current, and with
+// --types its type declarations. npm's prepare runs it after `npm ci`, and before `npm pack` /
+// `npm publish`, which get a clean build (no carried chunks) with declarations.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t = performance.now();
-  const types = process.argv.includes("--types") || ["pack", "publish"].includes(process.env.npm_command ?? "");
-  // A package gets a clean build: only its own chunks.
-  const build = process.argv.includes("--force") || types || !isCurrent();
-  if (build) await buildDist(ROOT, { carry: !types });
+  const packing = ["pack", "publish"].includes(process.env.npm_command ?? "");
+  const types = packing || process.argv.includes("--types");
+  const build = packing || process.argv.includes("--force") || !isCurrent();
+  if (build) await buildDist(ROOT, { carry: !packing });
   if (types) buildTypes();
   console.log(`dist/ ${build ? "built" : "is current"}${types ? ", type declarations built" : ""} (${Math.round(performance.now() - t)} ms)`);
 }

@@ -1,13 +1,13 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import type { Rows } from "../src/core/datamodel.ts";
-import { createEventLog, type SeedLogEvent } from "../src/core/log.ts";
-import { planChunks } from "../src/plan/plan.ts";
-import { COPY_THRESHOLD, seedDatabase } from "../src/api/seed.ts";
-import { validatedChunks } from "../src/plan/validate.ts";
-import { writeWithCopy } from "../src/write/writer.ts";
-import { encodedChunks, workerChunks } from "../src/write/chunks.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import type { Rows } from "../../src/core/datamodel.ts";
+import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
+import { planChunks } from "../../src/plan/plan.ts";
+import { COPY_THRESHOLD, seedDatabase } from "../../src/api/seed.ts";
+import { validatedChunks } from "../../src/plan/validate.ts";
+import { writeWithCopy } from "../../src/write/writer.ts";
+import { encodedChunks, workerChunks } from "../../src/write/chunks.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("bulk");
 const seed = (options: Parameters<typeof seedDatabase>[0]) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TABLES } from "../src/core/datamodel.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, useTestDatabase } from "./helpers/db.ts";
+import { TABLES } from "../../src/core/datamodel.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, useTestDatabase } from "../helpers/db.ts";
 
 /** Shapes of secrets that must never appear in seed data. */
 const SECRET_SHAPES: [string, { test(value: string): boolean }][] = [

@@ -3,10 +3,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { withDatabase } from "../src/db/config.ts";
-import { isSeedLogEvent } from "../src/core/log.ts";
-import { cli, spawn } from "./helpers/cli.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { withDatabase } from "../../src/db/config.ts";
+import { isSeedLogEvent } from "../../src/core/log.ts";
+import { cli, spawn } from "../helpers/cli.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 /** A distinctive password: it must never appear in any output. */
 const SECRET = "Zq7-sekr3t-PW-4711";

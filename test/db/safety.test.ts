@@ -1,11 +1,11 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { ALL_TABLES } from "../src/core/datamodel.ts";
-import { databaseEnvironment, METADATA_SCHEMA } from "../src/db/guard.ts";
-import type { SeedLogEvent } from "../src/core/log.ts";
-import { migrateDatabase, resetDatabase } from "../src/api/reset.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "./helpers/db.ts";
+import { ALL_TABLES } from "../../src/core/datamodel.ts";
+import { databaseEnvironment, METADATA_SCHEMA } from "../../src/db/guard.ts";
+import type { SeedLogEvent } from "../../src/core/log.ts";
+import { migrateDatabase, resetDatabase } from "../../src/api/reset.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("safety");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { insertOrder, selfReferences, TABLES, tableOf, type Table } from "../src/core/datamodel.ts";
+import { insertOrder, selfReferences, TABLES, tableOf, type Table } from "../../src/core/datamodel.ts";
 
 describe("table order derived from the schema's relations", () => {
   it("puts every table after every table its foreign keys reference", () => {

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildLocalRows, localSeedJsonSchema, loadLocalSeed } from "../src/plan/localSeed.ts";
-import { planDirectory } from "../src/plan/plan.ts";
-import { cli } from "./helpers/cli.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { buildLocalRows, localSeedJsonSchema, loadLocalSeed } from "../../src/plan/localSeed.ts";
+import { planDirectory } from "../../src/plan/plan.ts";
+import { cli } from "../helpers/cli.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("local");
 let env: Record<string, string>;

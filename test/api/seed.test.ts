@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { CANONICAL_USERS } from "../src/plan/fixtures/canonical.ts";
-import { INTEGRITY_CHECKS, runIntegrityChecks } from "../src/write/integrity.ts";
-import { isSeedLogEvent, type SeedLogEvent } from "../src/core/log.ts";
-import { RULES } from "../src/plan/rules.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
+import { INTEGRITY_CHECKS, runIntegrityChecks } from "../../src/write/integrity.ts";
+import { isSeedLogEvent, type SeedLogEvent } from "../../src/core/log.ts";
+import { RULES } from "../../src/plan/rules.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("seed");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });

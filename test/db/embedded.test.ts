@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../src/db/embedded.ts";
-import { CANONICAL_USERS } from "../src/plan/fixtures/canonical.ts";
-import { INTEGRITY_CHECKS } from "../src/write/integrity.ts";
-import { migrateDatabase } from "../src/api/reset.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { verifyDatabase } from "../src/monitoring/verify.ts";
-import { cli } from "./helpers/cli.ts";
-import { snapshot } from "./helpers/db.ts";
+import { EMBEDDED_DIR, isServerConfigured, startEmbedded, type Embedded } from "../../src/db/embedded.ts";
+import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
+import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
+import { migrateDatabase } from "../../src/api/reset.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { cli } from "../helpers/cli.ts";
+import { snapshot } from "../helpers/db.ts";
 
 let embedded: Embedded;
 const dir = mkdtempSync(join(tmpdir(), "embedded-"));
@@ -77,7 +77,7 @@ describe("the embedded database (PGlite)", () => {
   });
 
   it.runIf(inject("serverAvailable"))("leaves exactly the same table contents as the PostgreSQL server for the same seed", async () => {
-    const { createTestDatabase, dropTestDatabase } = await import("./helpers/db.ts");
+    const { createTestDatabase, dropTestDatabase } = await import("../helpers/db.ts");
     const server = await createTestDatabase("embedded_compare");
     try {
       for (const method of ["copy", "prisma"] as const) {

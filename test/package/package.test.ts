@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { query, useTestDatabase } from "./helpers/db.ts";
+import { query, useTestDatabase } from "../helpers/db.ts";
 
 // The ChatGenius app's way in: `npm pack`, installed into a project of its own, then its command
 // and its API from there. Nothing of this checkout is reachable from the scratch project.

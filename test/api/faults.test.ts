@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { APPLICATION_NAME } from "../src/db/connection.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { APPLICATION_NAME } from "../../src/db/connection.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("faults");
 let before: Awaited<ReturnType<typeof snapshot>>;

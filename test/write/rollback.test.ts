@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSeedError } from "../src/core/errors.ts";
-import type { SeedLogEvent } from "../src/core/log.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { isSeedError } from "../../src/core/errors.ts";
+import type { SeedLogEvent } from "../../src/core/log.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("rollback");
 

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { runStatistics } from "../src/monitoring/report.ts";
-import { reportDatabase } from "../src/monitoring/reportDatabase.ts";
-import { resetDatabase } from "../src/api/reset.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { verifyDatabase } from "../src/monitoring/verify.ts";
-import { cli } from "./helpers/cli.ts";
-import { query, snapshot, useTestDatabase } from "./helpers/db.ts";
+import { runStatistics } from "../../src/monitoring/report.ts";
+import { reportDatabase } from "../../src/monitoring/reportDatabase.ts";
+import { resetDatabase } from "../../src/api/reset.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { cli } from "../helpers/cli.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("monitoring");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });

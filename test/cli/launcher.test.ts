@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { query, useTestDatabase } from "./helpers/db.ts";
+import { query, useTestDatabase } from "../helpers/db.ts";
 
 // The command runs compiled code (dist/); these tests prove that an edit under src/ is what the
 // next run uses, with no build step to remember. They work on a copy of the checkout, so that

@@ -2,10 +2,10 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, readMigrations } from "../src/db/migrations.ts";
-import { migrateDatabase } from "../src/api/reset.ts";
-import { seedDatabase } from "../src/api/seed.ts";
-import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "./helpers/db.ts";
+import { MIGRATIONS_DIR, readMigrations } from "../../src/db/migrations.ts";
+import { migrateDatabase } from "../../src/api/reset.ts";
+import { seedDatabase } from "../../src/api/seed.ts";
+import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("preflight");
 const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, profile: "minimal", ...options });

@@ -1,12 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CANONICAL_USERS } from "../src/plan/fixtures/canonical.ts";
-import { WINDOW_END, WINDOW_START } from "../src/plan/fixtures/clock.ts";
-import { buildPlan, type Plan } from "../src/plan/plan.ts";
-import { checkRules, RULES } from "../src/plan/rules.ts";
-import { ulidTime } from "../src/plan/ulid.ts";
-import { validateRows } from "../src/plan/validate.ts";
-import { TABLES } from "../src/core/datamodel.ts";
+import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
+import { WINDOW_END, WINDOW_START } from "../../src/plan/fixtures/clock.ts";
+import { buildPlan, type Plan } from "../../src/plan/plan.ts";
+import { checkRules, RULES } from "../../src/plan/rules.ts";
+import { ulidTime } from "../../src/plan/ulid.ts";
+import { validateRows } from "../../src/plan/validate.ts";
+import { TABLES } from "../../src/core/datamodel.ts";
 
 const fingerprintScript = `
   import { buildPlan } from "./src/plan/plan.ts";

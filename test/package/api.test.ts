@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 // By its name, as the ChatGenius app imports it: the build in dist/ that the package ships.
 import * as api from "chatgenius-seed";
 import { createSeedScript, EXIT_CODES, isSeedError, type SeedLogEvent } from "chatgenius-seed";
-import { snapshot, useTestDatabase } from "./helpers/db.ts";
+import { snapshot, useTestDatabase } from "../helpers/db.ts";
 
 /** The documented runtime exports (README, "Using it from code"): nothing more, nothing less. */
 const PUBLIC_API = ["ERROR_CODES", "EXIT_CODES", "SeedError", "createSeedScript", "isSeedError", "jsonSink", "migrateDatabase", "reportDatabase", "resetDatabase", "seedDatabase", "verifyDatabase"];

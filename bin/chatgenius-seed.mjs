@@ -10,5 +10,5 @@ if (existsSync(new URL("../src/cli/cli.ts", import.meta.url)) && existsSync(buil
   if (!isCurrent()) await buildDist();
 }
 // Another command may be putting its fresh build in place this very moment: try once more.
-const { main } = await import("../dist/cli.js").catch(() => new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)));
-process.exitCode = await main(process.argv.slice(2));
+const { runProcess } = await import("../dist/cli.js").catch(() => new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)));
+await runProcess(process.argv.slice(2));

@@ -60,7 +60,7 @@ export interface SeedOptions extends PlanOptions {
   command?: string;
   /** Allow a database host other than this machine (also SEED_ALLOW_REMOTE=1). */
   allowRemote?: boolean;
-  /** Aborting it (reason "SIGINT" or "SIGTERM") stops the run and rolls back. */
+  /** Aborting it (reason "SIGINT", "SIGTERM" or "SIGHUP") stops the run and rolls back. */
   signal?: AbortSignal;
   /** Overrides of SEED_LOCK_WAIT / SEED_LOCK_TIMEOUT / SEED_STATEMENT_TIMEOUT, in ms. */
   lockWaitMs?: number;
@@ -286,12 +286,13 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
     return message === error.message ? error : new SeedError(error.code, message, { cause: error.cause });
   }
   const e = error as { message?: string; code?: string };
-  const text = redact((e.message ?? String(error)).split("\n").filter(Boolean).pop() ?? "unknown error", secrets);
+  // pg says only "not queryable" for queries after the server ended the connection.
+  const text = /not queryable/.test(e.message ?? "") ? "the server closed the connection" : redact((e.message ?? String(error)).split("\n").filter(Boolean).pop() ?? "unknown error", secrets);
   const state = sqlState(error);
   if (state === "57014") {
     return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than SEED_STATEMENT_TIMEOUT allows and was cancelled; the transaction was rolled back, the database is as it was. Raise SEED_STATEMENT_TIMEOUT (seconds, 0 for no limit)`, { cause: error });
   }
-  if (state === "57P01" || state === "57P02" || /Connection terminated|terminating connection|ECONNRESET|server closed the connection/i.test(e.message ?? "")) {
+  if (state === "57P01" || state === "57P02" || state === "57P03" || /Connection terminated|terminating connection|ECONNRESET|EPIPE|server closed the connection|not queryable/i.test(e.message ?? "")) {
     return new SeedError("CONNECTION_LOST", `the connection to PostgreSQL was lost mid-seed (${text}); PostgreSQL rolled back the open transaction, so the database is as it was. Check the server and run the seed again`, { cause: error });
   }
   if (state === "55P03") {

@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadEnv, redact, secretsOf, type Env } from "../db/config.ts";
-import { EXIT_CODES, SeedError } from "../core/errors.ts";
+import { ERROR_CODES, EXIT_CODES, SeedError, SIGNALS, type InterruptSignal } from "../core/errors.ts";
 import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { DEFAULT_DATA_FILE } from "../plan/localSeed.ts";
 import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "../db/embedded.ts";
@@ -109,6 +109,7 @@ Exit codes:
   1  the seed or a migration failed and was rolled back; the database is as it was (verify: the database differs)
   2  invalid usage or configuration (flags, variables, connection, database missing, pending migrations, schema mismatch)
   3  refused by the environment guard: production (local environment or the database's marker), or a remote host
+  129  interrupted by SIGHUP (the terminal closed): rolled back, the database is as it was
   130  interrupted by SIGINT (Ctrl-C): rolled back, the database is as it was
   143  interrupted by SIGTERM: rolled back, the database is as it was
 `;
@@ -292,27 +293,57 @@ function isMain(): boolean {
 }
 
 /**
- * Runs the CLI for this process: Ctrl-C (SIGINT) or SIGTERM aborts the run, which rolls back
- * and exits 130 or 143; a second signal exits at once (PostgreSQL rolls back the open
- * transaction when the connection closes).
+ * A signal that arrives again within this time is the same keypress delivered twice, not a
+ * second Ctrl-C: a terminal signals every process of its foreground group, and a runner in
+ * between (npm, tsx) relays the signal to its child as well.
+ */
+export const REPEAT_WINDOW_MS = 500;
+
+/** Once the run has ended, the process exits after this long even if a handle is still open. */
+export const EXIT_GRACE_MS = 2_000;
+
+/**
+ * Runs the CLI for this process and returns its exit code. Ctrl-C (SIGINT), SIGTERM and SIGHUP
+ * (the terminal closed) abort the run, which rolls back and ends with 130, 143 or 129. A
+ * second signal (after REPEAT_WINDOW_MS) exits at once: PostgreSQL rolls back the open
+ * transaction when the connection closes.
+ *
+ * @example
+ * process.exitCode = await main(["seed", "--profile", "minimal"]);
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
-    if (controller.signal.aborted) process.exit(name === "SIGTERM" ? EXIT_CODES.sigterm : EXIT_CODES.sigint);
-    controller.abort(name);
+  let firstAt = 0;
+  const onSignal = (name: InterruptSignal) => {
+    if (!controller.signal.aborted) {
+      firstAt = Date.now();
+      controller.abort(name);
+    } else if (Date.now() - firstAt >= REPEAT_WINDOW_MS) {
+      process.exit(ERROR_CODES[`INTERRUPTED_${name}`]);
+    }
   };
-  const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") };
-  process.on("SIGINT", handlers.SIGINT);
-  process.on("SIGTERM", handlers.SIGTERM);
+  const handlers = SIGNALS.map((name) => [name, () => onSignal(name)] as const);
+  for (const [name, handler] of handlers) process.on(name, handler);
+  // After SIGHUP the terminal is gone and writing to it fails (EIO, EPIPE): the rollback and
+  // the exit code must not depend on it.
+  const ignore = () => {};
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", ignore);
   try {
     return await runCli(argv, { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }, controller.signal);
   } finally {
-    process.off("SIGINT", handlers.SIGINT);
-    process.off("SIGTERM", handlers.SIGTERM);
+    for (const [name, handler] of handlers) process.off(name, handler);
   }
 }
 
-if (isMain()) {
-  process.exitCode = await main(process.argv.slice(2));
+/**
+ * The command as a process (bin/chatgenius-seed.mjs, `tsx src/cli/cli.ts`): runs main(), sets
+ * the exit code, and guarantees the process ends within EXIT_GRACE_MS of the run's end, so no
+ * stray handle (a library's socket or timer) can keep a terminal or a CI job waiting.
+ */
+export async function runProcess(argv: readonly string[]): Promise<void> {
+  const code = await main(argv);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
 }
+
+if (isMain()) await runProcess(process.argv.slice(2));

@@ -4,9 +4,14 @@ export const EXIT_CODES = {
   seedFailed: 1,
   usage: 2,
   refused: 3,
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const;
+
+/** The signals that interrupt a run (rolled back, then exit 128 + the signal's number). */
+export const SIGNALS = ["SIGHUP", "SIGINT", "SIGTERM"] as const;
+export type InterruptSignal = (typeof SIGNALS)[number];
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
@@ -30,6 +35,7 @@ export const ERROR_CODES = {
   CONNECTION_LOST: EXIT_CODES.seedFailed,
   PRODUCTION_REFUSED: EXIT_CODES.refused,
   REMOTE_REFUSED: EXIT_CODES.refused,
+  INTERRUPTED_SIGHUP: EXIT_CODES.sighup,
   INTERRUPTED_SIGINT: EXIT_CODES.sigint,
   INTERRUPTED_SIGTERM: EXIT_CODES.sigterm,
 } as const;
@@ -59,6 +65,18 @@ export class SeedError extends Error {
   get exitCode(): ExitCode {
     return ERROR_CODES[this.code];
   }
+}
+
+/**
+ * The error of a run stopped by an aborted signal whose reason names the signal (the CLI aborts
+ * with "SIGINT", "SIGTERM" or "SIGHUP"; any other reason counts as SIGINT).
+ *
+ * @example
+ * if (signal.aborted) throw interrupted(signal);
+ */
+export function interrupted(signal: AbortSignal): SeedError {
+  const name: InterruptSignal = (SIGNALS as readonly unknown[]).includes(signal.reason) ? (signal.reason as InterruptSignal) : "SIGINT";
+  return new SeedError(`INTERRUPTED_${name}`, `interrupted by ${name}: the transaction was rolled back, the database is as it was`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { SeedError } from "../core/errors.ts";
+import { interrupted, SeedError } from "../core/errors.ts";
 import type { EventLog } from "../core/log.ts";
 
 /** The advisory lock all seeds and resets of one database take (two keys: 'seed', 1). */
@@ -26,7 +26,8 @@ export async function acquireSeedLock(client: pg.ClientBase, options: { waitMs: 
       options.log?.emit("start", { step: "lock", action: "waiting", holder, waitMs: options.waitMs });
       reported = true;
     }
-    if (Date.now() - started >= options.waitMs || options.signal?.aborted) {
+    if (options.signal?.aborted) throw interrupted(options.signal);
+    if (Date.now() - started >= options.waitMs) {
       throw new SeedError(
         "SEED_BUSY",
         `another seed or reset of this database is still running (${holder ?? "pid unknown"}) after ${Math.round(options.waitMs / 1000)} s: wait for it to finish, or raise SEED_LOCK_WAIT (seconds)`,

@@ -43,6 +43,8 @@ type WorkerMessage = { done: true; timing: ChunkTiming } | { chunk: EncodedChunk
 export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy"): AsyncGenerator<EncodedChunk> {
   // A small old generation keeps the worker collecting garbage early: memory must not grow with the seed.
   const worker = new Worker(WORKER_URL, { workerData: { options, slicesPerChunk, format }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+  // Never the reason the process stays alive: the writer terminates it, and a leak must not hang.
+  worker.unref();
   const inbox: WorkerMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
 import { insertOrder, waves, type ModelName, type Rows, type Table } from "../core/datamodel.ts";
 import { ident } from "../db/connection.ts";
-import { SeedError } from "../core/errors.ts";
+import { interrupted, SeedError } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
 import { tableFingerprints } from "../monitoring/history.ts";
@@ -170,8 +170,7 @@ export function sqlState(error: unknown): string | undefined {
 /** Stops the run between statements once the signal is aborted. */
 function checkAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
-  const name = String(signal.reason ?? "SIGINT");
-  throw new SeedError(name === "SIGTERM" ? "INTERRUPTED_SIGTERM" : "INTERRUPTED_SIGINT", `interrupted by ${name}: the transaction was rolled back, the database is as it was`);
+  throw interrupted(signal);
 }
 
 /**
@@ -270,6 +269,8 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
   log.emit("start", { step: "transaction", action: "begin", method: "copy" });
   const [backend] = await query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
   const stopCancelling = cancelOnAbort(options, backend!.pid);
+  // The source may hold a worker thread: whatever happens, it is closed before this returns.
+  const iterator = source[Symbol.asyncIterator]();
   await client.query("BEGIN");
   try {
     let t = performance.now();
@@ -281,7 +282,6 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     const deferred = options.deferConstraints ? await dropConstraints(client, order, log) : null;
 
     t = performance.now();
-    const iterator = source[Symbol.asyncIterator]();
     let waited = 0;
     for (;;) {
       const w = performance.now();
@@ -317,6 +317,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     throw rolledBack(log, error, options.signal);
   } finally {
     stopCancelling();
+    await iterator.return?.().catch(() => {});
   }
   log.emit("complete", { step: "transaction", action: "commit" });
   return tally.result("copy");

@@ -295,6 +295,15 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
   if (state === "57P01" || state === "57P02" || state === "57P03" || /Connection terminated|terminating connection|ECONNRESET|EPIPE|server closed the connection|not queryable/i.test(e.message ?? "")) {
     return new SeedError("CONNECTION_LOST", `the connection to PostgreSQL was lost mid-seed (${text}); PostgreSQL rolled back the open transaction, so the database is as it was. Check the server and run the seed again`, { cause: error });
   }
+  if (state === "42501") {
+    return new SeedError("SEED_FAILED", `the database user lacks a privilege the seed needs (${text}); nothing was changed. Seed as the owner of the ChatGenius tables (the user that ran the migrations), or GRANT it`, { cause: error });
+  }
+  if (state === "25006") {
+    return new SeedError("SEED_FAILED", `the server is read-only (${text}): it is a standby or has default_transaction_read_only on; point DATABASE_URL at the primary. Nothing was changed`, { cause: error });
+  }
+  if (state === "53100") {
+    return new SeedError("SEED_FAILED", `the server's disk is full (${text}); the transaction was rolled back. Free space on the database server and run the seed again`, { cause: error });
+  }
   if (state === "55P03") {
     return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}): finish or close that session, or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`, { cause: error });
   }

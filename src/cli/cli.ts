@@ -313,15 +313,7 @@ export const EXIT_GRACE_MS = 2_000;
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
-  let firstAt = 0;
-  const onSignal = (name: InterruptSignal) => {
-    if (!controller.signal.aborted) {
-      firstAt = Date.now();
-      controller.abort(name);
-    } else if (Date.now() - firstAt >= REPEAT_WINDOW_MS) {
-      process.exit(ERROR_CODES[`INTERRUPTED_${name}`]);
-    }
-  };
+  const onSignal = signalHandler(controller, (code) => process.exit(code));
   const handlers = SIGNALS.map((name) => [name, () => onSignal(name)] as const);
   for (const [name, handler] of handlers) process.on(name, handler);
   // After SIGHUP the terminal is gone and writing to it fails (EIO, EPIPE): the rollback and
@@ -333,6 +325,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     for (const [name, handler] of handlers) process.off(name, handler);
   }
+}
+
+/**
+ * What the process does on each signal: the first aborts the run (which rolls back and ends
+ * with the signal's code), the same delivery again within REPEAT_WINDOW_MS is ignored, and a
+ * later one exits at once with the signal's code.
+ *
+ * @example
+ * process.on("SIGINT", () => onSignal("SIGINT")); // onSignal = signalHandler(controller, process.exit)
+ */
+export function signalHandler(controller: AbortController, exit: (code: number) => void, now: () => number = Date.now): (name: InterruptSignal) => void {
+  let firstAt = 0;
+  return (name) => {
+    if (!controller.signal.aborted) {
+      firstAt = now();
+      controller.abort(name);
+    } else if (now() - firstAt >= REPEAT_WINDOW_MS) {
+      exit(ERROR_CODES[`INTERRUPTED_${name}`]);
+    }
+  };
 }
 
 /**

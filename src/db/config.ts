@@ -129,11 +129,28 @@ export function secretsOf(env: Env): string[] {
   return secrets.filter((s) => s.length > 0);
 }
 
+/**
+ * Why a DATABASE_URL that does not parse (or parses into no database) most often fails: a
+ * character in the user or password that a URL reads as the start of another part.
+ */
+function unencodedCredential(raw: string): SeedError | null {
+  const userinfo = /^[a-z]+:\/\/(.*)@[^@]*$/is.exec(raw)?.[1];
+  const bad = userinfo ? /[#?/]/.exec(userinfo)?.[0] : undefined;
+  if (!bad) return null;
+  const part = { "#": "fragment", "?": "query", "/": "path" }[bad];
+  return new SeedError(
+    "INVALID_CONFIG",
+    `the user or password in DATABASE_URL contains '${bad}', which a URL reads as the start of its ${part}: percent-encode it ('#' → %23, '?' → %3F, '/' → %2F; e.g. encodeURIComponent(password)), or set PGPASSWORD instead and leave it out of the URL`,
+  );
+}
+
 function fromUrl(raw: string): DatabaseConfig {
   let url: URL;
   try {
     url = new URL(raw);
   } catch (cause) {
+    const credential = unencodedCredential(raw);
+    if (credential) throw credential;
     throw new SeedError(
       "INVALID_CONFIG",
       `DATABASE_URL is not a valid URL (${redact(raw, secretsOf({ DATABASE_URL: raw }))}): use postgresql://USER@HOST:PORT/DATABASE, with :PASSWORD after USER if the server needs one`,
@@ -144,7 +161,10 @@ function fromUrl(raw: string): DatabaseConfig {
     throw new SeedError("INVALID_CONFIG", `DATABASE_URL uses '${url.protocol}' but must start with postgresql://, e.g. postgresql://postgres@localhost:5432/chatgenius`);
   }
   const database = safeDecode(url.pathname.replace(/^\//, ""));
-  if (!database || database.includes("/")) {
+  if (!database || database.includes("/") || url.hash) {
+    const credential = unencodedCredential(raw);
+    if (credential) throw credential;
+    if (url.hash) throw new SeedError("INVALID_CONFIG", "DATABASE_URL has a '#' after its database name: remove it, or percent-encode it as %23 if it is part of the name");
     throw new SeedError("INVALID_CONFIG", "DATABASE_URL names no database: add it after the host, e.g. postgresql://postgres@localhost:5432/chatgenius");
   }
   if (url.port) parsePort(url.port, "the port in DATABASE_URL");

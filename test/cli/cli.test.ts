@@ -55,6 +55,10 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     ["a timeout that is not a number", ["seed"], { SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
     ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/x` }, 3, /refusing to run: NODE_ENV is 'production'/],
     ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production" }, 3, /refusing to run: APP_ENV is 'production'/],
+    ["an unencoded '#' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/chatgenius` }, 2, /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/],
+    ["an unencoded '?' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}?1@localhost/chatgenius` }, 2, /password in DATABASE_URL contains '\?'.*percent-encode/],
+    ["a socket folder with no server", ["seed"], { PGHOST: "/nonexistent", PGPASSWORD: SECRET }, 2, /no PostgreSQL socket at \/nonexistent\/\.s\.PGSQL\.5432: start the server, or set PGHOST/],
+    ["a user the server does not know", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "no_such_role", PGPASSWORD: SECRET }, 2, /has no role 'no_such_role': create it .* or fix PGUSER/],
   ];
 
   it.each(cases)("%s", async (_name, argv, env, code, message) => {

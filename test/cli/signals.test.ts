@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { beforeAll, describe, expect, it } from "vitest";
+import { REPEAT_WINDOW_MS, signalHandler } from "../../src/cli/cli.ts";
+import { APPLICATION_NAME } from "../../src/db/connection.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
+
+// The world's ways to stop a seed, as a user meets them: `npm run db:seed` started in a process
+// group of its own, as a terminal starts it, at a scale that loads from the worker thread with
+// the constraints deferred (≥ 100,000 rows), struck in a given phase. Every strike must end the
+// process within seconds with its line and code, and leave every table as it was.
+const db = useTestDatabase("signals");
+let before: Awaited<ReturnType<typeof snapshot>>;
+
+/** Phases of a large seed, told apart by the statement its connection runs. */
+const PHASES = {
+  load: /^COPY /,
+  rebuild: /^(CREATE (UNIQUE )?INDEX|ALTER TABLE .* ADD CONSTRAINT)/,
+} as const;
+
+beforeAll(async () => {
+  before = await snapshot(db);
+});
+
+/** As a shell reports it: npm re-raises the signal its script ended with, the shell says 128 + its number. */
+const shellCode = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + constants.signals[signal!];
+
+/** `npm run db:seed` as a user runs it, or (`direct`) the command itself without npm. */
+function seed(extra: string[] = [], direct = false) {
+  const [command, args] = direct ? [process.execPath, ["bin/chatgenius-seed.mjs", "seed"]] : ["npm", ["run", "-s", "db:seed", "--"]];
+  const child = spawn(command, [...args, "--scale", "55", ...extra], { detached: true, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  // npm may end before the seed under it (it re-raises the signal at once): the run is over
+  // when no process of its group is left.
+  const exit = new Promise<{ code: number; at: number }>((resolve) =>
+    child.on("exit", async (code, signal) => {
+      while (groupAlive(child.pid!)) await new Promise((r) => setTimeout(r, 20));
+      resolve({ code: shellCode(code, signal), at: Date.now() });
+    }),
+  );
+  const lines = () => stderr.split("\n").filter((line) => line && !line.startsWith("npm warn"));
+  return { group: child.pid!, exit, lines };
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the seed's connection runs a statement of that phase; returns its backend pid. */
+async function reach(phase: keyof typeof PHASES): Promise<number> {
+  for (let i = 0; i < 3000; i++) {
+    const rows = await query<{ pid: number; query: string }>(db, `SELECT pid, query FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active'`, [db.database, APPLICATION_NAME]);
+    const hit = rows.find((r) => PHASES[phase].test(r.query));
+    if (hit) return hit.pid;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the seed never reached its ${phase} phase`);
+}
+
+async function strike(how: NodeJS.Signals | "terminate", phase: keyof typeof PHASES, direct = false) {
+  const run = seed([], direct);
+  const backend = await reach(phase);
+  const struck = Date.now();
+  if (how === "terminate") await query(db, `SELECT pg_terminate_backend($1)`, [backend]);
+  else process.kill(-run.group, how);
+  const { code, at } = await run.exit;
+  return { code, seconds: (at - struck) / 1000, lines: run.lines() };
+}
+
+describe("a seed struck as the world strikes it", () => {
+  it.each([
+    ["SIGINT (Ctrl-C) to the group during the load", "SIGINT", "load", 130, /^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was$/],
+    ["SIGTERM to the group during the constraint rebuild", "SIGTERM", "rebuild", 143, /^error: interrupted by SIGTERM: the transaction was rolled back/],
+    ["SIGHUP (terminal closed) to the group during the load", "SIGHUP", "load", 129, /^error: interrupted by SIGHUP: the transaction was rolled back/],
+    ["the server ending the connection during the load", "terminate", "load", 1, /^error: the connection to PostgreSQL was lost mid-seed .*the database is as it was/],
+    ["the server ending the connection during the constraint rebuild", "terminate", "rebuild", 1, /^error: the connection to PostgreSQL was lost mid-seed/],
+  ] as const)("%s: one line, its exit code, within seconds, nothing changed", async (_name, how, phase, code, line) => {
+    const result = await strike(how, phase);
+    expect(result.code).toBe(code);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toMatch(line);
+    expect(result.seconds).toBeLessThan(5);
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("ends the command itself with 130, 143 and 129 for SIGINT, SIGTERM and SIGHUP", async () => {
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+      const result = await strike(signal, "load", true);
+      expect(result.code).toBe(code);
+      expect(result.lines).toEqual([`error: interrupted by ${signal}: the transaction was rolled back, the database is as it was`]);
+    }
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now", () => {
+    let clock = 1_000;
+    const exits: number[] = [];
+    const controller = new AbortController();
+    const onSignal = signalHandler(controller, (code) => exits.push(code), () => clock);
+    onSignal("SIGINT");
+    expect(controller.signal.reason).toBe("SIGINT");
+    clock += 5; // npm relays the terminal's SIGINT to its child: the same keypress
+    onSignal("SIGINT");
+    expect(exits).toEqual([]);
+    clock += REPEAT_WINDOW_MS; // the user presses Ctrl-C again
+    onSignal("SIGINT");
+    expect(exits).toEqual([130]);
+    onSignal("SIGTERM");
+    expect(exits).toEqual([130, 143]);
+  });
+});

@@ -5,7 +5,8 @@ import { restoreHistory, saveHistory } from "../monitoring/history.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "../core/log.ts";
 import { applyMigrations, ensureDatabase, readMigrations, resetSchema } from "../db/migrations.ts";
-import { asSeedError, seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
+import { asSeedError } from "../db/asSeedError.ts";
+import { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
 
 /** Options of migrateDatabase. */
 export interface MigrateOptions {

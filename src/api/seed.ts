@@ -1,5 +1,5 @@
 import pg from "pg";
-import { runEnv, resolveSeedSettings, secretsOf, redact, type DatabaseConfig, type Env } from "../db/config.ts";
+import { runEnv, resolveSeedSettings, secretsOf, type DatabaseConfig, type Env } from "../db/config.ts";
 import { connect, createPrisma, translatePgError } from "../db/connection.ts";
 import type { Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
@@ -15,7 +15,9 @@ import { encodedChunks, workerChunks } from "../write/chunks.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
-import { sqlState, writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
+import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
+import { asSeedError } from "../db/asSeedError.ts";
+import { isEmbedded } from "../db/embedded.ts";
 
 /**
  * Seeds of at least this many rows are written with COPY instead of Prisma's createMany: all of
@@ -235,11 +237,6 @@ async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows, form
   yield encodeChunk(last, format);
 }
 
-/** True when the server is PGlite (the embedded database). */
-export async function isEmbedded(client: pg.ClientBase): Promise<boolean> {
-  const { rows } = await client.query(`SELECT version() AS v`);
-  return /PGlite/i.test(String(rows[0]?.v ?? ""));
-}
 
 function countRows(rows: Rows): number {
   return Object.values(rows).reduce((sum, list) => sum + list.length, 0);
@@ -275,40 +272,6 @@ async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client
   }
 }
 
-
-/**
- * Any error as a SeedError whose message has no password in it. Driver and Prisma errors
- * become SEED_FAILED, with the original kept as `cause`.
- */
-export function asSeedError(error: unknown, secrets: readonly string[] = []): SeedError {
-  if (error instanceof SeedError) {
-    const message = redact(error.message, secrets);
-    return message === error.message ? error : new SeedError(error.code, message, { cause: error.cause });
-  }
-  const e = error as { message?: string; code?: string };
-  // pg says only "not queryable" for queries after the server ended the connection.
-  const text = /not queryable/.test(e.message ?? "") ? "the server closed the connection" : redact((e.message ?? String(error)).split("\n").filter(Boolean).pop() ?? "unknown error", secrets);
-  const state = sqlState(error);
-  if (state === "57014") {
-    return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than SEED_STATEMENT_TIMEOUT allows and was cancelled; the transaction was rolled back, the database is as it was. Raise SEED_STATEMENT_TIMEOUT (seconds, 0 for no limit)`, { cause: error });
-  }
-  if (state === "57P01" || state === "57P02" || state === "57P03" || /Connection terminated|terminating connection|ECONNRESET|EPIPE|server closed the connection|not queryable/i.test(e.message ?? "")) {
-    return new SeedError("CONNECTION_LOST", `the connection to PostgreSQL was lost mid-seed (${text}); PostgreSQL rolled back the open transaction, so the database is as it was. Check the server and run the seed again`, { cause: error });
-  }
-  if (state === "42501") {
-    return new SeedError("SEED_FAILED", `the database user lacks a privilege the seed needs (${text}); nothing was changed. Seed as the owner of the ChatGenius tables (the user that ran the migrations), or GRANT it`, { cause: error });
-  }
-  if (state === "25006") {
-    return new SeedError("SEED_FAILED", `the server is read-only (${text}): it is a standby or has default_transaction_read_only on; point DATABASE_URL at the primary. Nothing was changed`, { cause: error });
-  }
-  if (state === "53100") {
-    return new SeedError("SEED_FAILED", `the server's disk is full (${text}); the transaction was rolled back. Free space on the database server and run the seed again`, { cause: error });
-  }
-  if (state === "55P03") {
-    return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}): finish or close that session, or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`, { cause: error });
-  }
-  return new SeedError("SEED_FAILED", `the seed failed and was rolled back, the database is as it was: ${text}`, { cause: error });
-}
 
 function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>;

@@ -4,7 +4,8 @@ import { createEventLog, silentSink } from "../core/log.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { resetDatabase } from "./reset.ts";
-import { asSeedError, seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
+import { asSeedError } from "../db/asSeedError.ts";
+import { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
 
 /** The seed script of the ChatGenius feature spec, by its name and shape. */
 export interface SeedScript {

@@ -12,7 +12,7 @@ import { assertNotProduction } from "../db/guard.ts";
 // What a command does is loaded when it runs (dynamic imports): `--help` and a bad flag answer
 // without loading the database driver, and each command loads only its own code.
 const api = () => Promise.all([import("../api/seed.ts"), import("../api/reset.ts"), import("../api/seedScript.ts")]).then(([seed, reset, script]) => ({ ...seed, ...reset, ...script }));
-const toSeedError = async (error: unknown, secrets: string[]): Promise<SeedError> => (await import("../api/seed.ts")).asSeedError(error, secrets);
+const toSeedError = async (error: unknown, secrets: string[]): Promise<SeedError> => (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
 
 /** The commands of the CLI; one list feeds the type, the check and `--help`. */
 export const COMMANDS = ["seed", "migrate", "reset", "report", "verify", "serve"] as const;

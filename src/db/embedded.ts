@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -112,4 +113,10 @@ async function freePort(): Promise<number> {
 /** The embedded database folder of a project directory. */
 export function embeddedDir(cwd: string): string {
   return join(cwd, EMBEDDED_DIR);
+}
+
+/** True when the server is PGlite (the embedded database). */
+export async function isEmbedded(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query(`SELECT version() AS v`);
+  return /PGlite/i.test(String(rows[0]?.v ?? ""));
 }

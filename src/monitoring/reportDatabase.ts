@@ -3,7 +3,7 @@ import { connect } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
 import { assertNoPendingMigrations, readMigrations } from "../db/migrations.ts";
 import { buildReport, type SeedReport } from "./report.ts";
-import { asSeedError } from "../api/seed.ts";
+import { asSeedError } from "../db/asSeedError.ts";
 
 /** Options of reportDatabase. */
 export interface ReportOptions {

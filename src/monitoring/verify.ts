@@ -9,7 +9,8 @@ import type { QueryRunner } from "../write/integrity.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { checkPlanOptions, planChunks, type PlanOptions } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { asSeedError, isEmbedded } from "../api/seed.ts";
+import { asSeedError } from "../db/asSeedError.ts";
+import { isEmbedded } from "../db/embedded.ts";
 
 /** Options of verifyDatabase: the seed to compare with, and where. */
 export interface VerifyOptions extends PlanOptions {

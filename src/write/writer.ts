@@ -2,6 +2,7 @@ import type pg from "pg";
 import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
 import { insertOrder, waves, type ModelName, type Rows, type Table } from "../core/datamodel.ts";
 import { ident } from "../db/connection.ts";
+import { sqlState } from "../db/asSeedError.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
@@ -158,14 +159,6 @@ async function lockTables(run: (sql: string) => Promise<unknown>, order: readonl
   }
 }
 
-/** The SQLSTATE of a driver error, also when Prisma wraps it. */
-export function sqlState(error: unknown): string | undefined {
-  const e = error as { code?: unknown; cause?: { originalCode?: unknown; code?: unknown; kind?: unknown } ; meta?: { code?: unknown } };
-  for (const code of [e?.code, e?.cause?.originalCode, e?.cause?.code, e?.meta?.code]) {
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
 
 /** Stops the run between statements once the signal is aborted. */
 function checkAborted(signal: AbortSignal | undefined): void {

@@ -90,6 +90,18 @@ describe("concurrency and timeouts", () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
+  it("stops waiting for the seed lock at Ctrl-C, with the interruption's code and line", async () => {
+    const before = await snapshot(db);
+    const controller = new AbortController();
+    await hold(`SELECT pg_advisory_lock(1936024932, 1)`, async () => {
+      setTimeout(() => controller.abort("SIGINT"), 300);
+      const started = Date.now();
+      await expect(seed({ lockWaitMs: 60_000, signal: controller.signal })).rejects.toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130 });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+    expect(await snapshot(db)).toEqual(before);
+  });
+
   it("serializes eight parallel runs: no deadlock, and the state of one run", async () => {
     await seed({ profile: "dev", seed: 4 });
     const one = await snapshot(db);

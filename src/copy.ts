@@ -2,7 +2,8 @@ import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { insertOrder, waves, type Column, type Rows, type Table } from "./datamodel.ts";
+import { insertOrder, selfReferences, waves, type Rows, type Table } from "./datamodel.ts";
+import { RowPrint, type RowPrintPart } from "./rowPrint.ts";
 import { ident } from "./db.ts";
 
 /**
@@ -13,18 +14,55 @@ import { ident } from "./db.ts";
  * @example
  * encodeCopy(tableOf("User"), plan.rows.User); // "01JG…\tauth0|…\n…"
  */
-export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[]): string {
-  const columns = table.columns;
+export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
+  const encoders = encodersOf(table);
+  const fields = table.columns.map((c) => c.field);
+  const n = fields.length;
   let out = "";
   for (const row of rows) {
-    for (let i = 0; i < columns.length; i++) {
-      const column = columns[i]!;
-      if (i > 0) out += "\t";
-      out += field(column, row[column.field], table, row);
-    }
-    out += "\n";
+    print?.add(row);
+    let line = encoders[0]!(row[fields[0]!], row);
+    for (let i = 1; i < n; i++) line += "\t" + encoders[i]!(row[fields[i]!], row);
+    out += line + "\n";
   }
   return out;
+}
+
+type FieldEncoder = (value: unknown, row: Record<string, unknown>) => string;
+const encoderCache = new Map<string, FieldEncoder[]>();
+
+/** One COPY text encoder per column of a table, chosen once from its type. */
+function encodersOf(table: Table): FieldEncoder[] {
+  let encoders = encoderCache.get(table.name);
+  if (!encoders) {
+    encoders = table.columns.map((column) => {
+      const missing = (row: Record<string, unknown>) => {
+        // COPY does not apply column defaults to a listed column: fixtures must set every required value.
+        if (column.isRequired && !column.isList) throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+        return "\\N";
+      };
+      const typed = (value: unknown): string => {
+        if (column.isList) return escape(arrayLiteral(value as unknown[]));
+        if (value instanceof Date) return value.toISOString();
+        switch (column.type) {
+          case "Json":
+            return escape(JSON.stringify(value));
+          case "Boolean":
+            return value ? "t" : "f";
+          case "BigInt":
+          case "Int":
+          case "Float":
+          case "Decimal":
+            return String(value);
+          default:
+            return escape(String(value));
+        }
+      };
+      return (value: unknown, row: Record<string, unknown>) => (value === null || value === undefined ? missing(row) : typed(value));
+    });
+    encoderCache.set(table.name, encoders);
+  }
+  return encoders;
 }
 
 /** `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns (into another table of the same shape with `into`). */
@@ -53,31 +91,6 @@ export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8A
   await done;
 }
 
-function field(column: Column, value: unknown, table: Table, row: Record<string, unknown>): string {
-  if (value === null || value === undefined) {
-    if (column.isRequired && !column.isList) {
-      // COPY does not apply column defaults to a listed column: fixtures must set every required value.
-      throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
-    }
-    return "\\N";
-  }
-  if (column.isList) return escape(arrayLiteral(value as unknown[]));
-  if (value instanceof Date) return value.toISOString();
-  switch (column.type) {
-    case "Json":
-      return escape(JSON.stringify(value));
-    case "Boolean":
-      return value ? "t" : "f";
-    case "BigInt":
-    case "Int":
-    case "Float":
-    case "Decimal":
-      return String(value);
-    default:
-      return escape(String(value));
-  }
-}
-
 function arrayLiteral(values: unknown[]): string {
   return `{${values.map((v) => (v === null ? "NULL" : `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`;
 }
@@ -98,7 +111,8 @@ export type BulkFormat = "copy" | "json";
 /** One chunk of a plan encoded for the bulk path, table by table in insert order (empty tables left out). */
 export interface EncodedChunk {
   format: BulkFormat;
-  tables: { name: string; rows: number; data: Uint8Array }[];
+  /** `print`: the rows' fingerprint part (RowPrint), computed while encoding them. */
+  tables: { name: string; rows: number; data: Uint8Array; print: RowPrintPart }[];
 }
 
 /**
@@ -113,16 +127,19 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
   for (const table of insertOrder()) {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
-    const ordered = waves(table, list).flat();
-    tables.push({ name: table.name, rows: list.length, data: Buffer.from(format === "copy" ? encodeCopy(table, ordered) : encodeJson(table, ordered)) });
+    const ordered = parentsFirst(table, list);
+    const print = new RowPrint(table);
+    const text = format === "copy" ? encodeCopy(table, ordered, print) : encodeJson(table, ordered, print);
+    tables.push({ name: table.name, rows: list.length, data: Buffer.from(text), print: print.part() });
   }
   return { format, tables };
 }
 
 /** Rows as a JSON array keyed by column name, with the values COPY would write. */
-export function encodeJson(table: Table, rows: readonly Record<string, unknown>[]): string {
+export function encodeJson(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
   return JSON.stringify(
     rows.map((row) => {
+      print?.add(row);
       const out: Record<string, unknown> = {};
       for (const column of table.columns) {
         const value = row[column.field];
@@ -135,6 +152,21 @@ export function encodeJson(table: Table, rows: readonly Record<string, unknown>[
       return out;
     }),
   );
+}
+
+/** Rows in an order where each comes after the rows of its own table it references: as built, when they already are. */
+function parentsFirst(table: Table, rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const refs = selfReferences(table).map((fk) => fk.fields[0]!);
+  if (refs.length === 0) return rows;
+  const seen = new Set<unknown>();
+  for (const row of rows) {
+    for (const f of refs) {
+      const v = row[f];
+      if (v !== null && v !== undefined && !seen.has(v)) return waves(table, rows).flat();
+    }
+    seen.add(row.id);
+  }
+  return rows;
 }
 
 /** Inserts a JSON array of rows (encodeJson) in one statement. */

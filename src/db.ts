@@ -1,8 +1,7 @@
-import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import type { DatabaseConfig } from "./config.ts";
 import { SeedError } from "./errors.ts";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import type { PrismaClient } from "./generated/prisma/client.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -29,8 +28,15 @@ export async function connect(config: DatabaseConfig): Promise<pg.Client> {
   return client;
 }
 
-/** A Prisma client over the driver adapter (no native engine needed). */
-export function createPrisma(config: DatabaseConfig): PrismaClient {
+/**
+ * A Prisma client over the driver adapter (no native engine needed). Loaded on first use: the
+ * bulk path never needs Prisma, and loading it costs start-up time and memory.
+ *
+ * @example
+ * const prisma = await createPrisma(resolveDatabaseConfig(process.env));
+ */
+export async function createPrisma(config: DatabaseConfig): Promise<PrismaClient> {
+  const [{ PrismaClient }, { PrismaPg }] = await Promise.all([import("./generated/prisma/client.ts"), import("@prisma/adapter-pg")]);
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: APPLICATION_NAME }) });
 }
 

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import type { PGlite } from "@electric-sql/pglite";
+import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import type { Env } from "./config.ts";
 import { SeedError } from "./errors.ts";
 
@@ -51,6 +51,8 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   try {
+    // Loaded here: commands against a server never pay for the WebAssembly PostgreSQL.
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import("@electric-sql/pglite"), import("@electric-sql/pglite-socket")]);
     db = await PGlite.create(dir);
     server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
     await server.start();

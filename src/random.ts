@@ -1,4 +1,12 @@
-import { Faker, base, en } from "@faker-js/faker";
+import { createRequire } from "node:module";
+import type { Faker } from "@faker-js/faker";
+
+type FakerModule = typeof import("@faker-js/faker");
+let fakerModule: FakerModule | undefined;
+/** faker (and its English locale) is loaded on first use: a bulk seed's main thread never needs it. */
+function fakerLibrary(): FakerModule {
+  return (fakerModule ??= createRequire(import.meta.url)("@faker-js/faker") as FakerModule);
+}
 
 /**
  * A small, fast, seeded pseudo-random generator (sfc32) for structural choices and ids. Its
@@ -70,6 +78,7 @@ export class Random {
  * fakerFor(42, "users").person.firstName(); // the same name on every machine
  */
 export function fakerFor(seed: number, stream: string): Faker {
+  const { Faker, base, en } = fakerLibrary();
   const faker = new Faker({ locale: [en, base] });
   faker.seed(hashSeed(seed, stream)[0]!);
   return faker;

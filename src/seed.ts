@@ -160,7 +160,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         const rows = emptyRows();
         for (const chunk of chunks!) appendRows(rows, chunk);
         if (local) appendRows(rows, local.rows);
-        const prisma = options.prisma ?? createPrisma(config);
+        const prisma = options.prisma ?? (await createPrisma(config));
         try {
           const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal, cancel: canceller(config) });
           fill(summary, result);

@@ -3,7 +3,7 @@ import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { insertOrder, selfReferences, waves, type Rows, type Table } from "./datamodel.ts";
-import { RowPrint, type RowPrintPart } from "./rowPrint.ts";
+import { quoteRecordField, renderersOf, RowPrint, type RowPrintPart } from "./rowPrint.ts";
 import { ident } from "./db.ts";
 
 /**
@@ -16,14 +16,41 @@ import { ident } from "./db.ts";
  */
 export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
   const encoders = encodersOf(table);
-  const fields = table.columns.map((c) => c.field);
+  const render = renderersOf(table);
+  const columns = table.columns;
+  const fields = columns.map((c) => c.field);
   const n = fields.length;
   let out = "";
   for (const row of rows) {
-    print?.add(row);
-    let line = encoders[0]!(row[fields[0]!], row);
-    for (let i = 1; i < n; i++) line += "\t" + encoders[i]!(row[fields[i]!], row);
+    // Each value is printed once, as PostgreSQL prints it: valid COPY input, and the text the
+    // row's fingerprint hashes (record syntax), so both come from one rendering.
+    let line = "";
+    let record = "(";
+    let exact = print !== undefined;
+    for (let i = 0; i < n; i++) {
+      if (i > 0) {
+        line += "\t";
+        record += ",";
+      }
+      const value = row[fields[i]!];
+      if (value === null || value === undefined) {
+        line += encoders[i]!(value, row);
+        continue;
+      }
+      const text = render[i]!(value);
+      if (text === null) {
+        line += encoders[i]!(value, row);
+        exact = false;
+        continue;
+      }
+      line += escape(text);
+      if (exact) record += quoteRecordField(text);
+    }
     out += line + "\n";
+    if (print) {
+      if (exact) print.addText(record + ")");
+      else print.add(row);
+    }
   }
   return out;
 }
@@ -115,6 +142,9 @@ export interface EncodedChunk {
   tables: { name: string; rows: number; data: Uint8Array; print: RowPrintPart }[];
 }
 
+/** Rows per INSERT of the JSON path (see encodeChunk). */
+const JSON_ROWS = 1_000;
+
 /**
  * Encodes every table of a chunk as COPY text, rows that reference their own table after the
  * rows they point at (a thread's root before its replies).
@@ -128,9 +158,19 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
     const ordered = parentsFirst(table, list);
-    const print = new RowPrint(table);
-    const text = format === "copy" ? encodeCopy(table, ordered, print) : encodeJson(table, ordered, print);
-    tables.push({ name: table.name, rows: list.length, data: Buffer.from(text), print: print.part() });
+    if (format === "copy") {
+      const print = new RowPrint(table);
+      const text = encodeCopy(table, ordered, print);
+      tables.push({ name: table.name, rows: list.length, data: Buffer.from(text), print: print.part() });
+      continue;
+    }
+    // One statement per JSON_ROWS rows: PGlite's WebAssembly heap grows to the largest
+    // statement it parses and never shrinks, so small statements keep the process small.
+    for (let i = 0; i < ordered.length; i += JSON_ROWS) {
+      const part = ordered.slice(i, i + JSON_ROWS);
+      const print = new RowPrint(table);
+      tables.push({ name: table.name, rows: part.length, data: Buffer.from(encodeJson(table, part, print)), print: print.part() });
+    }
   }
   return { format, tables };
 }

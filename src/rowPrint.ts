@@ -34,7 +34,7 @@ export class RowPrint {
   private readonly render: ((value: unknown) => string | null)[];
 
   constructor(private readonly table: Table) {
-    this.render = table.columns.map(renderer);
+    this.render = renderersOf(table);
     this.unsupported = this.render.some((r) => r === unsupportedRenderer);
   }
 
@@ -54,7 +54,12 @@ export class RowPrint {
       }
       text += quoteRecordField(out);
     }
-    text += ")";
+    this.addText(text + ")");
+  }
+
+  /** Adds one row given as its record text (what `t::text` prints), built by the caller. */
+  addText(text: string): void {
+    if (this.unsupported) return;
     const digest = hash("md5", text, "buffer") as unknown as Buffer;
     // The first 15 hex digits (60 bits): bytes 0..6 and the high nibble of byte 7.
     const hi = (digest[0]! << 22) | (digest[1]! << 14) | (digest[2]! << 6) | (digest[3]! >>> 2);
@@ -97,6 +102,22 @@ function unsupportedRenderer(): string | null {
   return null;
 }
 
+const rendererCache = new Map<string, ((value: unknown) => string | null)[]>();
+
+/**
+ * Per column of a table, how PostgreSQL prints a (non-null) value: the text `t::text` shows,
+ * which is also valid COPY input for the column. A renderer returns null for a value it
+ * cannot print exactly (the caller then falls back).
+ *
+ * @example
+ * renderersOf(tableOf("User"))[6]!(new Date(0)); // "1970-01-01 00:00:00+00"
+ */
+export function renderersOf(table: Table): ((value: unknown) => string | null)[] {
+  let renderers = rendererCache.get(table.name);
+  if (!renderers) rendererCache.set(table.name, (renderers = table.columns.map(renderer)));
+  return renderers;
+}
+
 /** How PostgreSQL prints a column's value (its output function), or unsupportedRenderer. */
 function renderer(column: Column): (value: unknown) => string | null {
   if (column.isList) {
@@ -127,7 +148,36 @@ function renderer(column: Column): (value: unknown) => string | null {
 /** timestamptz in UTC with datestyle ISO: `2025-01-06 09:00:00.12+00` (trailing zeros of the fraction dropped). */
 function timestamptz(value: unknown): string | null {
   const date = value instanceof Date ? value : typeof value === "string" ? new Date(value) : null;
-  if (!date || Number.isNaN(date.getTime())) return null;
+  if (!date) return null;
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return null;
+  const dayMs = ms - (((ms % DAY) + DAY) % DAY);
+  // Rows of a chunk cluster in time: the date part is built once per day, the clock by arithmetic.
+  if (dayMs !== lastDay) {
+    const iso = new Date(dayMs).toISOString();
+    if (iso.length !== 24) return timestamptzSlow(date);
+    lastDay = dayMs;
+    lastDayText = `${iso.slice(0, 10)} `;
+  }
+  let rest = ms - dayMs;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  const clock = `${lastDayText}${TWO[hour]}:${TWO[min]}:${TWO[sec]}`;
+  return milli === 0 ? `${clock}+00` : `${clock}${FRACTION[milli]}+00`;
+}
+
+const DAY = 86_400_000;
+let lastDay = Number.NaN;
+let lastDayText = "";
+const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+/** `.1`, `.12`, `.123`: the milliseconds as PostgreSQL prints them, trailing zeros dropped. */
+const FRACTION = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, "0")}`.replace(/0+$/, ""));
+
+function timestamptzSlow(date: Date): string | null {
   const iso = date.toISOString();
   // Years outside 0001-9999 print differently (BC, six digits).
   if (iso.length !== 24) return null;
@@ -221,7 +271,8 @@ function jsonString(text: string): string {
 
 // record_out quotes a field that is empty or holds one of these (isspace: space, \t \n \v \f \r).
 const RECORD_SPECIAL = /[",\\() \t\n\v\f\r]/;
-function quoteRecordField(text: string): string {
+/** A field of record_out: quoted (`"` and `\\` doubled) when empty or holding a special character. */
+export function quoteRecordField(text: string): string {
   if (text !== "" && !RECORD_SPECIAL.test(text)) return text;
   return `"${text.replace(/["\\]/g, "$&$&")}"`;
 }

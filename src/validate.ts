@@ -195,8 +195,8 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
  * @example
  * for (const rows of validatedChunks(planChunks({ scale: 100 }))) write(rows);
  */
-export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }): Generator<Rows> {
-  let canonical: Rows | undefined;
+export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }, canonicalRows?: Rows): Generator<Rows> {
+  let canonical: Rows | undefined = canonicalRows;
   const iterator = chunks[Symbol.iterator]();
   for (;;) {
     let t = performance.now();

@@ -86,6 +86,50 @@ class Generator {
   }
 }
 
+/** Generator workers already at work, and the chunks they build in plan order. */
+export interface StartedGenerators {
+  readonly chunks: AsyncIterable<EncodedChunk>;
+  /** Terminates the workers (also when the chunks were never read). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the generator workers now, so that their start-up and first chunks overlap whatever
+ * the caller does before writing (connecting, checking the schema, taking the lock, the
+ * cleanup). See workerChunks; the caller must call `stop()` whatever happens.
+ *
+ * @example
+ * const generators = startGenerators({ scale: 100 });
+ * try { await writeWithCopy(client, generators.chunks, log); } finally { await generators.stop(); }
+ */
+export function startGenerators(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy", workers = generatorCount()): StartedGenerators {
+  const generators = Array.from({ length: workers }, (_, index) => new Generator({ options, slicesPerChunk, format, part: { index, of: workers } }));
+  for (const g of generators) g.request();
+  const report = () => {
+    if (!timing) return;
+    for (const key of ["generate", "validate", "encode"] as const) timing[key] = generators.reduce((sum, g) => sum + (g.timing[key] ?? 0), 0);
+  };
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= Promise.all(generators.map((g) => g.stop())).then(() => {}));
+  async function* chunks(): AsyncGenerator<EncodedChunk> {
+    try {
+      for (let k = 0; ; k = (k + 1) % workers) {
+        const generator = generators[k]!;
+        const message = await generator.receive();
+        report();
+        if ("error" in message) throw new SeedError(message.error.code, message.error.message);
+        // Chunks go round the workers in plan order: the first worker out of chunks ends the plan.
+        if ("done" in message) return;
+        generator.request();
+        yield message.chunk;
+      }
+    } finally {
+      await stop();
+    }
+  }
+  return { chunks: chunks(), stop };
+}
+
 /**
  * Builds, validates and encodes the plan in worker threads (generatorCount(), or `workers`),
  * each one chunk ahead of the writer, so that generating rows overlaps with the server
@@ -98,24 +142,10 @@ class Generator {
  * await writeWithCopy(client, workerChunks({ scale: 1000 }), log);
  */
 export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy", workers = generatorCount()): AsyncGenerator<EncodedChunk> {
-  const generators = Array.from({ length: workers }, (_, index) => new Generator({ options, slicesPerChunk, format, part: { index, of: workers } }));
-  const report = () => {
-    if (!timing) return;
-    for (const key of ["generate", "validate", "encode"] as const) timing[key] = generators.reduce((sum, g) => sum + (g.timing[key] ?? 0), 0);
-  };
+  const generators = startGenerators(options, timing, slicesPerChunk, format, workers);
   try {
-    for (const g of generators) g.request();
-    for (let k = 0; ; k = (k + 1) % workers) {
-      const generator = generators[k]!;
-      const message = await generator.receive();
-      report();
-      if ("error" in message) throw new SeedError(message.error.code, message.error.message);
-      // Chunks go round the workers in plan order: the first worker out of chunks ends the plan.
-      if ("done" in message) return;
-      generator.request();
-      yield message.chunk;
-    }
+    yield* generators.chunks;
   } finally {
-    await Promise.all(generators.map((g) => g.stop()));
+    await generators.stop();
   }
 }

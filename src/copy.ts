@@ -14,7 +14,7 @@ import { ident } from "./db.ts";
  * @example
  * encodeCopy(tableOf("User"), plan.rows.User); // "01JG…\tauth0|…\n…"
  */
-export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
+export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint, records?: { text: string; exact: boolean }): string {
   const encoders = encodersOf(table);
   const render = renderersOf(table);
   const columns = table.columns;
@@ -26,7 +26,7 @@ export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[
     // row's fingerprint hashes (record syntax), so both come from one rendering.
     let line = "";
     let record = "(";
-    let exact = print !== undefined;
+    let exact = print !== undefined || (records?.exact ?? false);
     for (let i = 0; i < n; i++) {
       if (i > 0) {
         line += "\t";
@@ -50,6 +50,9 @@ export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[
     if (print) {
       if (exact) print.addText(record + ")");
       else print.add(row);
+    } else if (records?.exact) {
+      if (exact) records.text += record + ")\u0000";
+      else records.exact = false;
     }
   }
   return out;
@@ -138,8 +141,12 @@ export type BulkFormat = "copy" | "json";
 /** One chunk of a plan encoded for the bulk path, table by table in insert order (empty tables left out). */
 export interface EncodedChunk {
   format: BulkFormat;
-  /** `print`: the rows' fingerprint part (RowPrint), computed while encoding them. */
-  tables: { name: string; rows: number; data: Uint8Array; print: RowPrintPart }[];
+  /**
+   * The rows' fingerprint (RowPrint): `records`, each row's record text followed by a NUL
+   * byte (which PostgreSQL text never holds), for the writer to hash while the server loads
+   * the rows; or `print`, already summed; neither when the rows cannot be printed exactly.
+   */
+  tables: { name: string; rows: number; data: Uint8Array; records?: Uint8Array; print?: RowPrintPart }[];
 }
 
 /** Rows per INSERT of the JSON path (see encodeChunk). */
@@ -159,9 +166,11 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
     if (list.length === 0) continue;
     const ordered = parentsFirst(table, list);
     if (format === "copy") {
-      const print = new RowPrint(table);
-      const text = encodeCopy(table, ordered, print);
-      tables.push({ name: table.name, rows: list.length, data: Buffer.from(text), print: print.part() });
+      // The generator only builds the rows' text; hashing it (md5 per row) is left to the
+      // writer's thread, which otherwise waits on the server: the generator is the bottleneck.
+      const records = { text: "", exact: !new RowPrint(table).unsupported };
+      const data = Buffer.from(encodeCopy(table, ordered, undefined, records));
+      tables.push({ name: table.name, rows: list.length, data, ...(records.exact ? { records: Buffer.from(records.text) } : { print: { rows: 0, sum: "0", unsupported: true } }) });
       continue;
     }
     // One statement per JSON_ROWS rows: PGlite's WebAssembly heap grows to the largest

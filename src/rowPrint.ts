@@ -57,8 +57,18 @@ export class RowPrint {
     this.addText(text + ")");
   }
 
+  /** Adds rows given as their record texts (UTF-8), each followed by a NUL byte (see encodeChunk). */
+  addRecords(records: Uint8Array): void {
+    const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+    for (let start = 0; start < bytes.length; ) {
+      const end = bytes.indexOf(0, start);
+      this.addText(bytes.subarray(start, end));
+      start = end + 1;
+    }
+  }
+
   /** Adds one row given as its record text (what `t::text` prints), built by the caller. */
-  addText(text: string): void {
+  addText(text: string | Uint8Array): void {
     if (this.unsupported) return;
     const digest = hash("md5", text, "buffer") as unknown as Buffer;
     // The first 15 hex digits (60 bits): bytes 0..6 and the high nibble of byte 7.

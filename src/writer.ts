@@ -310,10 +310,16 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
       for (const part of next.value.tables) {
         checkAborted(options.signal);
         const table = byName.get(part.name)!;
-        prints.get(part.name)!.merge(part.print);
+        const print = prints.get(part.name)!;
+        if (part.print) print.merge(part.print);
         const started = performance.now();
         if (next.value.format === "json") await insertJson(client, table, part.data);
-        else await copyInto(client, table, part.data);
+        else {
+          const copying = copyInto(client, table, part.data);
+          // Hashed while the server loads the rows (this thread would only wait).
+          if (part.records) print.addRecords(part.records);
+          await copying;
+        }
         tally.wrote(table, part.rows, performance.now() - started);
       }
       tally.progress();

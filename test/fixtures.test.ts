@@ -7,6 +7,8 @@ import { checkRules, RULES } from "../src/rules.ts";
 import { ulidTime } from "../src/ulid.ts";
 import { validateRows } from "../src/validate.ts";
 import { TABLES } from "../src/datamodel.ts";
+import { Faker, base, en } from "@faker-js/faker";
+import { fakerFor, streamSeed } from "../src/random.ts";
 
 const fingerprintScript = `
   import { buildPlan } from "./src/plan.ts";
@@ -163,5 +165,23 @@ describe("fixture validation", () => {
     r.UserSettings.find((s) => s.userId === outsider.id)!.mutedChannels = [topic.id]; // muted
     const found = new Set(checkRules(r).map((v) => v.rule));
     expect([...found].sort()).toEqual(RULES.map((rule) => rule.id).sort());
+  });
+});
+
+describe("fakerFor", () => {
+  const sample = (f: Faker) => [f.person.firstName(), f.hacker.phrase(), f.lorem.sentences(2), f.string.hexadecimal({ length: 24, casing: "lower", prefix: "" })];
+  const fresh = (seed: number, stream: string) => {
+    const f = new Faker({ locale: [en, base] });
+    f.seed(streamSeed(seed, stream));
+    return sample(f);
+  };
+
+  it("gives exactly the values of a new Faker seeded for the stream, also when its instance is reused", () => {
+    expect(sample(fakerFor(5, "users:1"))).toEqual(fresh(5, "users:1"));
+    sample(fakerFor(5, "users:2")); // the family's one instance, reseeded and used
+    sample(fakerFor(5, "messages:1"));
+    expect(sample(fakerFor(5, "users:1"))).toEqual(fresh(5, "users:1"));
+    expect(sample(fakerFor(6, "users:1"))).toEqual(fresh(6, "users:1"));
+    expect(fresh(6, "users:1")).not.toEqual(fresh(5, "users:1"));
   });
 });

@@ -162,12 +162,13 @@ function timestamptz(value: unknown): string | null {
   const ms = date.getTime();
   if (Number.isNaN(ms)) return null;
   const dayMs = ms - (((ms % DAY) + DAY) % DAY);
-  // Rows of a chunk cluster in time: the date part is built once per day, the clock by arithmetic.
-  if (dayMs !== lastDay) {
+  // Seeds span a few hundred days: each date part is built once, the clock by arithmetic.
+  let dayText = dayTexts.get(dayMs);
+  if (dayText === undefined) {
     const iso = new Date(dayMs).toISOString();
     if (iso.length !== 24) return timestamptzSlow(date);
-    lastDay = dayMs;
-    lastDayText = `${iso.slice(0, 10)} `;
+    if (dayTexts.size > 100_000) dayTexts.clear();
+    dayTexts.set(dayMs, (dayText = `${iso.slice(0, 10)} `));
   }
   let rest = ms - dayMs;
   const milli = rest % 1000;
@@ -176,13 +177,12 @@ function timestamptz(value: unknown): string | null {
   rest = (rest - sec) / 60;
   const min = rest % 60;
   const hour = (rest - min) / 60;
-  const clock = `${lastDayText}${TWO[hour]}:${TWO[min]}:${TWO[sec]}`;
+  const clock = `${dayText}${TWO[hour]}:${TWO[min]}:${TWO[sec]}`;
   return milli === 0 ? `${clock}+00` : `${clock}${FRACTION[milli]}+00`;
 }
 
 const DAY = 86_400_000;
-let lastDay = Number.NaN;
-let lastDayText = "";
+const dayTexts = new Map<number, string>();
 const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
 /** `.1`, `.12`, `.123`: the milliseconds as PostgreSQL prints them, trailing zeros dropped. */
 const FRACTION = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, "0")}`.replace(/0+$/, ""));

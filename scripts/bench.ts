@@ -1,10 +1,13 @@
-// npm run bench: measures the seed on a scratch database and prints one table.
+// npm run bench: measures the seed on a scratch database and prints one table, with targets.
 //   our seed at scales 1, 100, 1000 (wall time, rows/s, peak RSS, time per phase);
 //   Prisma createMany of the same rows (scales 1 and 100);
 //   the limit: a raw COPY FROM STDIN of the identical rows (exported from the seeded
 //   database) into the same empty schema with its constraints, and our ratio to it;
+//   the embedded database (PGlite): `db:reset --scale 10` into a new one, then `db:seed --scale 10`;
 //   a second seedDatabase() of the dev profile in the same process (warm connection).
-// BENCH_SCALES=1,100 shortens it. The scratch database is `<PGDATABASE>_bench`, dropped at the end.
+// BENCH_SCALES=1,100 shortens it; BENCH_RUNS=3 repeats each (ours, raw COPY) pair and adds the
+// medians; BENCH_PRISMA=0 skips Prisma; BENCH_PGLITE=0 skips the embedded database. The scratch
+// database is `<PGDATABASE>_bench`, dropped at the end.
 import { spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +24,12 @@ import { seedDatabase } from "../src/api/seed.ts";
 const base = resolveDatabaseConfig(loadEnv());
 const scratch = withDatabase(base, `${base.database}_bench`);
 const scales = (process.env.BENCH_SCALES ?? "1,100,1000").split(",").map(Number);
-const prismaScales = new Set([1, 100]);
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 1) || 1);
+const prismaScales = new Set(process.env.BENCH_PRISMA === "0" ? [] : [1, 100]);
+const withPglite = process.env.BENCH_PGLITE !== "0";
+
+/** What issue 13 asks of the bulk path (README, "Performance"). */
+const TARGETS = { ratio: new Map([[100, 1.0], [1000, 1.6]]), rssMb: 256, pgliteScale: 10 };
 const order = insertOrder();
 
 interface Child {
@@ -32,13 +40,37 @@ interface Child {
   maxRssKb: number;
 }
 
-function run(scale: number, method: string): Child & { wallMs: number } {
+function child(args: string[], what: string): { json: Record<string, unknown>; wallMs: number } {
   const started = performance.now();
-  const child = spawnSync(process.execPath, [...process.execArgv, "scripts/bench-child.ts", scratch.url, String(scale), method], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const result = spawnSync(process.execPath, [...process.execArgv, "scripts/bench-child.ts", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
   const wallMs = performance.now() - started;
-  if (child.status !== 0) throw new Error(`bench run failed (scale ${scale}, ${method}): ${child.stderr}`);
-  return { ...(JSON.parse(child.stdout.trim().split("\n").pop()!) as Child), wallMs };
+  if (result.status !== 0) throw new Error(`bench run failed (${what}): ${result.stderr}`);
+  return { json: JSON.parse(result.stdout.trim().split("\n").pop()!), wallMs };
 }
+
+function run(scale: number, method: string): Child & { wallMs: number } {
+  const { json, wallMs } = child([scratch.url, String(scale), method], `scale ${scale}, ${method}`);
+  return { ...(json as unknown as Child), wallMs };
+}
+
+/** The CLI on a new embedded database: reset (creates, migrates, seeds), then a seed of the existing one. */
+function embedded(scale: number): { command: string; wallMs: number; maxRssKb: number }[] {
+  const dir = mkdtempSync(join(tmpdir(), "bench-pglite-"));
+  try {
+    return ["reset", "seed"].map((command) => {
+      const { json, wallMs } = child(["--embedded", dir, command, String(scale)], `embedded ${command}`);
+      return { command, wallMs, maxRssKb: Number(json.maxRssKb) };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: scratch.url });
@@ -102,25 +134,54 @@ async function main() {
     "| scale | writer | rows | wall s | rows/s | peak RSS MB | generate s | validate s | cleanup s | write s | verify s | raw COPY s | raw COPY rows/s | ours / limit |",
     "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
+  const verdicts: string[] = [];
+  const ok = (pass: boolean) => (pass ? "met" : "NOT MET");
   for (const scale of scales) {
-    const ours = run(scale, "auto");
-    const limitMs = await rawCopyLimit(ours.totalRows);
-    const oursRate = ours.totalRows / (ours.wallMs / 1000);
-    const limitRate = ours.totalRows / (limitMs / 1000);
-    const p = ours.phases;
-    lines.push(`| ${scale} | ours (${ours.method}) | ${fmt(ours.totalRows)} | ${s(ours.wallMs)} | ${fmt(oursRate)} | ${fmt(ours.maxRssKb / 1024)} | ${s(p.generate!)} | ${s(p.validate!)} | ${s(p.cleanup!)} | ${s(p.write!)} | ${s(p.verify!)} | ${s(limitMs)} | ${fmt(limitRate)} | ${(oursRate / limitRate).toFixed(2)} |`);
-    console.log(lines.at(-1));
+    const ratios: number[] = [];
+    const rss: number[] = [];
+    const walls: number[] = [];
+    let limitMs = 0;
+    for (let r = 0; r < runs; r++) {
+      const ours = run(scale, "auto");
+      limitMs = await rawCopyLimit(ours.totalRows);
+      const oursRate = ours.totalRows / (ours.wallMs / 1000);
+      const limitRate = ours.totalRows / (limitMs / 1000);
+      ratios.push(oursRate / limitRate);
+      rss.push(ours.maxRssKb / 1024);
+      walls.push(ours.wallMs);
+      const p = ours.phases;
+      lines.push(`| ${scale} | ours (${ours.method})${runs > 1 ? ` run ${r + 1}` : ""} | ${fmt(ours.totalRows)} | ${s(ours.wallMs)} | ${fmt(oursRate)} | ${fmt(ours.maxRssKb / 1024)} | ${s(p.generate!)} | ${s(p.validate!)} | ${s(p.cleanup!)} | ${s(p.write!)} | ${s(p.verify!)} | ${s(limitMs)} | ${fmt(limitRate)} | ${(oursRate / limitRate).toFixed(2)} |`);
+      console.log(lines.at(-1));
+    }
+    if (runs > 1) {
+      lines.push(`| ${scale} | ours, median of ${runs} | | ${s(median(walls))} | | ${fmt(median(rss))} | | | | | | | | ${median(ratios).toFixed(2)} |`);
+      console.log(lines.at(-1));
+    }
+    const target = TARGETS.ratio.get(scale);
+    const ratio = median(ratios);
+    const peak = Math.max(...rss);
+    verdicts.push(`scale ${scale}: ours / raw COPY ${ratio.toFixed(2)}${runs > 1 ? ` (median of ${runs})` : ""}${target ? ` (target ≥ ${target.toFixed(1)}: ${ok(ratio >= target)})` : ""}; peak RSS ${fmt(peak)} MB (target < ${TARGETS.rssMb}: ${ok(peak < TARGETS.rssMb)})`);
     if (prismaScales.has(scale)) {
       const prisma = run(scale, "prisma");
       const q = prisma.phases;
-      lines.push(`| ${scale} | Prisma createMany | ${fmt(prisma.totalRows)} | ${s(prisma.wallMs)} | ${fmt(prisma.totalRows / (prisma.wallMs / 1000))} | ${fmt(prisma.maxRssKb / 1024)} | ${s(q.generate!)} | ${s(q.validate!)} | ${s(q.cleanup!)} | ${s(q.write!)} | ${s(q.verify!)} | | | ${(prisma.totalRows / (prisma.wallMs / 1000) / limitRate).toFixed(2)} |`);
+      lines.push(`| ${scale} | Prisma createMany | ${fmt(prisma.totalRows)} | ${s(prisma.wallMs)} | ${fmt(prisma.totalRows / (prisma.wallMs / 1000))} | ${fmt(prisma.maxRssKb / 1024)} | ${s(q.generate!)} | ${s(q.validate!)} | ${s(q.cleanup!)} | ${s(q.write!)} | ${s(q.verify!)} | | | ${(limitMs / prisma.wallMs).toFixed(2)} |`);
       console.log(lines.at(-1));
+    }
+  }
+  const pglite: string[] = [];
+  if (withPglite) {
+    pglite.push("| embedded (PGlite) command | wall s | peak RSS MB |", "|---|---:|---:|");
+    for (const r of embedded(TARGETS.pgliteScale)) {
+      pglite.push(`| \`db:${r.command} --scale ${TARGETS.pgliteScale}\`${r.command === "reset" ? " (new database)" : " (existing database)"} | ${s(r.wallMs)} | ${fmt(r.maxRssKb / 1024)} |`);
+      console.log(pglite.at(-1));
     }
   }
   const warm = await warmSecondCall();
   console.log(`\n${lines.join("\n")}\n`);
-  console.log(`wall s: the whole seed process (start-up included); rows/s = rows / wall s; ours / limit = our rows/s over raw COPY rows/s.`);
-  console.log(`warm second seedDatabase() call, dev profile, same process and pool: ${fmt(warm)} ms`);
+  if (pglite.length > 0) console.log(`${pglite.join("\n")}\n`);
+  console.log(`wall s: the whole seed process (start-up included); rows/s = rows / wall s; ours / limit = our rows/s over raw COPY rows/s, measured pair by pair in this run.`);
+  console.log(`warm second seedDatabase() call, dev profile, same process and pool: ${fmt(warm)} ms\n`);
+  console.log(`targets:\n${verdicts.map((v) => `  ${v}`).join("\n")}`);
   const admin2 = new pg.Client({ connectionString: withDatabase(base, "postgres").url });
   await admin2.connect();
   await admin2.query(`DROP DATABASE IF EXISTS ${ident(scratch.database)} WITH (FORCE)`);

@@ -11,7 +11,7 @@ import type { IntegrityResult } from "../write/integrity.ts";
 import { createEventLog, silentSink, type SeedLogSink } from "../core/log.ts";
 import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { encodedChunks, workerChunks } from "../write/chunks.ts";
+import { encodedChunks, startGenerators, type StartedGenerators } from "../write/chunks.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
@@ -135,8 +135,16 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     };
     const client = options.connection ? { client: options.connection, release: () => {} } : await acquire(config, options.pool);
     let locked = false;
+    let generators: StartedGenerators | undefined;
     try {
       let t = performance.now();
+      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
+      const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
+      const timing: ChunkTiming = { generate: 0, validate: 0 };
+      // Large plans stream from generator workers, started now: their start-up and first chunks
+      // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).
+      const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT;
+      if (streamed) generators = startGenerators(planOptions, timing, undefined, format);
       await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
         const run = { command: options.command ?? "seed", profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
@@ -147,13 +155,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         locked = true;
       }
       await assertReady(client.client, config.database, options.migrationsDir);
-      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
-      const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
       const preflightMs = performance.now() - t;
-      const timing: ChunkTiming = { generate: 0, validate: 0 };
       let fingerprints: Record<string, string> | null = null;
-      // Small plans are built here (and kept for the next call); large ones stream from a worker.
-      const chunks = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT ? null : planSource(planOptions, timing);
+      const chunks = streamed ? null : planSource(planOptions, timing);
       if (dryRun) {
         const rows = emptyRows();
         for (const chunk of chunks!) countInto(rows, chunk);
@@ -172,7 +176,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
           if (!options.prisma) await prisma.$disconnect();
         }
       } else {
-        const planned = chunks ? encodedChunks(chunks, timing, format) : workerChunks(planOptions, timing, undefined, format);
+        const planned = chunks ? encodedChunks(chunks, timing, format) : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
         const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
@@ -186,6 +190,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         history = null;
       }
     } finally {
+      await generators?.stop();
       if (locked) await releaseSeedLock(client.client);
       client.release();
     }

@@ -30,7 +30,7 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
   if (state === "57014") {
     return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than SEED_STATEMENT_TIMEOUT allows and was cancelled; the transaction was rolled back, the database is as it was. Raise SEED_STATEMENT_TIMEOUT (seconds, 0 for no limit)`, { cause: error });
   }
-  if (state === "57P01" || state === "57P02" || state === "57P03" || /Connection terminated|terminating connection|ECONNRESET|EPIPE|server closed the connection|not queryable/i.test(e.message ?? "")) {
+  if (state === "57P01" || state === "57P02" || state === "57P03" || /Connection terminated|terminating connection|ECONNRESET|EPIPE|server closed the connection|ended by the other party|not queryable/i.test(e.message ?? "")) {
     return new SeedError("CONNECTION_LOST", `the connection to PostgreSQL was lost mid-seed (${text}); PostgreSQL rolled back the open transaction, so the database is as it was. Check the server and run the seed again`, { cause: error });
   }
   if (state === "42501") {

@@ -64,18 +64,34 @@ export class Random {
 }
 
 /**
- * A faker instance of its own for one stream of values, seeded from (seed, stream) and fixed to
- * the English locale, so that adding a stream never shifts the values of another.
+ * A faker for one stream of values, seeded from (seed, stream) and fixed to the English
+ * locale, so that adding a stream never shifts the values of another.
+ *
+ * Building a Faker costs about a millisecond (thousands per large seed); reseeding one costs
+ * a twentieth of that and gives exactly the values of a new one. So each family of streams
+ * (the name without its trailing slice number: `users:` for `users:7`) has one instance,
+ * reseeded here: use it before asking for the same family's next stream.
  *
  * @example
- * fakerFor(42, "users").person.firstName(); // the same name on every machine
+ * fakerFor(42, "users:0").person.firstName(); // the same name on every machine
  */
 export function fakerFor(seed: number, stream: string): Faker {
-  const locale = english().rawDefinitions;
-  const faker = new FakerClass({ locale });
-  faker.seed(hashSeed(seed, stream)[0]!);
+  const family = stream.replace(/\d+$/, "");
+  let faker = fakers.get(family);
+  if (!faker) {
+    const locale = english().rawDefinitions;
+    fakers.set(family, (faker = new FakerClass({ locale })));
+  }
+  faker.seed(streamSeed(seed, stream));
   return faker;
 }
+
+/** The number fakerFor seeds a stream's faker with. */
+export function streamSeed(seed: number, stream: string): number {
+  return hashSeed(seed, stream)[0]!;
+}
+
+const fakers = new Map<string, Faker>();
 
 /**
  * faker's English instance, loaded on first use: only its entry for the English locale (the

@@ -1,13 +1,16 @@
-import { TABLES, type Rows, type Table } from "../core/datamodel.ts";
+import { TABLES, type Column, type Rows, type Table } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { WINDOW_END } from "./fixtures/clock.ts";
 import { appendRows, emptyRows } from "./plan.ts";
 import { checkRules, type Violation } from "./rules.ts";
-import { isUlid, ulidTime } from "./ulid.ts";
+import { isUlid, ulidTime, ulidTimeOrNaN } from "./ulid.ts";
 
 /** Auth0 user ids: `<connection>|<id>`; database users are `auth0|` + 24 lowercase hex digits. */
 // Other connections (samlp, github, …) keep their own id shapes; auth0 and google-oauth2 ids must be exact.
 export const AUTH0_ID = /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
+
+/** Timestamp fields that must lie inside the fixture window. */
+const TIME_FIELDS = ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"];
 
 /**
  * Every problem of a set of rows that would make the database reject them or break a rule the
@@ -23,7 +26,7 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
   const out: Violation[] = [];
   const ids = new Map<string, Set<string>>();
   for (const table of tables) ids.set(table.model, new Set(rows[table.model].map((r) => r.id)));
-  const timeFields = ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"];
+  const timeFields = TIME_FIELDS;
   for (const table of tables) {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     const seen = table.uniqueKeys.map(() => new Set<string>());
@@ -111,17 +114,89 @@ export interface ChunkTiming {
   encode?: number;
 }
 
+/** Per table, what validateChunk checks on every row: columns with a length, time fields. */
+interface ChunkChecks {
+  readonly lengths: readonly Column[];
+  readonly times: readonly string[];
+  readonly ulid: boolean;
+}
+const chunkChecks = new Map<string, ChunkChecks>();
+function checksOf(table: Table): ChunkChecks {
+  let checks = chunkChecks.get(table.name);
+  if (!checks) {
+    const fields = new Set(table.columns.map((c) => c.field));
+    checks = { lengths: table.columns.filter((c) => c.maxLength !== null), times: TIME_FIELDS.filter((f) => fields.has(f)), ulid: fields.has("id") && fields.has("createdAt") };
+    chunkChecks.set(table.name, checks);
+  }
+  return checks;
+}
+
 /**
- * Validates each chunk of a streamed plan (with the canonical rows, which the first chunk
- * holds and every later chunk references) before handing it on: a chunk that breaks a rule
- * never reaches the writer. Uniqueness across chunks is left to the database's own unique
- * keys, inside the same transaction.
+ * The checks of a streamed chunk: what neither Prisma's row types nor the way the builders
+ * work can guarantee, and the database does not check by itself before commit. Kept: values
+ * longer than their column, an id whose ULID time is not its `created_at`, timestamps after
+ * the fixture window, emails unique case-insensitively, Auth0 id shapes, muted channels that
+ * do not exist, and every application rule (against `canonical`, which every chunk may
+ * reference). Left to what already guarantees them: required values (the row types; the COPY
+ * encoder refuses a missing one), ULID characters (ulid() makes every id), unique keys and
+ * foreign keys (the database's own constraints, in the same transaction; with deferred
+ * constraints they are rebuilt and validated before commit).
+ *
+ * @example
+ * validateChunk(chunk, canonicalRows); // []
+ */
+export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
+  const out: Violation[] = [];
+  for (const table of TABLES) {
+    const list = rows[table.model] as unknown as Record<string, unknown>[];
+    if (list.length === 0) continue;
+    const { lengths, times, ulid } = checksOf(table);
+    for (const row of list) {
+      for (const column of lengths) {
+        const value = row[column.field];
+        if (Array.isArray(value)) {
+          for (const v of value) if (tooLong(v, column.maxLength!)) out.push({ rule: "length", table: table.name, rowId: String(row.id), detail: `${column.name} has an element longer than ${column.maxLength} characters` });
+        } else if (tooLong(value, column.maxLength!)) out.push({ rule: "length", table: table.name, rowId: String(row.id), detail: `${column.name} is longer than ${column.maxLength} characters` });
+      }
+      if (ulid) {
+        const created = row.createdAt;
+        if (!(created instanceof Date) || ulidTimeOrNaN(row.id) !== created.getTime()) out.push({ rule: "ulid-time", table: table.name, rowId: String(row.id), detail: "id is not a ULID of created_at's millisecond" });
+      }
+      for (const field of times) {
+        const value = row[field];
+        if (value instanceof Date && value.getTime() > WINDOW_END) out.push({ rule: "past-window", table: table.name, rowId: String(row.id), detail: `${field} lies after the fixture window` });
+      }
+    }
+  }
+  const all = canonical ? appendRows(appendRows(emptyRows(), canonical), rows) : rows;
+  const emails = new Set<string>();
+  for (const u of all.User) {
+    const email = u.email.toLowerCase();
+    if (emails.has(email)) out.push({ rule: "email-unique-ci", table: "users", rowId: u.id, detail: "email is not unique case-insensitively" });
+    emails.add(email);
+  }
+  for (const u of rows.User) if (!AUTH0_ID.test(u.auth0Id)) out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
+  if (rows.UserSettings.some((s) => Array.isArray(s.mutedChannels) && s.mutedChannels.length > 0)) {
+    const channels = new Set(all.Channel.map((c) => c.id));
+    for (const s of rows.UserSettings) {
+      if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !channels.has(c))) out.push({ rule: "reference", table: "user_settings", rowId: s.id, detail: "muted_channels names a missing channel" });
+    }
+  }
+  out.push(...checkRules(all));
+  return out;
+}
+
+/**
+ * Validates each chunk of a streamed plan with validateChunk (against the canonical rows,
+ * which the first chunk holds and every later chunk references) before handing it on: a chunk
+ * that breaks a rule never reaches the writer. Unique and foreign keys are left to the
+ * database's own constraints, inside the same transaction.
  *
  * @example
  * for (const rows of validatedChunks(planChunks({ scale: 100 }))) write(rows);
  */
-export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }): Generator<Rows> {
-  let canonical: Rows | undefined;
+export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }, canonicalRows?: Rows): Generator<Rows> {
+  let canonical: Rows | undefined = canonicalRows;
   const iterator = chunks[Symbol.iterator]();
   for (;;) {
     let t = performance.now();
@@ -129,7 +204,7 @@ export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = {
     timing.generate += performance.now() - t;
     if (next.done) return;
     t = performance.now();
-    assertValidRows(canonical ? appendRows(appendRows(emptyRows(), canonical), next.value) : next.value);
+    throwViolations(validateChunk(next.value, canonical));
     canonical ??= next.value;
     timing.validate += performance.now() - t;
     yield next.value;

@@ -1,12 +1,13 @@
 import type pg from "pg";
 import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
-import { insertOrder, waves, type ModelName, type Rows, type Table } from "../core/datamodel.ts";
+import { TABLES, insertOrder, waves, type ModelName, type Rows, type Table } from "../core/datamodel.ts";
 import { ident } from "../db/connection.ts";
-import { sqlState } from "../db/asSeedError.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
+import { sqlState } from "../db/asSeedError.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
+import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
 import { tableFingerprints } from "../monitoring/history.ts";
+import { printableTables, RowPrint } from "./rowPrint.ts";
 import type { EventLog } from "../core/log.ts";
 
 /** How rows reach the database: Prisma's createMany, or PostgreSQL's COPY for large seeds. */
@@ -113,15 +114,24 @@ class Tally {
     return { method, removed: this.removed, inserted: this.inserted, integrity: this.integrity, fingerprints: this.fingerprints, phases: this.phases };
   }
 
-  /** Integrity checks in SQL, and every table holds exactly what was written. */
-  async verify(query: QueryRunner) {
+  /**
+   * Integrity checks in SQL (the application rules; an orphan check only where no validated
+   * foreign key already proves it), and every table holds exactly what was written. With
+   * `streamed` (fingerprints computed while the rows were encoded), only the tables they
+   * cannot stand for are fingerprinted in SQL.
+   */
+  async verify(query: QueryRunner, streamed?: ReadonlyMap<string, RowPrint>) {
     const t = performance.now();
-    this.integrity = await runIntegrityChecks(query);
+    // The checks' plans look expensive to the planner on millions of rows, and compiling them
+    // with JIT costs more than it saves: each runs once.
+    await query(`SET LOCAL jit = off`);
+    this.integrity = await runIntegrityChecks(query, INTEGRITY_CHECKS, await provenOrphanChecks(query));
+    const [counts] = await query<Record<string, number>>(`SELECT ${this.order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
     for (const table of this.order) {
       const expected = this.inserted[table.name]!.rows;
-      const [row] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ident(table.name)}`);
-      if (row?.n !== expected) {
-        throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${row?.n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`);
+      const n = counts?.[table.name];
+      if (n !== expected) {
+        throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`);
       }
     }
     const broken = this.integrity.filter((r) => r.violations > 0);
@@ -130,7 +140,15 @@ class Tally {
       throw new SeedError("INTEGRITY_FAILED", `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`);
     }
     // What db:verify compares with later, without regenerating the rows.
-    this.fingerprints = await tableFingerprints(query);
+    const printable = streamed ? await printableTables(query, TABLES) : new Set<string>();
+    const fromStream = new Map<string, string>();
+    for (const table of TABLES) {
+      const value = printable.has(table.name) ? streamed?.get(table.name)?.value() : null;
+      if (value) fromStream.set(table.name, value);
+    }
+    const rest = TABLES.filter((table) => !fromStream.has(table.name));
+    const computed = rest.length > 0 ? await tableFingerprints(query, rest) : {};
+    this.fingerprints = Object.fromEntries(TABLES.map((table) => [table.name, fromStream.get(table.name) ?? computed[table.name]!]));
     this.phases.verify = Math.round(performance.now() - t);
   }
 }
@@ -258,6 +276,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
   const order = insertOrder();
   const byName = new Map(order.map((t) => [t.name, t]));
   const tally = new Tally(log, order, options.expectedRows);
+  const prints = new Map(order.map((t) => [t.name, new RowPrint(t)]));
   const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
   log.emit("start", { step: "transaction", action: "begin", method: "copy" });
   const [backend] = await query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
@@ -268,6 +287,9 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
   try {
     let t = performance.now();
     await lockTables((sql) => client.query(sql), order, options);
+    // Every statement of this transaction runs once on many rows (constraint validation, the
+    // checks): compiling their plans with JIT costs more than it saves.
+    await client.query(`SET LOCAL jit = off`);
     const counts = await query<Record<string, number>>(`SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
     await client.query(`TRUNCATE TABLE ${[...order].reverse().map((tb) => ident(tb.name)).join(", ")}`);
     for (const table of [...order].reverse()) tally.cleaned(table, counts[0]?.[table.name] ?? 0);
@@ -284,9 +306,16 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
       for (const part of next.value.tables) {
         checkAborted(options.signal);
         const table = byName.get(part.name)!;
+        const print = prints.get(part.name)!;
+        if (part.print) print.merge(part.print);
         const started = performance.now();
         if (next.value.format === "json") await insertJson(client, table, part.data);
-        else await copyInto(client, table, part.data);
+        else {
+          const copying = copyInto(client, table, part.data);
+          // Hashed while the server loads the rows (this thread would only wait).
+          if (part.records) print.addRecords(part.records);
+          await copying;
+        }
         tally.wrote(table, part.rows, performance.now() - started);
       }
       tally.progress();
@@ -302,7 +331,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
       await restoreConstraints(client, deferred, log);
       tally.phases.write += Math.round(performance.now() - r);
     }
-    await tally.verify(query);
+    await tally.verify(query, prints);
     checkAborted(options.signal);
     await client.query("COMMIT");
   } catch (error) {

@@ -2,11 +2,13 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
 import { WINDOW_END, WINDOW_START } from "../../src/plan/fixtures/clock.ts";
-import { buildPlan, type Plan } from "../../src/plan/plan.ts";
+import { buildPlan, planChunks, type Plan } from "../../src/plan/plan.ts";
 import { checkRules, RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
-import { validateRows } from "../../src/plan/validate.ts";
-import { TABLES } from "../../src/core/datamodel.ts";
+import { validateChunk, validateRows } from "../../src/plan/validate.ts";
+import { TABLES, type Rows } from "../../src/core/datamodel.ts";
+import { Faker, base, en } from "@faker-js/faker";
+import { fakerFor, streamSeed } from "../../src/plan/random.ts";
 
 const fingerprintScript = `
   import { buildPlan } from "./src/plan/plan.ts";
@@ -163,5 +165,41 @@ describe("fixture validation", () => {
     r.UserSettings.find((s) => s.userId === outsider.id)!.mutedChannels = [topic.id]; // muted
     const found = new Set(checkRules(r).map((v) => v.rule));
     expect([...found].sort()).toEqual(RULES.map((rule) => rule.id).sort());
+  });
+});
+
+describe("fakerFor", () => {
+  const sample = (f: Faker) => [f.person.firstName(), f.hacker.phrase(), f.lorem.sentences(2), f.string.hexadecimal({ length: 24, casing: "lower", prefix: "" })];
+  const fresh = (seed: number, stream: string) => {
+    const f = new Faker({ locale: [en, base] });
+    f.seed(streamSeed(seed, stream));
+    return sample(f);
+  };
+
+  it("gives exactly the values of a new Faker seeded for the stream, also when its instance is reused", () => {
+    expect(sample(fakerFor(5, "users:1"))).toEqual(fresh(5, "users:1"));
+    sample(fakerFor(5, "users:2")); // the family's one instance, reseeded and used
+    sample(fakerFor(5, "messages:1"));
+    expect(sample(fakerFor(5, "users:1"))).toEqual(fresh(5, "users:1"));
+    expect(sample(fakerFor(6, "users:1"))).toEqual(fresh(6, "users:1"));
+    expect(fresh(6, "users:1")).not.toEqual(fresh(5, "users:1"));
+  });
+});
+
+describe("validateChunk", () => {
+  it("finds in a streamed chunk what types and builders cannot guarantee, and leaves keys to the database", () => {
+    const chunks = planChunks({ profile: "dev", seed: 3 });
+    const canonical = chunks.next().value as Rows;
+    const rows = chunks.next().value as Rows;
+    expect(validateChunk(rows, canonical)).toEqual([]);
+    rows.User[0]!.fullName = "x".repeat(101);
+    rows.User[1]!.email = canonical.User[0]!.email.toUpperCase();
+    rows.Message[0]!.createdAt = new Date((rows.Message[0]!.createdAt as Date).getTime() + 1);
+    rows.Reaction[0]!.updatedAt = new Date(WINDOW_END + 1);
+    const reply = rows.Message.find((m) => m.threadId)!;
+    reply.threadId = reply.id;
+    rows.Reaction[1] = { ...rows.Reaction[2]! }; // a duplicate key: the primary key rejects it
+    const found = validateChunk(rows, canonical).map((v) => `${v.table}:${v.rule}`);
+    expect(new Set(found)).toEqual(new Set(["users:length", "users:email-unique-ci", "messages:ulid-time", "reactions:past-window", "messages:root-not-reply", "messages:reply-after-root"]));
   });
 });

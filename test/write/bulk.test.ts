@@ -25,15 +25,17 @@ describe("the bulk (COPY) write path", () => {
     expect(counts(viaCopy)).toEqual(counts(viaPrisma));
   });
 
-  it("writes the same rows however the plan is chunked", async () => {
+  it.each([1, 2])("writes the same rows however the plan is chunked, with %i generator worker(s)", async (workers) => {
     await seed({ profile: "dev", scale: 3, seed: 8, method: "copy" });
     const whole = await snapshot(db);
+    const [recorded] = await query<{ fingerprints: Record<string, string> }>(db, `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      // One slice per chunk, built in the worker thread the large seeds use.
-      const result = await writeWithCopy(client, workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1), createEventLog(() => {}));
+      // One slice per chunk, built in the worker threads the large seeds use.
+      const result = await writeWithCopy(client, workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1, "copy", workers), createEventLog(() => {}));
       expect(result.integrity.every((r) => r.violations === 0)).toBe(true);
+      expect(result.fingerprints).toEqual(recorded!.fingerprints);
     } finally {
       await client.end();
     }

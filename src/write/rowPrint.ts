@@ -1,0 +1,315 @@
+import { hash } from "node:crypto";
+import type { Column, Table } from "../core/datamodel.ts";
+import type { QueryRunner } from "./integrity.ts";
+
+/** A RowPrint's partial sums as plain data (crosses worker threads). */
+export interface RowPrintPart {
+  rows: number;
+  sum: string;
+  unsupported: boolean;
+}
+
+/**
+ * The fingerprint of db:verify (tableFingerprints in src/history.ts: row count and the sum of
+ * the first 60 bits of md5 of each row's text `t::text`), computed in JS from the rows while
+ * they stream to the database, so the seed does not read 2M rows back to fingerprint them.
+ * It renders each row exactly as PostgreSQL's record output does under STABLE_TEXT_SETTINGS
+ * (UTC, ISO dates): `(id,"a b",,t,"2025-01-06 09:00:00.123+00")`.
+ *
+ * A table whose columns this cannot render exactly (a type it does not know, a number it
+ * cannot print as PostgreSQL does) gets `unsupported`, and the writer falls back to SQL for it.
+ *
+ * @example
+ * const print = new RowPrint(tableOf("User"));
+ * for (const row of rows) print.add(row);
+ * print.value(); // "30:1234567890123456789" (as tableFingerprints gives for the table)
+ */
+export class RowPrint {
+  rows = 0;
+  /** Sums of the high and low 30 bits of each row's 60-bit slice: exact as doubles up to 2^23 rows a chunk. */
+  private hi = 0;
+  private lo = 0;
+  private carried = 0n;
+  unsupported: boolean;
+  private readonly render: ((value: unknown) => string | null)[];
+
+  constructor(private readonly table: Table) {
+    this.render = renderersOf(table);
+    this.unsupported = this.render.some((r) => r === unsupportedRenderer);
+  }
+
+  /** Adds one row (the builder's object, keyed by field). */
+  add(row: Record<string, unknown>): void {
+    if (this.unsupported) return;
+    const columns = this.table.columns;
+    let text = "(";
+    for (let i = 0; i < columns.length; i++) {
+      if (i > 0) text += ",";
+      const value = row[columns[i]!.field];
+      if (value === null || value === undefined) continue;
+      const out = this.render[i]!(value);
+      if (out === null) {
+        this.unsupported = true;
+        return;
+      }
+      text += quoteRecordField(out);
+    }
+    this.addText(text + ")");
+  }
+
+  /** Adds rows given as their record texts (UTF-8), each followed by a NUL byte (see encodeChunk). */
+  addRecords(records: Uint8Array): void {
+    const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+    for (let start = 0; start < bytes.length; ) {
+      const end = bytes.indexOf(0, start);
+      this.addText(bytes.subarray(start, end));
+      start = end + 1;
+    }
+  }
+
+  /** Adds one row given as its record text (what `t::text` prints), built by the caller. */
+  addText(text: string | Uint8Array): void {
+    if (this.unsupported) return;
+    const digest = hash("md5", text, "buffer") as unknown as Buffer;
+    // The first 15 hex digits (60 bits): bytes 0..6 and the high nibble of byte 7.
+    const hi = (digest[0]! << 22) | (digest[1]! << 14) | (digest[2]! << 6) | (digest[3]! >>> 2);
+    const lo = ((digest[3]! & 3) << 28) | (digest[4]! << 20) | (digest[5]! << 12) | (digest[6]! << 4) | (digest[7]! >>> 4);
+    this.hi += hi;
+    this.lo += lo;
+    this.rows++;
+    if ((this.rows & 0x3fffff) === 0) this.carry();
+  }
+
+  /** Merges the partial sums of another RowPrint of the same table (e.g. from a worker). */
+  merge(part: RowPrintPart): void {
+    this.carry();
+    this.rows += part.rows;
+    this.carried += BigInt(part.sum);
+    this.unsupported ||= part.unsupported;
+  }
+
+  /** What merge() takes: plain data that crosses threads. */
+  part(): RowPrintPart {
+    this.carry();
+    return { rows: this.rows, sum: this.carried.toString(), unsupported: this.unsupported };
+  }
+
+  /** `count:sum`, as tableFingerprints writes it; null when the table cannot be printed here. */
+  value(): string | null {
+    if (this.unsupported) return null;
+    this.carry();
+    return `${this.rows}:${this.carried}`;
+  }
+
+  private carry() {
+    this.carried += (BigInt(this.hi) << 30n) + BigInt(this.lo);
+    this.hi = 0;
+    this.lo = 0;
+  }
+}
+
+function unsupportedRenderer(): string | null {
+  return null;
+}
+
+const rendererCache = new Map<string, ((value: unknown) => string | null)[]>();
+
+/**
+ * Per column of a table, how PostgreSQL prints a (non-null) value: the text `t::text` shows,
+ * which is also valid COPY input for the column. A renderer returns null for a value it
+ * cannot print exactly (the caller then falls back).
+ *
+ * @example
+ * renderersOf(tableOf("User"))[6]!(new Date(0)); // "1970-01-01 00:00:00+00"
+ */
+export function renderersOf(table: Table): ((value: unknown) => string | null)[] {
+  let renderers = rendererCache.get(table.name);
+  if (!renderers) rendererCache.set(table.name, (renderers = table.columns.map(renderer)));
+  return renderers;
+}
+
+/** How PostgreSQL prints a column's value (its output function), or unsupportedRenderer. */
+function renderer(column: Column): (value: unknown) => string | null {
+  if (column.isList) {
+    if (column.udtName !== "_varchar" && column.udtName !== "_text") return unsupportedRenderer;
+    return (value) => (Array.isArray(value) ? `{${value.map((v) => (v === null ? "NULL" : quoteArrayElement(String(v)))).join(",")}}` : null);
+  }
+  if (column.kind === "enum") return (value) => String(value);
+  switch (column.udtName) {
+    case "varchar":
+    case "text":
+    case "bpchar":
+      // bpchar pads to its length: only when the value already has it.
+      return column.udtName === "bpchar" ? (value) => (typeof value === "string" && value.length === column.maxLength ? value : null) : (value) => String(value);
+    case "bool":
+      return (value) => (value ? "t" : "f");
+    case "int4":
+    case "int8":
+      return (value) => (typeof value === "bigint" || (typeof value === "number" && Number.isSafeInteger(value)) ? String(value) : typeof value === "string" && /^-?\d+$/.test(value) ? value.replace(/^(-?)0+(?=\d)/, "$1") : null);
+    case "timestamptz":
+      return timestamptz;
+    case "jsonb":
+      return (value) => jsonbText(value);
+    default:
+      return unsupportedRenderer;
+  }
+}
+
+/** timestamptz in UTC with datestyle ISO: `2025-01-06 09:00:00.12+00` (trailing zeros of the fraction dropped). */
+function timestamptz(value: unknown): string | null {
+  const date = value instanceof Date ? value : typeof value === "string" ? new Date(value) : null;
+  if (!date) return null;
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return null;
+  const dayMs = ms - (((ms % DAY) + DAY) % DAY);
+  // Seeds span a few hundred days: each date part is built once, the clock by arithmetic.
+  let dayText = dayTexts.get(dayMs);
+  if (dayText === undefined) {
+    const iso = new Date(dayMs).toISOString();
+    if (iso.length !== 24) return timestamptzSlow(date);
+    if (dayTexts.size > 100_000) dayTexts.clear();
+    dayTexts.set(dayMs, (dayText = `${iso.slice(0, 10)} `));
+  }
+  let rest = ms - dayMs;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  const clock = `${dayText}${TWO[hour]}:${TWO[min]}:${TWO[sec]}`;
+  return milli === 0 ? `${clock}+00` : `${clock}${FRACTION[milli]}+00`;
+}
+
+const DAY = 86_400_000;
+const dayTexts = new Map<number, string>();
+const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+/** `.1`, `.12`, `.123`: the milliseconds as PostgreSQL prints them, trailing zeros dropped. */
+const FRACTION = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, "0")}`.replace(/0+$/, ""));
+
+function timestamptzSlow(date: Date): string | null {
+  const iso = date.toISOString();
+  // Years outside 0001-9999 print differently (BC, six digits).
+  if (iso.length !== 24) return null;
+  let fraction = iso.slice(19, 23);
+  if (fraction === ".000") fraction = "";
+  else if (fraction.endsWith("00")) fraction = fraction.slice(0, 2);
+  else if (fraction.endsWith("0")) fraction = fraction.slice(0, 3);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction}+00`;
+}
+
+/**
+ * jsonb's output: object keys ordered by length then bytes, `": "` and `", "` separators,
+ * duplicate keys collapsed to the last. Null for numbers whose output could differ.
+ */
+function jsonbText(value: unknown): string | null {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return jsonString(value);
+    case "number":
+      return Number.isSafeInteger(value) ? String(value) : null;
+    case "object": {
+      if (Array.isArray(value)) {
+        const parts: string[] = [];
+        for (const item of value) {
+          const text = jsonbText(item === undefined ? null : item);
+          if (text === null) return null;
+          parts.push(text);
+        }
+        return `[${parts.join(", ")}]`;
+      }
+      if (value instanceof Date) return jsonString(value.toISOString());
+      const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+      keys.sort(compareJsonbKeys);
+      const parts: string[] = [];
+      for (const key of keys) {
+        const text = jsonbText((value as Record<string, unknown>)[key]);
+        if (text === null) return null;
+        parts.push(`${jsonString(key)}: ${text}`);
+      }
+      return `{${parts.join(", ")}}`;
+    }
+    default:
+      return null;
+  }
+}
+
+/** jsonb orders keys by UTF-8 byte length, then bytes. */
+function compareJsonbKeys(a: string, b: string): number {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ba.length - bb.length || Buffer.compare(ba, bb);
+}
+
+/** A JSON string as PostgreSQL's escape_json writes it (non-ASCII as is, controls escaped). */
+function jsonString(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/["\\\u0000-\u001f]/.test(text)) return `"${text}"`;
+  let out = '"';
+  for (const ch of text) {
+    switch (ch) {
+      case '"':
+        out += '\\"';
+        break;
+      case "\\":
+        out += "\\\\";
+        break;
+      case "\b":
+        out += "\\b";
+        break;
+      case "\f":
+        out += "\\f";
+        break;
+      case "\n":
+        out += "\\n";
+        break;
+      case "\r":
+        out += "\\r";
+        break;
+      case "\t":
+        out += "\\t";
+        break;
+      default:
+        out += ch < " " ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}` : ch;
+    }
+  }
+  return `${out}"`;
+}
+
+// record_out quotes a field that is empty or holds one of these (isspace: space, \t \n \v \f \r).
+const RECORD_SPECIAL = /[",\\() \t\n\v\f\r]/;
+/** A field of record_out: quoted (`"` and `\\` doubled) when empty or holding a special character. */
+export function quoteRecordField(text: string): string {
+  if (text !== "" && !RECORD_SPECIAL.test(text)) return text;
+  return `"${text.replace(/["\\]/g, "$&$&")}"`;
+}
+
+// array_out quotes an element that is empty, "NULL" in any case, or holds one of these.
+const ARRAY_SPECIAL = /[{},"\\ \t\n\v\f\r]/;
+function quoteArrayElement(text: string): string {
+  if (text !== "" && !ARRAY_SPECIAL.test(text) && text.toUpperCase() !== "NULL") return text;
+  return `"${text.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/**
+ * The tables whose live columns are exactly the model's, in the same order and of the same
+ * types: only for them is a streamed RowPrint what `t::text` hashes in the database.
+ *
+ * @example
+ * const ok = await printableTables(query, TABLES); // Set { "users", … }
+ */
+export async function printableTables(query: QueryRunner, tables: readonly Table[]): Promise<Set<string>> {
+  if (tables.length === 0) return new Set();
+  const list = tables.map((t) => `to_regclass('${`"${t.name.replace(/"/g, '""')}"`.replace(/'/g, "''")}')`).join(", ");
+  const rows = await query<{ name: string; columns: string[] }>(
+    `SELECT c.relname AS name, array_agg(a.attname || ':' || ty.typname ORDER BY a.attnum) AS columns
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type ty ON ty.oid = a.atttypid
+      WHERE a.attrelid = ANY(ARRAY[${list}]::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+      GROUP BY c.relname`,
+  );
+  const live = new Map(rows.map((r) => [r.name, r.columns.join(",")]));
+  return new Set(tables.filter((t) => live.get(t.name) === t.columns.map((c) => `${c.name}:${c.udtName}`).join(",")).map((t) => t.name));
+}

@@ -4,7 +4,7 @@ import { encodeChunk, copyInto, insertJson } from "../write/copy.ts";
 import { TABLES, type Table } from "../core/datamodel.ts";
 import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
-import { tableFingerprints } from "./history.ts";
+import { tableFingerprints } from "../write/fingerprints.ts";
 import type { QueryRunner } from "../write/integrity.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { checkPlanOptions, planChunks, type PlanOptions } from "../plan/plan.ts";

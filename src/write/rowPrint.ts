@@ -10,7 +10,7 @@ export interface RowPrintPart {
 }
 
 /**
- * The fingerprint of db:verify (tableFingerprints in src/history.ts: row count and the sum of
+ * The fingerprint of db:verify (tableFingerprints in src/write/fingerprints.ts: row count and the sum of
  * the first 60 bits of md5 of each row's text `t::text`), computed in JS from the rows while
  * they stream to the database, so the seed does not read 2M rows back to fingerprint them.
  * It renders each row exactly as PostgreSQL's record output does under STABLE_TEXT_SETTINGS

@@ -6,7 +6,7 @@ import { interrupted, SeedError } from "../core/errors.ts";
 import { sqlState } from "../db/asSeedError.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
-import { tableFingerprints } from "../monitoring/history.ts";
+import { tableFingerprints } from "./fingerprints.ts";
 import { printableTables, RowPrint } from "./rowPrint.ts";
 import type { EventLog } from "../core/log.ts";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { copyInto, encodeCopy } from "../../src/write/copy.ts";
 import { TABLES, tableOf } from "../../src/core/datamodel.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
-import { tableFingerprints } from "../../src/monitoring/history.ts";
+import { tableFingerprints } from "../../src/write/fingerprints.ts";
 import { printableTables, RowPrint } from "../../src/write/rowPrint.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { useTestDatabase } from "../helpers/db.ts";

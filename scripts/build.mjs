@@ -15,6 +15,9 @@ export const ENTRIES = {
   cli: "src/cli/cli.ts",
   index: "src/index.ts",
   chunkWorker: "src/write/chunkWorker.ts",
+  testing: "src/testing/index.ts",
+  "testing-global-setup": "src/testing/globalSetup.ts",
+  "testing-setup": "src/testing/setup.ts",
 };
 
 const STAMP = ".stamp.json";

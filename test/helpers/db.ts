@@ -25,7 +25,7 @@ export function templateConfig(): DatabaseConfig {
 }
 
 /** Runs one statement on a database and returns its rows. */
-export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(config: DatabaseConfig, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(config: Pick<DatabaseConfig, "url">, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();
   try {

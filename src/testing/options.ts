@@ -1,0 +1,18 @@
+import type { Env } from "../db/config.ts";
+import { PROFILES, type Profile } from "../plan/plan.ts";
+import type { KitOptions } from "./template.ts";
+
+/**
+ * The kit's options for Vitest's globalSetup, from the environment: the server and base
+ * database from TEST_DATABASE_URL (else DATABASE_URL or PG*, as the seed reads them), the
+ * template's plan from CHATGENIUS_SEED_PROFILE, CHATGENIUS_SEED_SEED and CHATGENIUS_SEED_SCALE.
+ *
+ * @example
+ * kitOptionsFromEnv({ TEST_DATABASE_URL: "postgresql://postgres@127.0.0.1/app_test", CHATGENIUS_SEED_PROFILE: "minimal" });
+ */
+export function kitOptionsFromEnv(env: Env = process.env): KitOptions {
+  const profile = env.CHATGENIUS_SEED_PROFILE as Profile | undefined;
+  if (profile !== undefined && !PROFILES.includes(profile)) throw new Error(`CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
+  const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  return { env, loadDotEnv: true, databaseUrl: env.TEST_DATABASE_URL || undefined, profile, seed: number(env.CHATGENIUS_SEED_SEED), scale: number(env.CHATGENIUS_SEED_SCALE), dataFile: env.SEED_DATA_FILE };
+}

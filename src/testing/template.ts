@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SeedError } from "../core/errors.ts";
+import { packageRoot } from "../core/paths.ts";
+import { migrateDatabase } from "../api/reset.ts";
+import { seedDatabase, type SeedOptions } from "../api/seed.ts";
+import { runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
+import { connect, ident } from "../db/connection.ts";
+import { guardTarget } from "../db/guard.ts";
+import { checkPlanOptions } from "../plan/plan.ts";
+
+/** What the kit takes: what seedDatabase takes (the target, the plan, the local accounts). */
+export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote">;
+
+/** A migrated, seeded template database, cloned by createTestDatabase. */
+export interface Template {
+  /** The template database's name: `<base>_tpl_<key>`. */
+  readonly name: string;
+  readonly url: string;
+  /** True when an identical template was already there (nothing was built). */
+  readonly reused: boolean;
+  /** sha256 of everything that decides the template's rows. */
+  readonly key: string;
+  /** The server (and base database) the kit works on. */
+  readonly server: DatabaseConfig;
+}
+
+/** Comments the kit puts on its databases: it drops nothing that does not carry one. */
+export const TEMPLATE_COMMENT = "chatgenius-seed template";
+export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
+
+/**
+ * The template's key: a hash of what decides its rows: the migrations and the schema, the code
+ * that plans the rows (the TypeScript sources in a checkout, the build in an installed copy),
+ * the profile, seed and scale, and the local accounts file.
+ *
+ * @example
+ * templateKey({ profile: "minimal" }).slice(0, 12);
+ */
+export function templateKey(options: KitOptions = {}): string {
+  const root = packageRoot();
+  const hash = createHash("sha256");
+  const plan = checkPlanOptions(options);
+  hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version }));
+  const sources = existsSync(join(root, "src", "plan")) ? ["src/plan", "src/core", "prisma/migrations"] : ["dist", "prisma/migrations"];
+  for (const folder of [...sources, "prisma/schema.prisma"]) for (const file of filesUnder(join(root, folder))) hash.update(file.slice(root.length)).update(readFileSync(file));
+  const env = runEnv(options);
+  const dataFile = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE;
+  if (dataFile) hash.update(readFileSync(resolve(options.cwd ?? process.cwd(), dataFile)));
+  return hash.digest("hex");
+}
+
+function filesUnder(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .flatMap((entry) => filesUnder(join(path, entry.name)));
+}
+
+/**
+ * A migrated, seeded template database for these options, built once and reused by every run
+ * and process while nothing that decides its rows changed (then `reused: true`). Concurrent
+ * callers build it once (an advisory lock on the server); a build that dies halfway leaves no
+ * template behind, since it is renamed into place only when complete. The production and
+ * remote-host guards apply.
+ *
+ * @example
+ * const template = await prepareTemplate({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test", profile: "dev" });
+ */
+export async function prepareTemplate(options: KitOptions = {}): Promise<Template> {
+  const env = runEnv(options);
+  const server = guardTarget(env, { allowRemote: options.allowRemote });
+  const key = templateKey(options);
+  const name = `${server.database}_tpl_${key.slice(0, 12)}`;
+  const url = withDatabase(server, name).url;
+  const admin = await connect(withDatabase(server, "postgres"));
+  try {
+    const lock = createHash("sha256").update(name).digest().readInt32BE(0);
+    await admin.query(`SELECT pg_advisory_lock(1936024933, $1)`, [lock]);
+    try {
+      const comment = await databaseComment(admin, name);
+      if (comment === `${TEMPLATE_COMMENT} ${key}`) return { name, url, reused: true, key, server };
+      if (comment !== null) throw new SeedError("INVALID_USAGE", `database ${name} exists but is not a template of the test kit: drop it, or use another database name`);
+      const building = `${name}_build`;
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(building)} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${ident(building)}`);
+      const target = withDatabase(server, building).url;
+      await migrateDatabase({ env: {}, databaseUrl: target, allowRemote: options.allowRemote });
+      await seedDatabase({ env: {}, databaseUrl: target, profile: options.profile, seed: options.seed, scale: options.scale, dataFile: options.dataFile, cwd: options.cwd, allowRemote: options.allowRemote });
+      await admin.query(`ALTER DATABASE ${ident(building)} RENAME TO ${ident(name)}`);
+      await admin.query(`ALTER DATABASE ${ident(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+      await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEMPLATE_COMMENT} ${key}'`);
+      return { name, url, reused: false, key, server };
+    } finally {
+      await admin.query(`SELECT pg_advisory_unlock(1936024933, $1)`, [lock]).catch(() => {});
+    }
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+/** The comment on a database, '' when it has none, null when there is no such database. */
+export async function databaseComment(admin: { query: (sql: string, values?: unknown[]) => Promise<{ rows: { comment: string | null }[] }> }, name: string): Promise<string | null> {
+  const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [name]);
+  return rows.length === 0 ? null : (rows[0]!.comment ?? "");
+}

@@ -1,0 +1,87 @@
+import { spawnSync } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupStale, createTestDatabase, prepareTemplate, templateKey } from "../../src/testing/index.ts";
+import { withDatabase } from "../../src/db/config.ts";
+import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
+
+// The test kit against the real server: templates keyed by content and reused, clones that are
+// isolated and dropped, crashed runs cleaned up, nothing else ever dropped.
+const base = withDatabase(serverConfig(), `${TEMPLATE_DATABASE}_kit`);
+const admin = withDatabase(serverConfig(), "postgres");
+const options = (seed: number) => ({ env: {}, databaseUrl: base.url, profile: "minimal" as const, seed });
+const exists = async (name: string) => (await query(admin, `SELECT 1 FROM pg_database WHERE datname = $1`, [name])).length === 1;
+const dropTemplate = async (seed: number) => {
+  const name = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
+  await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(async () => {
+    await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+    await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+};
+const unmark = async (seed: number) => {
+  const name = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
+  if (await exists(name)) await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+  await dropTemplate(seed);
+};
+
+afterAll(async () => {
+  for (const seed of [101, 102]) await unmark(seed);
+});
+
+describe("prepareTemplate", () => {
+  it("builds a template once, then reuses it while nothing that decides its rows changed", async () => {
+    await unmark(101);
+    const [a, b] = await Promise.all([prepareTemplate(options(101)), prepareTemplate(options(101))]);
+    // Two callers at once: one built it, the other waited for it and reused it.
+    expect([a.reused, b.reused].sort()).toEqual([false, true]);
+    expect(a.name).toBe(b.name);
+    expect((await prepareTemplate(options(101))).reused).toBe(true);
+    const other = await prepareTemplate(options(102));
+    expect(other.name).not.toBe(a.name);
+    expect(other.reused).toBe(false);
+  });
+
+  it("refuses production and a remote host, as the seed does", async () => {
+    await expect(prepareTemplate({ ...options(101), env: { NODE_ENV: "production" } })).rejects.toMatchObject({ code: "PRODUCTION_REFUSED" });
+    await expect(prepareTemplate({ ...options(101), databaseUrl: "postgresql://postgres@db.example.com/chatgenius_test" })).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
+  });
+});
+
+describe("createTestDatabase", () => {
+  it("hands out isolated databases holding the template's rows, and drop() removes them", async () => {
+    const template = await prepareTemplate(options(101));
+    const [one, two] = [await createTestDatabase({ template }), await createTestDatabase({ template })];
+    const signUp = (url: string) => query({ url }, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITTEST0000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`);
+    await signUp(one.url);
+    await signUp(two.url);
+    await expect(signUp(one.url)).rejects.toThrow(/duplicate key/);
+    expect(await query({ url: two.url }, `SELECT count(*)::int AS n FROM users`)).toEqual([{ n: 4 }]);
+    await one.drop();
+    await two.drop();
+    expect(await exists(one.name)).toBe(false);
+    expect(await exists(two.name)).toBe(false);
+  });
+
+  it("cleans up what a crashed run left, and never drops a database the kit did not create", async () => {
+    const crashed = `${base.database}_t_999999_1`;
+    const foreign = `${base.database}_t_999999_2`;
+    for (const name of [crashed, foreign]) await query(admin, `CREATE DATABASE "${name}"`);
+    await query(admin, `COMMENT ON DATABASE "${crashed}" IS 'chatgenius-seed test database host=${(await import("node:os")).hostname()} pid=999999 created=${new Date().toISOString()}'`);
+    const dropped = await cleanupStale(options(101));
+    expect(dropped).toContain(crashed);
+    expect(await exists(crashed)).toBe(false);
+    expect(await exists(foreign)).toBe(true);
+    await query(admin, `DROP DATABASE "${foreign}"`);
+  });
+});
+
+describe("the Vitest wiring", () => {
+  it("runs the example suite: parallel files write conflicting rows and pass, per-test rollback works", () => {
+    const run = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--root", "examples/vitest"], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, TEST_DATABASE_URL: withDatabase(serverConfig(), `${TEMPLATE_DATABASE}_example`).url },
+    });
+    expect(run.stdout + run.stderr).toMatch(/Tests\s+.*5 passed/);
+    expect(run.status).toBe(0);
+  });
+});

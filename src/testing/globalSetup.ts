@@ -4,7 +4,7 @@
 import type { TestProject } from "vitest/node";
 import { kitOptionsFromEnv } from "./options.ts";
 import { prepareTemplate, type Template } from "./template.ts";
-import { cleanupStale } from "./testDatabase.ts";
+import { cleanupStale, topUpReadyClones } from "./testDatabase.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,5 +22,8 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<void> {
   const options = kitOptionsFromEnv(process.env);
   await cleanupStale(options);
-  project.provide("chatgeniusSeedTemplate", await prepareTemplate(options));
+  const template = await prepareTemplate(options);
+  project.provide("chatgeniusSeedTemplate", template);
+  // One clone ready per worker before the first file asks; each file then makes the next.
+  await topUpReadyClones(template, Math.max(1, Number(project.config.maxWorkers) || 1));
 }

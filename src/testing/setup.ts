@@ -3,11 +3,15 @@
 // points DATABASE_URL (and TEST_DATABASE_URL) at it, so the app's Prisma client, created on
 // import, uses it; the database is dropped after the file.
 import { afterAll, inject } from "vitest";
-import { createTestDatabase } from "./testDatabase.ts";
+import { createTestDatabase, settleReadyClones } from "./testDatabase.ts";
 
 const template = inject("chatgeniusSeedTemplate");
 if (!template) throw new Error("chatgenius-seed/testing/setup needs the kit's globalSetup: add globalSetup: [\"chatgenius-seed/testing/global-setup\"] to vitest.config.ts");
-const database = await createTestDatabase({ template, ready: 0 });
+// A clone made ahead is handed over at once; the next one is made while this file's tests run.
+const database = await createTestDatabase({ template });
 process.env.DATABASE_URL = database.url;
 process.env.TEST_DATABASE_URL = database.url;
-afterAll(() => database.drop());
+afterAll(async () => {
+  await database.drop();
+  await settleReadyClones();
+});

@@ -1,13 +1,16 @@
 import { hostname } from "node:os";
+import type pg from "pg";
 import { runEnv, withDatabase } from "../db/config.ts";
-import { guardTarget } from "../db/guard.ts";
 import { connect, ident } from "../db/connection.ts";
+import { guardTarget } from "../db/guard.ts";
 import { databaseComment, prepareTemplate, TEST_DATABASE_COMMENT, type KitOptions, type Template } from "./template.ts";
 
 /** An isolated database holding the template's rows, for one test file (or one test). */
 export interface TestDatabase {
   readonly name: string;
   readonly url: string;
+  /** True when it was a clone made ahead (handed over at once), false when cloned on demand. */
+  readonly prepared: boolean;
   /** Drops it (connections included). */
   drop(): Promise<void>;
 }
@@ -15,19 +18,23 @@ export interface TestDatabase {
 export interface TestDatabaseOptions extends KitOptions {
   /** The template to clone (default: prepareTemplate(options)). */
   template?: Template;
-  /** Clones kept ready in the background, so that the next call hands one over at once (default 1; 0 for none). */
+  /** Clones to make ahead for the next callers, in the background (default 1; 0 for none). */
   ready?: number;
 }
 
-/** Clones made ahead, per template, in this process. */
-const readyClones = new Map<string, Promise<TestDatabase>[]>();
+/** The comment of a clone made ahead, waiting to be handed over. */
+export const READY_COMMENT = "chatgenius-seed ready clone";
+
 let counter = 0;
+const pending = new Set<Promise<unknown>>();
 
 /**
- * A database of its own for a test file: a `CREATE DATABASE … TEMPLATE` clone of the seeded
- * template, named `<base>_t_<pid>_<n>` and marked as the kit's (so that cleanupStale() can
- * drop it after a crash, and nothing else is ever dropped). As IntegreSQL does, the next clone
- * is made in the background while this one is in use.
+ * A database of its own for a test file: a clone of the seeded template, named
+ * `<base>_t_<pid>_<n>` and marked as the kit's (so that cleanupStale() can drop it after a
+ * crash, and nothing else is ever dropped). As IntegreSQL does, clones are made ahead: a call
+ * takes one that is ready on the server (renamed to its own name, at once), or clones on demand
+ * when none is, and then makes the next one in the background (see settleReadyClones()). Ready
+ * clones outlive the process: the next run of the suite starts with them.
  *
  * @example
  * const db = await createTestDatabase({ databaseUrl: process.env.TEST_DATABASE_URL });
@@ -36,24 +43,85 @@ let counter = 0;
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const template = options.template ?? (await prepareTemplate(options));
-  const queue = readyClones.get(template.name) ?? [];
-  readyClones.set(template.name, queue);
-  const next = queue.shift() ?? clone(template);
-  while (queue.length < (options.ready ?? 1)) queue.push(clone(template));
-  return next;
-}
-
-async function clone(template: Template): Promise<TestDatabase> {
   const name = `${template.server.database}_t_${process.pid}_${++counter}`;
   const admin = await connect(withDatabase(template.server, "postgres"));
+  let prepared = false;
   try {
-    await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${hostname().replace(/'/g, "")} pid=${process.pid} created=${new Date().toISOString()}'`);
+    prepared = await claimReady(admin, template, name);
+    if (!prepared) await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
+    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()}'`);
   } finally {
     await admin.end().catch(() => {});
   }
-  const url = withDatabase(template.server, name).url;
-  return { name, url, drop: () => dropKitDatabase(template, name) };
+  for (let i = 0; i < (options.ready ?? 1); i++) track(makeReadyClone(template));
+  return { name, url: withDatabase(template.server, name).url, prepared, drop: () => dropKitDatabase(template, name) };
+}
+
+/** Takes a ready clone of the template, if there is one, by renaming it (atomic: two callers never get the same). */
+async function claimReady(admin: pg.Client, template: Template, name: string): Promise<boolean> {
+  const { rows } = await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`, [`${READY_COMMENT} template=${template.name}`]);
+  for (const ready of rows) {
+    try {
+      await admin.query(`ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}`);
+      return true;
+    } catch {
+      // Another process took it first.
+    }
+  }
+  return false;
+}
+
+/**
+ * Makes one clone ahead, marked ready, for the next createTestDatabase() on this server (a
+ * globalSetup calls it before the test files start).
+ *
+ * @example
+ * await makeReadyClone(await prepareTemplate());
+ */
+export async function makeReadyClone(template: Template): Promise<void> {
+  const name = `${template.server.database}_r_${process.pid}_${++counter}`;
+  const admin = await connect(withDatabase(template.server, "postgres"));
+  try {
+    await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
+    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${READY_COMMENT} template=${template.name}'`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+function track(work: Promise<unknown>): void {
+  const settled = work.catch(() => {}).finally(() => pending.delete(settled));
+  pending.add(settled);
+}
+
+/**
+ * Makes clones ahead until `count` of the template's are ready on the server (a globalSetup
+ * calls it before the test files start; ready clones left by the last run count).
+ *
+ * @example
+ * await topUpReadyClones(await prepareTemplate(), 2);
+ */
+export async function topUpReadyClones(template: Template, count: number): Promise<void> {
+  const admin = await connect(withDatabase(template.server, "postgres"));
+  let have = 0;
+  try {
+    const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [`${READY_COMMENT} template=${template.name}`]);
+    have = rows[0]?.n ?? 0;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  await Promise.all(Array.from({ length: Math.max(0, count - have) }, () => makeReadyClone(template)));
+}
+
+/**
+ * Waits for the clones this process is making ahead (call it before the process ends, e.g. in
+ * afterAll, so that each is complete and marked).
+ *
+ * @example
+ * afterAll(() => settleReadyClones());
+ */
+export async function settleReadyClones(): Promise<void> {
+  while (pending.size > 0) await Promise.all([...pending]);
 }
 
 async function dropKitDatabase(template: Template, name: string): Promise<void> {
@@ -67,22 +135,10 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
 }
 
 /**
- * Drops the clones this process made ahead and did not hand over (a globalSetup's teardown, or
- * the end of a worker).
- *
- * @example
- * afterAll(() => releaseReadyClones());
- */
-export async function releaseReadyClones(): Promise<void> {
-  const all = [...readyClones.values()].flat();
-  readyClones.clear();
-  await Promise.all(all.map(async (p) => (await p.catch(() => null))?.drop()));
-}
-
-/**
  * Drops what crashed runs left: the kit's test databases on this server whose process on this
- * machine is gone, or that are older than `maxAgeHours` (default 24). Only databases carrying
- * the kit's comment are considered. Returns the names dropped.
+ * machine is gone or that are older than `maxAgeHours` (default 24), and ready clones of a
+ * template that no longer exists. Only databases carrying the kit's comment are considered.
+ * Returns the names dropped.
  *
  * @example
  * await cleanupStale({ databaseUrl: process.env.TEST_DATABASE_URL });
@@ -93,15 +149,17 @@ export async function cleanupStale(options: KitOptions & { maxAgeHours?: number 
   const dropped: string[] = [];
   try {
     const { rows } = await admin.query<{ name: string; comment: string }>(
-      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`,
-      [`${TEST_DATABASE_COMMENT}%`],
+      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1 OR shobj_description(oid, 'pg_database') LIKE $2`,
+      [`${TEST_DATABASE_COMMENT}%`, `${READY_COMMENT}%`],
     );
+    const names = new Set((await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database`)).rows.map((r) => r.name));
     const maxAge = (options.maxAgeHours ?? 24) * 3600_000;
     for (const { name, comment } of rows) {
-      const fields = Object.fromEntries(comment.slice(TEST_DATABASE_COMMENT.length).trim().split(/\s+/).map((f) => f.split("=") as [string, string]));
-      const gone = fields.host === hostname().replace(/'/g, "") && !alive(Number(fields.pid));
-      const old = Date.now() - Date.parse(fields.created ?? "") > maxAge;
-      if (gone || old) {
+      const fields = Object.fromEntries(comment.replace(TEST_DATABASE_COMMENT, "").replace(READY_COMMENT, "").trim().split(/\s+/).map((f) => f.split("=") as [string, string]));
+      const stale = comment.startsWith(READY_COMMENT)
+        ? !names.has(fields.template ?? "")
+        : (fields.host === host() && !alive(Number(fields.pid))) || Date.now() - Date.parse(fields.created ?? "") > maxAge;
+      if (stale) {
         await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
         dropped.push(name);
       }
@@ -112,6 +170,8 @@ export async function cleanupStale(options: KitOptions & { maxAgeHours?: number 
   return dropped;
 }
 
+const host = () => hostname().replace(/[^\w.-]/g, "");
+
 function alive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
@@ -121,4 +181,3 @@ function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
-

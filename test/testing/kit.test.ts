@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupStale, createTestDatabase, prepareTemplate, templateKey } from "../../src/testing/index.ts";
+import { cleanupStale, createTestDatabase, prepareTemplate, settleReadyClones, templateKey } from "../../src/testing/index.ts";
 import { withDatabase } from "../../src/db/config.ts";
 import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
 
@@ -24,7 +24,12 @@ const unmark = async (seed: number) => {
 };
 
 afterAll(async () => {
-  for (const seed of [101, 102]) await unmark(seed);
+  await settleReadyClones();
+  for (const seed of [101, 102]) {
+    const template = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
+    for (const { name } of await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [`chatgenius-seed ready clone template=${template}`])) await query(admin, `DROP DATABASE "${name}"`);
+    await unmark(seed);
+  }
 });
 
 describe("prepareTemplate", () => {
@@ -49,7 +54,11 @@ describe("prepareTemplate", () => {
 describe("createTestDatabase", () => {
   it("hands out isolated databases holding the template's rows, and drop() removes them", async () => {
     const template = await prepareTemplate(options(101));
-    const [one, two] = [await createTestDatabase({ template }), await createTestDatabase({ template })];
+    const one = await createTestDatabase({ template });
+    // The next one is made ahead while the first is in use, and handed over when asked for.
+    await settleReadyClones();
+    const two = await createTestDatabase({ template, ready: 0 });
+    expect([one.prepared, two.prepared]).toEqual([false, true]);
     const signUp = (url: string) => query({ url }, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITTEST0000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`);
     await signUp(one.url);
     await signUp(two.url);

@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 import { loadEnv, resolveDatabaseConfig } from "./src/db/config.ts";
 
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
-const SERVER_FREE = ["test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts"];
+const SERVER_FREE = ["test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts"];
 
 /** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
 async function serverAnswers(): Promise<boolean> {

@@ -5,7 +5,9 @@ import { SeedError } from "../core/errors.ts";
 import { packageRoot } from "../core/paths.ts";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase, type SeedOptions } from "../api/seed.ts";
-import { runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
+import { resolveDatabaseConfig, runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
+import { isServerConfigured } from "../db/embedded.ts";
+import { prepareEmbeddedTemplate, type EmbeddedTemplate } from "./embedded.ts";
 import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
@@ -15,15 +17,18 @@ export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" 
 
 /** A migrated, seeded template database, cloned by createTestDatabase. */
 export interface Template {
-  /** The template database's name: `<base>_tpl_<key>`. */
+  /** The template database's name: `<base>_tpl_<key>` (embedded: its data directory). */
   readonly name: string;
+  /** The template's URL (embedded: empty, it is never served itself). */
   readonly url: string;
   /** True when an identical template was already there (nothing was built). */
   readonly reused: boolean;
   /** sha256 of everything that decides the template's rows. */
   readonly key: string;
-  /** The server (and base database) the kit works on. */
+  /** The server (and base database) the kit works on; absent on the embedded database. */
   readonly server: DatabaseConfig;
+  /** With nothing configured: the embedded PGlite template's data directory. */
+  readonly embedded?: EmbeddedTemplate;
 }
 
 /** Comments the kit puts on its databases: it drops nothing that does not carry one. */
@@ -64,15 +69,20 @@ function filesUnder(path: string): string[] {
  * and process while nothing that decides its rows changed (then `reused: true`). Concurrent
  * callers build it once (an advisory lock on the server); a build that dies halfway leaves no
  * template behind, since it is renamed into place only when complete. The production and
- * remote-host guards apply.
+ * remote-host guards apply. With nothing configured (no DATABASE_URL, PG* or .env), the
+ * template is an embedded PGlite data directory instead (`.chatgenius/templates/<key>`).
  *
  * @example
  * const template = await prepareTemplate({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test", profile: "dev" });
  */
 export async function prepareTemplate(options: KitOptions = {}): Promise<Template> {
   const env = runEnv(options);
-  const server = guardTarget(env, { allowRemote: options.allowRemote });
   const key = templateKey(options);
+  if (!isServerConfigured(env, options.cwd ?? process.cwd())) {
+    const embedded = await prepareEmbeddedTemplate(options, key);
+    return { name: embedded.dir, url: "", reused: embedded.reused, key, server: resolveDatabaseConfig({}), embedded };
+  }
+  const server = guardTarget(env, { allowRemote: options.allowRemote });
   const name = `${server.database}_tpl_${key.slice(0, 12)}`;
   const url = withDatabase(server, name).url;
   const admin = await connect(withDatabase(server, "postgres"));

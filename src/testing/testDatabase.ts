@@ -3,6 +3,8 @@ import type pg from "pg";
 import { runEnv, withDatabase } from "../db/config.ts";
 import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
+import { isServerConfigured } from "../db/embedded.ts";
+import { createEmbeddedTestDatabase } from "./embedded.ts";
 import { databaseComment, prepareTemplate, TEST_DATABASE_COMMENT, type KitOptions, type Template } from "./template.ts";
 
 /** An isolated database holding the template's rows, for one test file (or one test). */
@@ -43,6 +45,7 @@ const pending = new Set<Promise<unknown>>();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const template = options.template ?? (await prepareTemplate(options));
+  if (template.embedded) return createEmbeddedTestDatabase(template.embedded);
   const name = `${template.server.database}_t_${process.pid}_${++counter}`;
   const admin = await connect(withDatabase(template.server, "postgres"));
   let prepared = false;
@@ -102,6 +105,7 @@ function track(work: Promise<unknown>): void {
  * await topUpReadyClones(await prepareTemplate(), 2);
  */
 export async function topUpReadyClones(template: Template, count: number): Promise<void> {
+  if (template.embedded) return;
   const admin = await connect(withDatabase(template.server, "postgres"));
   let have = 0;
   try {
@@ -144,6 +148,7 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
  * await cleanupStale({ databaseUrl: process.env.TEST_DATABASE_URL });
  */
 export async function cleanupStale(options: KitOptions & { maxAgeHours?: number } = {}): Promise<string[]> {
+  if (!isServerConfigured(runEnv(options), options.cwd ?? process.cwd())) return [];
   const server = guardTarget(runEnv(options), { allowRemote: options.allowRemote });
   const admin = await connect(withDatabase(server, "postgres"));
   const dropped: string[] = [];

@@ -2,8 +2,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { query, useTestDatabase } from "../helpers/db.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withDatabase } from "../../src/db/config.ts";
+import { query, serverConfig, useTestDatabase } from "../helpers/db.ts";
 
 // The ChatGenius app's way in: `npm pack`, installed into a project of its own, then its command
 // and its API from there. Nothing of this checkout is reachable from the scratch project.
@@ -31,6 +32,15 @@ beforeAll(() => {
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: app, stdio: "ignore", timeout: 300_000 });
 }, 600_000);
 
+afterAll(async () => {
+  // The kit's template made by the app's script (and any clone made ahead of it).
+  const admin = withDatabase(serverConfig(), "postgres");
+  for (const { name } of await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE datname LIKE $1 AND shobj_description(oid, 'pg_database') LIKE 'chatgenius-seed %'`, [`${db.database}\\_%`])) {
+    await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+    await query(admin, `DROP DATABASE "${name}" WITH (FORCE)`);
+  }
+});
+
 describe("the packed package, installed into the app", () => {
   it("runs its command: npx chatgenius-seed reset creates, migrates and seeds the database", () => {
     const reset = run("npx", ["chatgenius-seed", "reset", "--profile", "minimal"], { DATABASE_URL: db.url });
@@ -43,19 +53,23 @@ describe("the packed package, installed into the app", () => {
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("serves its API to the app's code, by the package's name", async () => {
+  it("serves its API and its test kit to the app's code, by the package's names", async () => {
     writeFileSync(
       join(app, "seed.mjs"),
       `import { seedDatabase, createSeedScript } from "chatgenius-seed";
        const summary = await seedDatabase({ databaseUrl: process.env.DATABASE_URL, profile: "dev" });
        const script = createSeedScript({ databaseUrl: process.env.DATABASE_URL, profile: "minimal" });
        await script.runSeeds();
-       console.log(JSON.stringify({ dev: summary.totalRows, minimal: script.summary.totalRows }));`,
+       const { prepareTemplate, createTestDatabase } = await import("chatgenius-seed/testing");
+       const template = await prepareTemplate({ databaseUrl: process.env.DATABASE_URL, profile: "minimal", seed: 5 });
+       const clone = await createTestDatabase({ template, ready: 0 });
+       await clone.drop();
+       console.log(JSON.stringify({ dev: summary.totalRows, minimal: script.summary.totalRows, kit: template.name.includes("_tpl_") }));`,
     );
     run("npx", ["chatgenius-seed", "migrate"], { DATABASE_URL: db.url });
     const result = run(process.execPath, ["seed.mjs"], { DATABASE_URL: db.url });
     expect(result.stderr).toBe("");
-    expect(JSON.parse(result.stdout)).toMatchObject({ minimal: 15 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ minimal: 15, kit: true });
     expect(JSON.parse(result.stdout).dev).toBeGreaterThan(2000);
     expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([{ username: "testuser1" }, { username: "testuser2" }, { username: "testuser3" }]);
   });

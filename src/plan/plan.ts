@@ -125,7 +125,8 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   const membersByChannel = groupBy(members, (m) => (active.has(m.userId) ? m.channelId : undefined), (m) => m.userId);
   const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
   const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
-  const messages = buildMessages(slice, channels, membersByChannel);
+  const usernames = new Map([...canonical.users, ...users].map((u) => [u.id, u.username]));
+  const messages = buildMessages(slice, channels, membersByChannel, usernames);
   rows.User.push(...users);
   rows.Channel.push(...channels);
   rows.ChannelMember.push(...members);

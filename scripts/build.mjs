@@ -60,7 +60,8 @@ export async function buildDist(root = ROOT, { carry = true } = {}) {
     packages: "external",
     chunkNames: "[name]-[hash]",
     sourcemap: "linked",
-    logLevel: "error",
+    // Failures are thrown with their messages: the launcher prints one line, the script the rest.
+    logLevel: "silent",
   });
   writeFileSync(join(tmp, STAMP), JSON.stringify(state));
   const dist = join(root, "dist");

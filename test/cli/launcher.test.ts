@@ -41,4 +41,15 @@ describe("the chatgenius-seed command in a checkout", () => {
     seed();
     expect(await welcome()).toBe("Welcome to the edited ChatGenius!");
   });
+
+  it("says where an edit does not compile, in one line, and runs nothing", async () => {
+    const before = await welcome();
+    const fixture = join(copy, "src/plan/fixtures/canonical.ts");
+    writeFileSync(fixture, `${readFileSync(fixture, "utf8")}\nexport const broken = ;\n`);
+    const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "seed", "--profile", "minimal"], { cwd: copy, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH, DATABASE_URL: db.url } });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(/^error: src\/ does not compile, nothing was run: .*canonical\.ts:\d+:\d+: /);
+    expect(await welcome()).toBe(before);
+  });
 });

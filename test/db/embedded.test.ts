@@ -124,7 +124,8 @@ describe("the CLI without configuration", () => {
 describe("db:serve", () => {
   it("serves the seeded embedded database over the PostgreSQL protocol and stops cleanly on Ctrl-C", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "embedded-serve-"));
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // Below the ephemeral range (32768–60999 here), where the suite's own client sockets never land.
+    const port = 20000 + Math.floor(Math.random() * 12000);
     const child = spawn(process.execPath, ["--import", pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)], { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
 import { startEmbedded } from "../db/embedded.ts";
-import type { KitOptions } from "./template.ts";
+import type { KitOptions } from "./options.ts";
 
 /** Where embedded templates live, per project: `.chatgenius/templates/<key>`. */
 export const EMBEDDED_TEMPLATES = ".chatgenius/templates";

@@ -1,6 +1,9 @@
 import type { Env } from "../db/config.ts";
 import { PROFILES, type Profile } from "../plan/plan.ts";
-import type { KitOptions } from "./template.ts";
+import type { SeedOptions } from "../api/seed.ts";
+
+/** What the kit takes: what seedDatabase takes (the target, the plan, the local accounts). */
+export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote">;
 
 /**
  * The kit's options for Vitest's globalSetup, from the environment: the server and base

@@ -4,16 +4,17 @@ import { join, resolve } from "node:path";
 import { SeedError } from "../core/errors.ts";
 import { packageRoot } from "../core/paths.ts";
 import { migrateDatabase } from "../api/reset.ts";
-import { seedDatabase, type SeedOptions } from "../api/seed.ts";
+import { seedDatabase } from "../api/seed.ts";
+import type { KitOptions } from "./options.ts";
 import { resolveDatabaseConfig, runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
 import { isServerConfigured } from "../db/embedded.ts";
 import { prepareEmbeddedTemplate, type EmbeddedTemplate } from "./embedded.ts";
+
+export type { KitOptions };
 import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
 
-/** What the kit takes: what seedDatabase takes (the target, the plan, the local accounts). */
-export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote">;
 
 /** A migrated, seeded template database, cloned by createTestDatabase. */
 export interface Template {

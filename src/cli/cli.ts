@@ -74,7 +74,8 @@ Commands:
   serve     serve the embedded database on a local port (migrated and seeded first if new) until Ctrl-C
 
 Flags:
-  --profile NAME  minimal: canonical data only; dev: a realistic workspace (default: ${DEFAULT_PROFILE})
+  --profile NAME  minimal: canonical data only; dev: a realistic workspace; edge: every boundary and
+                  hostile string, for QA (default: ${DEFAULT_PROFILE})
   --scale N       multiply the generated part of dev, 1 to ${MAX_SCALE} (default: 1)
   --seed N        random seed, a whole number ≥ 0; same seed, same rows (default: ${DEFAULT_SEED})
   --json          print one JSON event per line on stdout and nothing else there

@@ -3,6 +3,7 @@ import { SeedError } from "../core/errors.ts";
 import { buildCanonical } from "./fixtures/canonical.ts";
 import { buildChannelMembers } from "./fixtures/channelMembers.ts";
 import { buildChannels } from "./fixtures/channels.ts";
+import { buildEdge } from "./fixtures/edge.ts";
 import { buildFiles } from "./fixtures/files.ts";
 import { buildMessageReads } from "./fixtures/messageReads.ts";
 import { buildMessages } from "./fixtures/messages.ts";
@@ -13,7 +14,7 @@ import { buildUserStatus } from "./fixtures/userStatus.ts";
 import { buildUsers, isActive } from "./fixtures/users.ts";
 
 /** The profiles the seed can build; one list feeds the type, the CLI check and `--help`. */
-export const PROFILES = ["minimal", "dev"] as const;
+export const PROFILES = ["minimal", "dev", "edge"] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export const DEFAULT_PROFILE: Profile = "dev";
@@ -51,7 +52,7 @@ export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
   if (!Number.isSafeInteger(scale) || scale < 1 || scale > MAX_SCALE) {
     throw new SeedError("INVALID_USAGE", `scale ${scale} is not a whole number from 1 to ${MAX_SCALE}: pass e.g. --scale 2`);
   }
-  if (profile === "minimal" && options.scale !== undefined && scale !== 1) {
+  if (profile !== "dev" && options.scale !== undefined && scale !== 1) {
     throw new SeedError("INVALID_USAGE", "--scale applies to the dev profile only: drop --scale or use --profile dev");
   }
   return { profile, seed, scale };
@@ -82,11 +83,13 @@ export function* planChunks(options: PlanOptions = {}, slicesPerChunk = SLICES_P
   const { profile, seed, scale } = checkPlanOptions(options);
   const canonical = buildCanonical();
   if (part.index === 0) yield canonicalChunk();
-  const slices = profile === "dev" ? scale : 0;
+  // edge: the canonical data, one dev slice, and the edge rows (buildEdge) in the same chunk.
+  const slices = profile === "dev" ? scale : profile === "edge" ? 1 : 0;
   for (let start = 0, ordinal = 1; start < slices; start += slicesPerChunk, ordinal++) {
     if (ordinal % part.of !== part.index) continue;
     const rows = emptyRows();
     for (let index = start; index < Math.min(slices, start + slicesPerChunk); index++) buildSlice({ seed, index, canonical }, rows);
+    if (profile === "edge") appendRows(rows, buildEdge({ seed, index: 0, canonical }));
     yield rows;
   }
 }
@@ -147,11 +150,16 @@ export function planDirectory(options: PlanOptions = {}): { users: RowOf<"User">
   const canonical = buildCanonical();
   const users = [...canonical.users];
   const channels = [canonical.general];
-  for (let index = 0; profile === "dev" && index < scale; index++) {
+  for (let index = 0; profile !== "minimal" && index < scale; index++) {
     const slice = { seed, index, canonical };
     const sliceUsers = buildUsers(slice);
     users.push(...sliceUsers);
     channels.push(...buildChannels(slice, sliceUsers).channels);
+  }
+  if (profile === "edge") {
+    const edge = buildEdge({ seed, index: 0, canonical });
+    users.push(...edge.User);
+    channels.push(...edge.Channel);
   }
   return { users, channels };
 }
@@ -188,8 +196,11 @@ export function countTables(rows: Rows): { table: Table; rows: number }[] {
 /** Rows a dev slice adds, for choosing the write path before generating anything. */
 const ROWS_PER_SLICE_ESTIMATE = 1980;
 
+/** Rows the edge profile adds to its dev slice. */
+const EDGE_ROWS_ESTIMATE = 450;
+
 /** About how many rows a plan has (exact for minimal). */
 export function estimateRows(options: PlanOptions = {}): number {
   const { profile, scale } = checkPlanOptions(options);
-  return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : 0);
+  return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : profile === "edge" ? ROWS_PER_SLICE_ESTIMATE + EDGE_ROWS_ESTIMATE : 0);
 }

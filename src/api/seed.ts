@@ -16,6 +16,7 @@ import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.t
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
+import { openCachedPlan, planKey, printsWithout, recordPlan, resolvePlanCache, type CachedPlan } from "../write/planCache.ts";
 import { asSeedError } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 
@@ -74,6 +75,13 @@ export interface SeedOptions extends PlanOptions {
    * one too. Library calls read none unless told.
    */
   dataFile?: string;
+  /**
+   * Keep a plan of over 50,000 rows in the plan cache (SEED_CACHE_DIR, default
+   * `.chatgenius/cache`) and, next time the same options and code ask for it, stream it from
+   * there instead of generating it: the same bytes, checked by crc32. The CLI's default is
+   * true, a library call's false; SEED_CACHE=1 or 0 in `env` decides for both.
+   */
+  cache?: boolean;
   /** Directory relative paths are resolved from (default: process.cwd()). */
   cwd?: string;
   /** @internal A connection that already holds the seed lock (resetDatabase passes its own). */
@@ -122,6 +130,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     target = config.target;
     const settings = { ...resolveSeedSettings(env), ...definedOnly({ lockWaitMs: options.lockWaitMs, lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs }) };
     const planOptions = checkPlanOptions(options);
+    const cacheSettings = resolvePlanCache(env, options.cwd ?? process.cwd(), options.cache ?? false);
     const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
     const dryRun = options.dryRun ?? false;
     // The local accounts are checked before anything is contacted: a bad file changes nothing.
@@ -136,6 +145,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     const client = options.connection ? { client: options.connection, release: () => {} } : await acquire(config, options.pool);
     let locked = false;
     let generators: StartedGenerators | undefined;
+    let cachedPlan: CachedPlan | null = null;
     try {
       let t = performance.now();
       // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
@@ -144,7 +154,12 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       // Large plans stream from generator workers, started now: their start-up and first chunks
       // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).
       const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT;
-      if (streamed) generators = startGenerators(planOptions, timing, undefined, format);
+      // A plan built before with the same options and code is read back instead of generated.
+      const planCache = streamed ? cacheSettings : null;
+      const key = planCache ? planKey(planOptions, format) : "";
+      cachedPlan = planCache ? openCachedPlan(planCache, key, format) : null;
+      if (streamed && !cachedPlan) generators = startGenerators(planOptions, timing, undefined, format);
+      const recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
       await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
         const run = { command: options.command ?? "seed", profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
@@ -176,12 +191,18 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
           if (!options.prisma) await prisma.$disconnect();
         }
       } else {
-        const planned = chunks ? encodedChunks(chunks, timing, format) : generators!.chunks;
+        if (cachedPlan) log.emit("start", { step: "cache", action: "hit", file: cachedPlan.file, rows: cachedPlan.rows, bytes: cachedPlan.bytes });
+        const planned = chunks ? encodedChunks(chunks, timing, format) : cachedPlan ? cachedPlan.chunks() : recorder ? recorder.record(generators!.chunks) : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
-        fill(summary, result);
-        fingerprints = result.fingerprints;
+        try {
+          const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
+          fill(summary, result);
+          fingerprints = result.fingerprints;
+          recorder?.commit(printsWithout(result.prints, local?.rows));
+        } finally {
+          recorder?.discard();
+        }
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
@@ -190,6 +211,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         history = null;
       }
     } finally {
+      cachedPlan?.close();
       await generators?.stop();
       if (locked) await releaseSeedLock(client.client);
       client.release();

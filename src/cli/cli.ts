@@ -5,6 +5,7 @@ import { loadEnv, redact, secretsOf, type Env } from "../db/config.ts";
 import { ERROR_CODES, EXIT_CODES, SeedError, SIGNALS, type InterruptSignal } from "../core/errors.ts";
 import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { DEFAULT_DATA_FILE } from "../plan/localSeed.ts";
+import { resolvePlanCache } from "../write/planCache.ts";
 import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "../db/embedded.ts";
 import { checkPlanOptions, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "../plan/plan.ts";
 import { assertNotProduction } from "../db/guard.ts";
@@ -104,6 +105,9 @@ Environment (also read from .env when present; the environment wins):
   SEED_LOCK_WAIT     seconds a run waits for another seed or reset of the same database (default 60)
   SEED_LOCK_TIMEOUT  seconds the seed waits for a table another session holds (default 10)
   SEED_STATEMENT_TIMEOUT  seconds one statement may run, 0 for no limit (default 600)
+  SEED_CACHE         0: never keep or reuse large plans (over 50,000 rows); 1: also for library calls
+  SEED_CACHE_DIR     where large plans are kept (default: .chatgenius/cache)
+  SEED_CACHE_MB      most megabytes the kept plans take, least recently used go first (default 2048)
 
 Exit codes:
   0  success
@@ -142,7 +146,10 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     secrets = secretsOf(env);
     // Bad flags and a production environment are refused before any database is opened.
     checkPlanOptions({ profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") });
-    if (command === "seed" || command === "reset") assertNotProduction(env);
+    if (command === "seed" || command === "reset") {
+      assertNotProduction(env);
+      resolvePlanCache(env, io.cwd, true);
+    }
     const embedded = !isServerConfigured(io.env, io.cwd);
     if (command === "serve") return await serve(io, values.port, embedded, out, signal);
     if (!embedded) return await run(command, values, env, io, json, out, sink, signal);
@@ -198,7 +205,7 @@ async function run(command: Command, values: Values, env: Env, io: CliIO, json: 
   }
   // seed and reset run as the spec's SeedScript; its error goes to the log once, and runCli
   // prints the one line and returns the exit code.
-  const script = createSeedScript({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command: command === "reset" ? "reset" : "seed", allowRemote, signal });
+  const script = createSeedScript({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command: command === "reset" ? "reset" : "seed", allowRemote, signal, cache: true });
   try {
     await script.runSeeds();
   } catch (error) {

@@ -84,7 +84,8 @@ export function consoleSink(print: Printer = createPrinter(), verbose = false): 
     const d = event.details;
     switch (event.operation) {
       case "start":
-        if (d.step === "constraints") print.info(`foreign keys (${d.foreignKeys}) and indexes (${d.indexes}) dropped for the load; rebuilt and checked before commit`);
+        if (d.step === "cache") print.info(`rows from the plan cache (${number(d.rows)} rows, ${megabytes(d.bytes)}): nothing to generate`);
+        else if (d.step === "constraints") print.info(`foreign keys (${d.foreignKeys}), keys (${d.keys ?? 0}) and indexes (${d.indexes}) dropped for the load; rebuilt and checked before commit`);
         else if (d.step === "run") print.start(`${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`);
         else if (d.step === "migration") print.info(`applying migration ${d.name}`);
         else if (verbose) print.info(`${d.step}: ${d.action ?? "start"}`);
@@ -101,7 +102,9 @@ export function consoleSink(print: Printer = createPrinter(), verbose = false): 
         if (d.step === "run") print.success(`done in ${d.durationMs} ms: ${d.totalRows} rows`);
         else if (d.step === "transaction") print.success("transaction committed");
         else if (d.step === "migration") print.success(`migration ${d.name} applied`);
-        else if (d.step === "constraints") print.success(`foreign keys and indexes rebuilt and validated in ${d.ms} ms`);
+        else if (d.step === "constraints") print.success(`foreign keys, keys and indexes rebuilt and validated in ${d.ms} ms`);
+        else if (d.step === "cache" && d.action === "saved") print.info(`plan cached for the next run (${megabytes(d.bytes)}; SEED_CACHE=0 turns this off)`);
+        else if (d.step === "cache") print.warn(String(d.message));
         else if (d.message) print.success(String(d.message));
         break;
       case "error":
@@ -113,6 +116,7 @@ export function consoleSink(print: Printer = createPrinter(), verbose = false): 
 }
 
 const number = (n: unknown) => Math.round(Number(n)).toLocaleString("en-US");
+const megabytes = (n: unknown) => `${number(Number(n) / 1024 / 1024)} MB`;
 
 /** One progress line: rows done (of the estimate), rows/s, time left, rows per table. */
 export function formatProgress(d: Record<string, unknown>): string {

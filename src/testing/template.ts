@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SeedError } from "../core/errors.ts";
 import { packageRoot } from "../core/paths.ts";
+import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
 import type { KitOptions } from "./options.ts";
@@ -45,24 +46,14 @@ export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
  * templateKey({ profile: "minimal" }).slice(0, 12);
  */
 export function templateKey(options: KitOptions = {}): string {
-  const root = packageRoot();
   const hash = createHash("sha256");
   const plan = checkPlanOptions(options);
-  hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version }));
-  const sources = existsSync(join(root, "src", "plan")) ? ["src/plan", "src/core", "prisma/migrations"] : ["dist", "prisma/migrations"];
-  for (const folder of [...sources, "prisma/schema.prisma"]) for (const file of filesUnder(join(root, folder))) hash.update(file.slice(root.length)).update(readFileSync(file));
+  hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version }));
+  hashPackageFiles(hash, [...planCodeFolders(), "prisma/migrations"]);
   const env = runEnv(options);
   const dataFile = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE;
   if (dataFile) hash.update(readFileSync(resolve(options.cwd ?? process.cwd(), dataFile)));
   return hash.digest("hex");
-}
-
-function filesUnder(path: string): string[] {
-  if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path, { withFileTypes: true })
-    .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .flatMap((entry) => filesUnder(join(path, entry.name)));
 }
 
 /**

@@ -134,9 +134,14 @@ function encodersOf(table: Table): FieldEncoder[] {
   return encoders;
 }
 
-/** `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns (into another table of the same shape with `into`). */
-export function copyStatement(table: Table, into: string = table.name): string {
-  return `COPY ${ident(into)} (${table.columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`;
+/**
+ * `COPY "table" ("a", "b", …) FROM STDIN` for the table's columns (into another table of the
+ * same shape with `into`). With `freeze` the rows are written already frozen, as VACUUM FREEZE
+ * would leave them; PostgreSQL allows it only into a table created or truncated in the same
+ * transaction, which is what the writer loads.
+ */
+export function copyStatement(table: Table, into: string = table.name, freeze = false): string {
+  return `COPY ${ident(into)} (${table.columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN${freeze ? " WITH (FREEZE)" : ""}`;
 }
 
 /** Bytes handed to a COPY stream per write. */
@@ -148,8 +153,8 @@ const COPY_WRITE_BYTES = 1 << 20;
  * @example
  * await copyInto(client, tableOf("User"), Buffer.from(encodeCopy(tableOf("User"), rows)));
  */
-export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8Array, into?: string): Promise<void> {
-  const stream = client.query(copyFrom(copyStatement(table, into)));
+export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8Array, into?: string, freeze = false): Promise<void> {
+  const stream = client.query(copyFrom(copyStatement(table, into, freeze)));
   const done = finished(stream);
   // A failing COPY rejects `done`; keep it observed while the data is written.
   done.catch(() => {});

@@ -53,6 +53,8 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     ["an unknown host (remote allowed)", ["seed"], { PGHOST: "no-such-host.invalid", PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
     ["a remote host without opting in", ["seed"], { DATABASE_URL: `postgresql://app:${SECRET}@db.prod.example.com:5432/chatgenius` }, 3, /refusing to run against 'db\.prod\.example\.com', which is not this machine.*--allow-remote or set SEED_ALLOW_REMOTE=1/],
     ["a timeout that is not a number", ["seed"], { SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
+    ["a SEED_CACHE that is neither 0 nor 1", ["seed"], { SEED_CACHE: "yes", PGPASSWORD: SECRET }, 2, /SEED_CACHE is 'yes' but must be 1 \(keep large plans, the default\) or 0 \(never\)/],
+    ["a SEED_CACHE_MB that is not a whole number", ["reset"], { SEED_CACHE_MB: "2GB", PGPASSWORD: SECRET }, 2, /SEED_CACHE_MB is '2GB' but must be a whole number of megabytes/],
     ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/x` }, 3, /refusing to run: NODE_ENV is 'production'/],
     ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production" }, 3, /refusing to run: APP_ENV is 'production'/],
     ["an unencoded '#' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/chatgenius` }, 2, /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/],

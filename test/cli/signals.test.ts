@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { constants } from "node:os";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPEAT_WINDOW_MS, signalHandler } from "../../src/cli/cli.ts";
 import { APPLICATION_NAME } from "../../src/db/connection.ts";
@@ -25,10 +27,14 @@ beforeAll(async () => {
 /** As a shell reports it: npm re-raises the signal its script ended with, the shell says 128 + its number. */
 const shellCode = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + constants.signals[signal!];
 
-/** `npm run db:seed` as a user runs it, or (`direct`) the command itself without npm. */
-function seed(extra: string[] = [], direct = false) {
+/**
+ * `npm run db:seed` as a user runs it, or (`direct`) the command itself without npm. Its plan
+ * cache is a new folder (the plan is generated) unless `cache` names one.
+ */
+function seed(extra: string[] = [], direct = false, cache = mkdtempSync(join(tmpdir(), "signals-cache-"))) {
   const [command, args] = direct ? [process.execPath, ["bin/chatgenius-seed.mjs", "seed"]] : ["npm", ["run", "-s", "db:seed", "--"]];
-  const child = spawn(command, [...args, "--scale", "55", ...extra], { detached: true, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url }, stdio: ["ignore", "ignore", "pipe"] });
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, SEED_CACHE_DIR: cache };
+  const child = spawn(command, [...args, "--scale", "55", ...extra], { detached: true, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   // npm may end before the seed under it (it re-raises the signal at once): the run is over
@@ -63,8 +69,8 @@ async function reach(phase: keyof typeof PHASES): Promise<number> {
   throw new Error(`the seed never reached its ${phase} phase`);
 }
 
-async function strike(how: NodeJS.Signals | "terminate", phase: keyof typeof PHASES, direct = false) {
-  const run = seed([], direct);
+async function strike(how: NodeJS.Signals | "terminate", phase: keyof typeof PHASES, direct = false, cache?: string) {
+  const run = seed([], direct, cache);
   const backend = await reach(phase);
   const struck = Date.now();
   if (how === "terminate") await query(db, `SELECT pg_terminate_backend($1)`, [backend]);
@@ -96,6 +102,21 @@ describe("a seed struck as the world strikes it", () => {
       expect(result.lines).toEqual([`error: interrupted by ${signal}: the transaction was rolled back, the database is as it was`]);
     }
     expect(await snapshot(db)).toEqual(before);
+  });
+
+  // Last: it commits a seed first, so the database it compares with is that seed's.
+  it("SIGINT to the group during a load from the plan cache: one line, 130, nothing changed, the plan kept", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "signals-cache-"));
+    expect((await seed([], false, cache).exit).code).toBe(0);
+    const plan = readdirSync(cache);
+    expect(plan.filter((name) => name.endsWith(".plan"))).toHaveLength(1);
+    const seeded = await snapshot(db);
+    const result = await strike("SIGINT", "load", false, cache);
+    expect(result.code).toBe(130);
+    expect(result.lines).toEqual(["error: interrupted by SIGINT: the transaction was rolled back, the database is as it was"]);
+    expect(result.seconds).toBeLessThan(5);
+    expect(await snapshot(db)).toEqual(seeded);
+    expect(readdirSync(cache)).toEqual(plan);
   });
 
   it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now", () => {

@@ -155,7 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     if (!embedded) return await run(command, values, env, io, json, out, sink, signal);
     // Nothing configured: the embedded database, said first (stderr under --json, where stdout is events only).
     const { migrateDatabase } = await api();
-    const db = await startEmbedded({ dir: embeddedDir(io.cwd) });
+    const db = await startEmbedded({ dir: embeddedDir(io.cwd), env });
     const notice = `Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`;
     if (json) io.stderr.write(`${notice}\n`);
     else out(notice);
@@ -227,7 +227,7 @@ async function serve(io: CliIO, portFlag: string | undefined, embedded: boolean,
   const port = portFlag === undefined ? SERVE_PORT : integer(portFlag, "--port")!;
   if (port < 1 || port > 65535) throw new SeedError("INVALID_USAGE", `--port must be from 1 to 65535, got '${portFlag}'`);
   const [{ migrateDatabase, seedDatabase }, { readMigrations }] = await Promise.all([api(), import("../db/migrations.ts")]);
-  const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true });
+  const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true, env: io.env });
   try {
     const env = { DATABASE_URL: db.url };
     const { applied } = await migrateDatabase({ env });

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,6 +34,34 @@ describe("the embedded database (PGlite)", () => {
     expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
     expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({ identical: true, basis: "recorded run" });
     expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true })).toMatchObject({ identical: true });
+  });
+
+  it("starts a new folder from the kept files of a fresh cluster, and from initdb when they are damaged or turned off", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "pristine-"));
+    const env = { XDG_CACHE_HOME: cache };
+    await (await startEmbedded({ dir: join(dir, "new-1"), env })).stop();
+    const kept = join(cache, "chatgenius-seed");
+    const [file] = readdirSync(kept);
+    expect(file).toMatch(/^pglite-[\d.]+-initdb\.tar\.gz$/);
+    // From the kept files: an empty cluster that takes the migrations and a seed.
+    const second = await startEmbedded({ dir: join(dir, "new-2"), env });
+    try {
+      await migrateDatabase({ env: {}, databaseUrl: second.url });
+      expect((await seedDatabase({ env: {}, databaseUrl: second.url, profile: "minimal" })).totalRows).toBe(15);
+    } finally {
+      await second.stop();
+    }
+    writeFileSync(join(kept, file!), "damaged");
+    const third = await startEmbedded({ dir: join(dir, "new-3"), env });
+    try {
+      await migrateDatabase({ env: {}, databaseUrl: third.url });
+    } finally {
+      await third.stop();
+    }
+    expect(statSync(join(kept, file!)).size).toBeGreaterThan(1_000_000);
+    const off = mkdtempSync(join(tmpdir(), "pristine-off-"));
+    await (await startEmbedded({ dir: join(dir, "new-4"), env: { XDG_CACHE_HOME: off, SEED_CACHE: "0" } })).stop();
+    expect(readdirSync(off)).toEqual([]);
   });
 
   it("writes the canonical data exactly and identical contents on every run", async () => {

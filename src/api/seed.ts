@@ -1,5 +1,5 @@
 import pg from "pg";
-import { runEnv, resolveSeedSettings, secretsOf, type DatabaseConfig, type Env } from "../db/config.ts";
+import { resolvePlanCache, runEnv, resolveSeedSettings, secretsOf, type DatabaseConfig, type Env } from "../db/config.ts";
 import { connect, createPrisma, translatePgError } from "../db/connection.ts";
 import type { Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
@@ -16,7 +16,7 @@ import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.t
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
-import { openCachedPlan, planKey, printsWithout, recordPlan, resolvePlanCache, type CachedPlan } from "../write/planCache.ts";
+import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan } from "../write/planCache.ts";
 import { asSeedError } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 

@@ -1,11 +1,10 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadEnv, redact, secretsOf, type Env } from "../db/config.ts";
+import { loadEnv, redact, resolvePlanCache, secretsOf, type Env } from "../db/config.ts";
 import { ERROR_CODES, EXIT_CODES, SeedError, SIGNALS, type InterruptSignal } from "../core/errors.ts";
 import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { DEFAULT_DATA_FILE } from "../plan/localSeed.ts";
-import { resolvePlanCache } from "../write/planCache.ts";
 import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "../db/embedded.ts";
 import { checkPlanOptions, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "../plan/plan.ts";
 import { assertNotProduction } from "../db/guard.ts";

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { SeedError } from "../core/errors.ts";
 
@@ -237,4 +237,40 @@ export function resolveSeedSettings(env: Env): SeedSettings {
     out[key] = Math.round(seconds * 1000);
   }
   return out;
+}
+
+/**
+ * Where large plans are kept once built, and how much of the disk they may take. A plan is
+ * the same bytes for the same options and code (the seed is deterministic), so a second seed
+ * of the same scale streams the stored chunks instead of generating, validating and encoding
+ * two million rows again: the client's work, which was the bottleneck, becomes reading a file.
+ */
+export interface PlanCache {
+  readonly dir: string;
+  readonly maxBytes: number;
+}
+
+/** Default size of the cache: about five scale-1000 plans. */
+const DEFAULT_MAX_MB = 2048;
+
+/**
+ * The plan cache of a run, or null when it has none: `wanted` (the CLI's default: yes; library
+ * calls: no) unless SEED_CACHE says `1` or `0`; in SEED_CACHE_DIR (default `.chatgenius/cache`
+ * under `cwd`), at most SEED_CACHE_MB megabytes (default 2048).
+ *
+ * @example
+ * resolvePlanCache({ SEED_CACHE_DIR: "/tmp/plans" }, process.cwd(), true)?.dir; // "/tmp/plans"
+ */
+export function resolvePlanCache(env: Env, cwd: string, wanted: boolean): PlanCache | null {
+  const enabled = env.SEED_CACHE?.trim();
+  if (enabled !== undefined && enabled !== "" && enabled !== "0" && enabled !== "1") {
+    throw new SeedError("INVALID_CONFIG", `SEED_CACHE is '${enabled}' but must be 1 (keep large plans, the default) or 0 (never)`);
+  }
+  const mb = env.SEED_CACHE_MB?.trim();
+  if (mb !== undefined && mb !== "" && !/^\d+$/.test(mb)) {
+    throw new SeedError("INVALID_CONFIG", `SEED_CACHE_MB is '${mb}' but must be a whole number of megabytes, e.g. ${DEFAULT_MAX_MB}`);
+  }
+  if (enabled === "0" || (enabled !== "1" && !wanted)) return null;
+  const dir = resolve(cwd, env.SEED_CACHE_DIR?.trim() || join(".chatgenius", "cache"));
+  return { dir, maxBytes: Number(mb || DEFAULT_MAX_MB) * 1024 * 1024 };
 }

@@ -109,8 +109,14 @@ async function openOrCreate(PGlite: typeof import("@electric-sql/pglite").PGlite
   return db;
 }
 
-/** Where the fresh cluster's files are kept: the user's cache, per PGlite version; null when off. */
-function pristineCluster(env: Env): string | null {
+/**
+ * Where a fresh cluster's files are kept for new embedded folders: the user's cache
+ * (XDG_CACHE_HOME, else ~/.cache), one file per PGlite version; null with SEED_CACHE=0.
+ *
+ * @example
+ * pristineCluster({ HOME: "/home/ada" }); // "/home/ada/.cache/chatgenius-seed/pglite-0.5.14-initdb.tar.gz"
+ */
+export function pristineCluster(env: Env): string | null {
   if (env.SEED_CACHE?.trim() === "0") return null;
   const home = env.XDG_CACHE_HOME?.trim() || (env.HOME?.trim() ? join(env.HOME.trim(), ".cache") : "");
   if (!home) return null;

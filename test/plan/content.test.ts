@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { fakerFor } from "../../src/plan/random.ts";
+import { REPLIES, ROOTS, TOPICS, type RootKind } from "../../src/plan/fixtures/text/conversations.ts";
+
+/** A template as a pattern: its slots match anything. */
+const pattern = (template: string, tail = "") => new RegExp(`^${template.split(/\{[^}]*\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[\\s\\S]*?")}${tail}$`);
 
 // The dev profile reads like a team's chat: conversations on each channel's topic, mentions of
 // the channel's own members, links, code and emoji, and a long tail of lengths. No lorem.
@@ -58,6 +62,30 @@ describe("the dev profile's messages", () => {
     expect(engineering.length).toBeGreaterThan(0);
     expect(engineering.filter((m) => /deploy|PR|CI|migration|staging|test|index|service|API|code|`/i.test(m.content)).length / engineering.length).toBeGreaterThan(0.5);
     expect(dms.every((m) => !/@here|@channel/.test(m.content))).toBe(true);
+  });
+
+  it("follow their root in threads: a question gets answers then thanks, a proposal objections then a decision", () => {
+    // A root may go on with paragraphs of a write-up after its template.
+    const rootKind = (content: string) =>
+      (["question", "proposal"] as const).find((kind) => TOPICS.some((topic) => ROOTS[topic][kind].some((t) => pattern(t, "(\n\n[\\s\\S]*)?").test(content))));
+    const byRoot = new Map<string, typeof messages>();
+    for (const m of messages) if (m.threadId) byRoot.set(m.threadId, [...(byRoot.get(m.threadId) ?? []), m]);
+    let checked = 0;
+    for (const root of messages.filter((m) => byRoot.has(m.id))) {
+      const kind: RootKind | undefined = rootKind(root.content);
+      if (!kind) continue;
+      const replies = byRoot.get(root.id)!.sort((a, b) => +new Date(a.createdAt!) - +new Date(b.createdAt!));
+      const early = REPLIES[kind].early.map((t) => pattern(t));
+      const late = REPLIES[kind].late.map((t) => pattern(t));
+      for (const [i, reply] of replies.entries()) {
+        const closes = late.some((p) => p.test(reply.content));
+        expect(closes || early.some((p) => p.test(reply.content)), `a reply to a ${kind}: "${reply.content}"`).toBe(true);
+        // Thanks and decisions come once the thread has had its say.
+        if (i < 2) expect(closes && !early.some((p) => p.test(reply.content)), `reply ${i + 1} to a ${kind} closes it: "${reply.content}"`).toBe(false);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
   });
 
   it("are written mostly in working hours on weekdays, and a few people write most", () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, readdirSync, readSync, statSync, writeSync, closeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,6 +6,8 @@ import { seedDatabase, type SeedOptions } from "../../src/api/seed.ts";
 import type { SeedLogEvent } from "../../src/core/log.ts";
 import { isSeedError } from "../../src/core/errors.ts";
 import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { resolvePlanCache } from "../../src/db/config.ts";
+import { openCachedPlan, planKey, trimPlanCache } from "../../src/write/planCache.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("plancache");
@@ -48,13 +50,12 @@ describe("the plan cache", () => {
     expect(plans(dir)).toHaveLength(1);
   });
 
-  it("keeps a plan per seed and scale: other options are generated, not read", async () => {
-    const dir = cacheDir();
-    expect((await seed(dir, { seed: 1 })).cache).toEqual(["saved"]);
-    expect((await seed(dir, { seed: 2 })).cache).toEqual(["saved"]);
-    expect((await seed(dir, { seed: 1, scale: SCALE + 1 })).cache).toEqual(["saved"]);
-    expect(plans(dir)).toHaveLength(3);
-    expect((await seed(dir, { seed: 2 })).cache).toEqual(["hit"]);
+  it("keys a plan by everything that decides its bytes: profile, seed, scale and format", () => {
+    const base = { profile: "dev", seed: 1, scale: SCALE } as const;
+    const key = planKey(base, "copy");
+    expect(planKey({ ...base }, "copy")).toBe(key);
+    const others = [planKey({ ...base, seed: 2 }, "copy"), planKey({ ...base, scale: SCALE + 1 }, "copy"), planKey({ ...base, profile: "edge", scale: 1 }, "copy"), planKey(base, "json")];
+    expect(new Set([key, ...others]).size).toBe(5);
   });
 
   it("notices a damaged plan file, removes it and generates the same rows again", async () => {
@@ -75,8 +76,10 @@ describe("the plan cache", () => {
     const again = await seed(dir);
     expect(again.cache).toEqual(["saved"]);
     expect(await snapshot(db)).toEqual(generated);
-    expect((await seed(dir)).cache).toEqual(["hit"]);
-    expect(await snapshot(db)).toEqual(generated);
+    // Written anew, whole: the next run can use it.
+    const plan = openCachedPlan({ dir, maxBytes: 2 ** 40 }, planKey({ profile: "dev", seed: again.summary.seed, scale: SCALE }, "copy"), "copy");
+    expect(plan?.rows).toBe(again.summary.totalRows);
+    plan?.close();
   });
 
   it("keeps nothing from a run that was interrupted, and leaves no temporary file", async () => {
@@ -102,39 +105,52 @@ describe("the plan cache", () => {
 
   it("adds the local accounts on top of a cached plan, and records fingerprints db:verify agrees with", async () => {
     const dir = cacheDir();
-    await seed(dir);
-    const withLocal = await seed(dir, { dataFile: LOCAL_FILE });
-    expect(withLocal.cache).toEqual(["hit"]);
-    expect(withLocal.summary.localAccounts?.users.length).toBeGreaterThan(0);
-    const viaCache = await snapshot(db);
-    expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE, dataFile: LOCAL_FILE })).toMatchObject({ identical: true, basis: "recorded run" });
-
-    // The same options generated from scratch give the same rows.
-    const fresh = await seed(cacheDir(), { dataFile: LOCAL_FILE });
+    // Cached by a run with local accounts: the plan holds only the generated rows.
+    const fresh = await seed(dir, { dataFile: LOCAL_FILE });
     expect(fresh.cache).toEqual(["saved"]);
-    expect(await snapshot(db)).toEqual(viaCache);
-    // And a plan first cached with the local accounts holds only the generated rows.
+    expect(fresh.summary.localAccounts?.users.length).toBeGreaterThan(0);
+    const generatedWithLocal = await snapshot(db);
     const without = await seed(dir);
     expect(without.cache).toEqual(["hit"]);
+    expect(without.summary.totalRows).toBeLessThan(fresh.summary.totalRows);
     expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE })).toMatchObject({ identical: true, basis: "recorded run" });
+    // And the local accounts go on top of the cached plan: the same rows as generating them all.
+    const withLocal = await seed(dir, { dataFile: LOCAL_FILE });
+    expect(withLocal.cache).toEqual(["hit"]);
+    expect(await snapshot(db)).toEqual(generatedWithLocal);
+    expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE, dataFile: LOCAL_FILE })).toMatchObject({ identical: true, basis: "recorded run" });
   });
 
   it("is off for library calls unless asked, and off everywhere with SEED_CACHE=0", async () => {
+    const cwd = cacheDir();
+    expect(resolvePlanCache({}, cwd, false)).toBeNull();
+    expect(resolvePlanCache({ SEED_CACHE: "0" }, cwd, true)).toBeNull();
+    expect(resolvePlanCache({ SEED_CACHE: "1" }, cwd, false)).toEqual({ dir: join(cwd, ".chatgenius", "cache"), maxBytes: 2048 * 1024 * 1024 });
+    expect(resolvePlanCache({ SEED_CACHE_DIR: "plans", SEED_CACHE_MB: "5" }, cwd, true)).toEqual({ dir: join(cwd, "plans"), maxBytes: 5 * 1024 * 1024 });
+    // A library call as the ChatGenius app makes it: nothing kept.
     const dir = cacheDir();
-    expect((await seed(dir, { cache: undefined })).cache).toEqual([]);
-    expect((await seed(dir, { env: { SEED_CACHE_DIR: dir, SEED_CACHE: "0" } })).cache).toEqual([]);
+    expect((await seed(dir, { cache: undefined, seed: 5 })).cache).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
-    expect((await seed(dir, { cache: undefined, env: { SEED_CACHE_DIR: dir, SEED_CACHE: "1" } })).cache).toEqual(["saved"]);
   });
 
-  it("stays under SEED_CACHE_MB by removing the least recently used plans first", async () => {
+  it("stays under SEED_CACHE_MB by removing the least recently used plans first, never the newest", () => {
     const dir = cacheDir();
-    const env = { SEED_CACHE_DIR: dir, SEED_CACHE_MB: "1" };
-    await seed(dir, { env, seed: 1 });
-    const [first] = plans(dir);
-    await seed(dir, { env, seed: 2 });
-    // Each plan is larger than the limit: only the newest is kept.
-    expect(plans(dir)).toHaveLength(1);
-    expect(plans(dir)[0]).not.toBe(first);
+    const plan = (name: string, mb: number, minutesAgo: number) => {
+      const path = join(dir, `${name}.plan`);
+      writeFileSync(path, Buffer.alloc(mb * 1024 * 1024));
+      const when = new Date(Date.now() - minutesAgo * 60_000);
+      utimesSync(path, when, when);
+      return path;
+    };
+    plan("old", 2, 30);
+    plan("used-recently", 2, 1);
+    plan("middle", 2, 10);
+    const newest = plan("newest-but-large", 5, 60);
+    trimPlanCache({ dir, maxBytes: 4 * 1024 * 1024 }, newest);
+    expect(readdirSync(dir).sort()).toEqual(["newest-but-large.plan"]);
+    plan("a", 1, 3);
+    plan("b", 1, 2);
+    trimPlanCache({ dir, maxBytes: 6.5 * 1024 * 1024 }, newest);
+    expect(readdirSync(dir).sort()).toEqual(["b.plan", "newest-but-large.plan"]);
   });
 });

@@ -49,7 +49,7 @@ export function templateKey(options: KitOptions = {}): string {
   const hash = createHash("sha256");
   const plan = checkPlanOptions(options);
   hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version }));
-  hashPackageFiles(hash, [...planCodeFolders(), "prisma/migrations"]);
+  hashPackageFiles(hash, [...planCodeFolders(["src/write"]), "prisma/migrations"]);
   const env = runEnv(options);
   const dataFile = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE;
   if (dataFile) hash.update(readFileSync(resolve(options.cwd ?? process.cwd(), dataFile)));

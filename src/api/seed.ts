@@ -16,7 +16,7 @@ import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.t
 import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
-import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan } from "../write/planCache.ts";
+import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan, type PlanRecorder } from "../write/planCache.ts";
 import { asSeedError } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 
@@ -146,6 +146,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     let locked = false;
     let generators: StartedGenerators | undefined;
     let cachedPlan: CachedPlan | null = null;
+    let recorder: PlanRecorder | null = null;
     try {
       let t = performance.now();
       // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
@@ -159,7 +160,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       const key = planCache ? planKey(planOptions, format) : "";
       cachedPlan = planCache ? openCachedPlan(planCache, key, format) : null;
       if (streamed && !cachedPlan) generators = startGenerators(planOptions, timing, undefined, format);
-      const recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
+      recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
       await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
         const run = { command: options.command ?? "seed", profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
@@ -195,14 +196,11 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         const planned = chunks ? encodedChunks(chunks, timing, format) : cachedPlan ? cachedPlan.chunks() : recorder ? recorder.record(generators!.chunks) : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        try {
-          const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
-          fill(summary, result);
-          fingerprints = result.fingerprints;
-          recorder?.commit(printsWithout(result.prints, local?.rows));
-        } finally {
-          recorder?.discard();
-        }
+        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
+        fill(summary, result);
+        fingerprints = result.fingerprints;
+        // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
+        recorder?.commit(printsWithout(result.prints, local?.rows));
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
@@ -211,6 +209,7 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         history = null;
       }
     } finally {
+      recorder?.discard();
       cachedPlan?.close();
       await generators?.stop();
       if (locked) await releaseSeedLock(client.client);

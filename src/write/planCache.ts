@@ -200,13 +200,16 @@ export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, lo
     rmSync(temp, { force: true });
     if (reason) log.emit("complete", { step: "cache", action: "skipped", message: `plan not cached: ${(reason as Error).message ?? String(reason)}` });
   };
-  try {
-    mkdirSync(cache.dir, { recursive: true });
-    removeStaleTemporaries(cache);
-    fd = openSync(temp, "w");
-  } catch (error) {
-    stop(error);
-  }
+  // The file is opened when the chunks start to flow: a run refused before that leaves nothing.
+  const start = () => {
+    try {
+      mkdirSync(cache.dir, { recursive: true });
+      removeStaleTemporaries(cache);
+      fd = openSync(temp, "w");
+    } catch (error) {
+      stop(error);
+    }
+  };
   const write = (bytes: Uint8Array) => {
     if (fd === null) return;
     try {
@@ -218,6 +221,7 @@ export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, lo
   };
   return {
     async *record(source) {
+      start();
       for await (const chunk of source) {
         chunk.tables.forEach((part, i) => {
           const header = Buffer.alloc(FRAME_HEADER);

@@ -21,7 +21,7 @@ parentPort!.on("message", (message: string) => {
     const t = performance.now();
     const chunk = encodeChunk(next.value, format);
     timing.encode! += performance.now() - t;
-    parentPort!.postMessage({ chunk, timing }, chunk.tables.flatMap((x) => (x.records ? [x.data.buffer, x.records.buffer] : [x.data.buffer]) as ArrayBuffer[]));
+    parentPort!.postMessage({ chunk, timing }, chunk.tables.map((x) => x.data.buffer as ArrayBuffer));
   } catch (error) {
     const e = error as { code?: string; message?: string };
     parentPort!.postMessage({ error: { code: e.code ?? "SEED_FAILED", message: e.message ?? String(error) } });

@@ -51,25 +51,26 @@ class ByteSink {
 }
 
 /**
- * encodeCopy into `out`; with `records`, also each row's record text followed by a NUL (see
- * encodeChunk), unless a value cannot be printed exactly (then `records` is dropped: null).
+ * encodeCopy into `out`. With `print`, each row's fingerprint is added too; with `exactOnly`,
+ * returns whether every value was printed exactly as PostgreSQL prints it, so that the row's
+ * fingerprint can later be computed from its COPY line (RowPrint.addCopyLines).
  */
-function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], out: ByteSink, print?: RowPrint, records?: ByteSink): boolean {
+function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], out: ByteSink, print?: RowPrint, exactOnly = false): boolean {
   const encoders = encodersOf(table);
   const render = renderersOf(table);
   const fields = table.columns.map((c) => c.field);
   const n = fields.length;
-  let printable = records !== undefined;
+  let printable = exactOnly;
   for (const row of rows) {
     // Each value is printed once, as PostgreSQL prints it: valid COPY input, and the text the
     // row's fingerprint hashes (record syntax), so both come from one rendering.
     let line = "";
     let record = "(";
-    let exact = print !== undefined || printable;
+    let exact = print !== undefined;
     for (let i = 0; i < n; i++) {
       if (i > 0) {
         line += "\t";
-        record += ",";
+        if (exact) record += ",";
       }
       const value = row[fields[i]!];
       if (value === null || value === undefined) {
@@ -80,6 +81,7 @@ function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], 
       if (text === null) {
         line += encoders[i]!(value, row);
         exact = false;
+        printable = false;
         continue;
       }
       line += escape(text);
@@ -89,9 +91,6 @@ function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], 
     if (print) {
       if (exact) print.addText(record + ")");
       else print.add(row);
-    } else if (printable) {
-      if (exact) records!.write(record + ")\u0000");
-      else printable = false;
     }
   }
   return printable;
@@ -186,11 +185,11 @@ export type BulkFormat = "copy" | "json";
 export interface EncodedChunk {
   format: BulkFormat;
   /**
-   * The rows' fingerprint (RowPrint): `records`, each row's record text followed by a NUL
-   * byte (which PostgreSQL text never holds), for the writer to hash while the server loads
-   * the rows; or `print`, already summed; neither when the rows cannot be printed exactly.
+   * The rows' fingerprint (RowPrint): `printable`, every value of `data` is printed as
+   * PostgreSQL prints it, so the writer hashes the rows from their COPY lines while the server
+   * loads them (RowPrint.addCopyLines); or `print`, already summed (or marked unsupported).
    */
-  tables: { name: string; rows: number; data: Uint8Array; records?: Uint8Array; print?: RowPrintPart }[];
+  tables: { name: string; rows: number; data: Uint8Array; printable?: true; print?: RowPrintPart }[];
 }
 
 /** Rows per INSERT of the JSON path (see encodeChunk). */
@@ -210,13 +209,12 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
     if (list.length === 0) continue;
     const ordered = parentsFirst(table, list);
     if (format === "copy") {
-      // The generator only builds the rows' text; hashing it (md5 per row) is left to the
-      // writer's thread, which otherwise waits on the server: the generator is the bottleneck.
-      // About 200 bytes a row (messages); the sinks grow when rows are longer.
+      // The generator only builds the COPY lines; turning them into record text and hashing it
+      // (md5 per row) is left to the writer's thread, which otherwise waits on the server: the
+      // generator is the bottleneck. About 200 bytes a row (messages); the sink grows when rows are longer.
       const data = new ByteSink(ordered.length * 200);
-      const records = new ByteSink(ordered.length * 240);
-      const printable = !new RowPrint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, records);
-      tables.push({ name: table.name, rows: list.length, data: data.bytes(), ...(printable ? { records: records.bytes() } : { print: { rows: 0, sum: "0", unsupported: true } }) });
+      const printable = !new RowPrint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
+      tables.push({ name: table.name, rows: list.length, data: data.bytes(), ...(printable ? { printable: true as const } : { print: { rows: 0, sum: "0", unsupported: true } }) });
       continue;
     }
     // One statement per JSON_ROWS rows: PGlite's WebAssembly heap grows to the largest

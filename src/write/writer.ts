@@ -317,7 +317,7 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
           // Truncated above in this transaction: the rows can go in frozen.
           const copying = copyInto(client, table, part.data, undefined, true);
           // Hashed while the server loads the rows (this thread would only wait).
-          if (part.records) print.addRecords(part.records);
+          if (part.printable) print.addCopyLines(part.data);
           await copying;
         }
         tally.wrote(table, part.rows, performance.now() - started);

@@ -1,8 +1,8 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { copyInto, encodeCopy } from "../../src/write/copy.ts";
-import { TABLES, tableOf } from "../../src/core/datamodel.ts";
-import { buildPlan } from "../../src/plan/plan.ts";
+import { copyInto, encodeChunk, encodeCopy } from "../../src/write/copy.ts";
+import { TABLES, tableOf, type Rows } from "../../src/core/datamodel.ts";
+import { buildPlan, emptyRows } from "../../src/plan/plan.ts";
 import { tableFingerprints } from "../../src/write/fingerprints.ts";
 import { printableTables, RowPrint } from "../../src/write/rowPrint.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
@@ -33,6 +33,17 @@ function streamed(model: Parameters<typeof tableOf>[0], rows: Record<string, unk
   return print.value();
 }
 
+/** The same, as the writer computes it on the bulk path: from the chunk's COPY lines. */
+function fromCopyLines(model: Parameters<typeof tableOf>[0], rows: Record<string, unknown>[]): string | null {
+  const table = tableOf(model);
+  const print = new RowPrint(table);
+  for (const part of encodeChunk({ ...emptyRows(), [model]: rows } as Rows).tables) {
+    expect(part.printable, `${table.name}: every value printed exactly`).toBe(true);
+    print.addCopyLines(part.data);
+  }
+  return print.value();
+}
+
 describe("fingerprints computed while rows stream", () => {
   it("equal what PostgreSQL computes from the rows' text, for every table of a seed", async () => {
     const plan = buildPlan({ profile: "dev", seed: 4 });
@@ -46,7 +57,9 @@ describe("fingerprints computed while rows stream", () => {
     const [message] = buildPlan({ profile: "minimal" }).rows.Message;
     const awkward = ["", " ", "a,b", 'say "hi"', "back\\slash", "(paren)", "tab\there", "new\nline", "cr\rx", "ünïcödé ✓ 👋", "NULL", "{brace}", "\u0001ctl"];
     const messages = awkward.map((content, i) => ({ ...message!, id: `01JH${String(i).padStart(22, "0")}`, content, createdAt: new Date(Date.UTC(2025, 0, 6, 9, 0, 0, [0, 100, 120, 123, 5][i % 5]!)), edited: i % 2 === 0, threadId: null, deletedAt: i % 3 ? null : new Date(Date.UTC(2025, 1, 1)) }));
-    expect(streamed("Message", messages)).toBe(await sqlFingerprint("Message", messages));
+    const expected = await sqlFingerprint("Message", messages);
+    expect(streamed("Message", messages)).toBe(expected);
+    expect(fromCopyLines("Message", messages)).toBe(expected);
     const [settings] = buildPlan({ profile: "minimal" }).rows.UserSettings;
     const variants = [
       { mutedChannels: ["01JH0000000000000000000001", "01JH0000000000000000000002"], notifications: { enabled: false, email: true, "a b": 'q"\\' } },
@@ -54,11 +67,16 @@ describe("fingerprints computed while rows stream", () => {
       { mutedChannels: null, notifications: {} },
       { notifications: { "é": "ü", e: "\n" } },
     ].map((v, i) => ({ ...settings!, ...v, id: `01JH${String(i).padStart(22, "0")}` }));
-    expect(streamed("UserSettings", variants)).toBe(await sqlFingerprint("UserSettings", variants));
+    const settingsPrint = await sqlFingerprint("UserSettings", variants);
+    expect(streamed("UserSettings", variants)).toBe(settingsPrint);
+    expect(fromCopyLines("UserSettings", variants)).toBe(settingsPrint);
   });
 
-  it("are what a bulk seed records, so db:verify needs no second pass over the rows", async () => {
-    await seedDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: 2, seed: 5, method: "copy" });
+  it.each([
+    ["dev", { profile: "dev", scale: 2, seed: 5 }],
+    ["edge (every hostile string)", { profile: "edge" }],
+  ] as const)("are what a bulk seed of %s records, so db:verify needs no second pass over the rows", async (_name, plan) => {
+    await seedDatabase({ env: {}, databaseUrl: db.url, ...plan, method: "copy" });
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

@@ -39,7 +39,7 @@ export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
 
 /**
  * The template's key: a hash of what decides its rows: the migrations and the schema, the code
- * that plans the rows (the TypeScript sources in a checkout, the build in an installed copy),
+ * that plans and writes the rows (the TypeScript sources in a checkout, the build in an installed copy),
  * the profile, seed and scale, and the local accounts file.
  *
  * @example

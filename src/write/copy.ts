@@ -59,6 +59,8 @@ function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], 
   const encoders = encodersOf(table);
   const render = renderersOf(table);
   const fields = table.columns.map((c) => c.field);
+  // Timestamps, booleans, integers and enum labels never print a character COPY reserves.
+  const plain = table.columns.map((c) => !c.isList && (c.kind === "enum" || ["timestamptz", "bool", "int4", "int8"].includes(c.udtName)));
   const n = fields.length;
   let printable = exactOnly;
   for (const row of rows) {
@@ -84,7 +86,7 @@ function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], 
         printable = false;
         continue;
       }
-      line += escape(text);
+      line += plain[i] ? text : escape(text);
       if (exact) record += quoteRecordField(text);
     }
     out.write(line + "\n");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { withDatabase, type DatabaseConfig } from "./config.ts";
 import { connect, ident, translatePgError } from "./connection.ts";
+import { APP_OBJECTS_MIGRATION, missingAppObjects } from "./appObjects.ts";
 import { SeedError } from "../core/errors.ts";
 import { packageRoot } from "../core/paths.ts";
 import type { EventLog } from "../core/log.ts";
@@ -155,10 +156,33 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
       log?.emit("complete", { step: "migration", name: migration.name, ms: Date.now() - started });
       applied.push(migration.name);
     }
+    await restoreAppObjects(client, migrations, pending, log);
     return applied;
   } finally {
     await client.query(`SELECT pg_advisory_unlock(${PRISMA_MIGRATE_LOCK})`).catch(() => {});
   }
+}
+
+/**
+ * A database whose history says the app's functions and triggers were applied but that lacks
+ * some of them (dropped by hand, or its schema recreated by another tool) gets them again:
+ * their migration is idempotent (CREATE OR REPLACE), so it is run once more, in a
+ * transaction, without a new history row (Prisma's bookkeeping stays as Prisma left it).
+ */
+async function restoreAppObjects(client: pg.ClientBase, migrations: readonly Migration[], pending: ReadonlySet<string>, log?: EventLog): Promise<void> {
+  const migration = migrations.find((m) => m.name === APP_OBJECTS_MIGRATION);
+  if (!migration || pending.has(migration.name) || (await missingAppObjects(client)).length === 0) return;
+  log?.emit("start", { step: "migration", name: `${migration.name} (restoring missing functions and triggers)` });
+  const started = Date.now();
+  await client.query("BEGIN");
+  try {
+    await client.query(migration.sql);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw new SeedError("MIGRATION_FAILED", `restoring the functions and triggers of ${migration.name} failed and was rolled back: ${(error as Error).message}. Run 'npm run db:reset'`, { cause: error });
+  }
+  log?.emit("complete", { step: "migration", name: migration.name, ms: Date.now() - started });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { ALL_TABLES, type Table } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
+import { bringsAppObjects, describeAppObject, missingAppObjects } from "./appObjects.ts";
 import { assertNoPendingMigrations, readMigrations } from "./migrations.ts";
 
 interface LiveColumn {
@@ -67,10 +68,28 @@ function compatible(expected: string, maxLength: number | null, live: LiveColumn
 }
 
 /**
- * The database has every migration of prisma/migrations (or `migrationsDir`) and matches the
- * schema the fixtures write: what any command checks before reading or writing seed data.
+ * Throws SCHEMA_MISMATCH naming the ChatGenius server's functions and triggers the database
+ * lacks though its migrations say they were applied (dropped by hand, or a schema recreated by
+ * another tool): `db:migrate` brings them back.
+ */
+export async function assertAppObjects(client: pg.ClientBase, database: string): Promise<void> {
+  const missing = await missingAppObjects(client);
+  if (missing.length === 0) return;
+  const shown = missing.slice(0, 3).map(describeAppObject).join(", ") + (missing.length > 3 ? ` and ${missing.length - 3} more` : "");
+  throw new SeedError(
+    "SCHEMA_MISMATCH",
+    `database '${database}' lacks the functions and triggers the ChatGenius server calls (${shown}): run 'npm run db:migrate' to restore them`,
+  );
+}
+
+/**
+ * The database has every migration of prisma/migrations (or `migrationsDir`), matches the
+ * schema the fixtures write and has the server's functions and triggers: what any command
+ * checks before reading or writing seed data.
  */
 export async function assertReady(client: pg.ClientBase, database: string, migrationsDir?: string): Promise<void> {
-  await assertNoPendingMigrations(client, database, readMigrations(migrationsDir));
+  const migrations = readMigrations(migrationsDir);
+  await assertNoPendingMigrations(client, database, migrations);
   await assertSchemaCompatible(client, database);
+  if (bringsAppObjects(migrations)) await assertAppObjects(client, database);
 }

@@ -7,6 +7,7 @@ import type { RowOf, Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC } from "./fixtures/canonical.ts";
 import { HOUR, MINUTE, WINDOW_START, at } from "./fixtures/clock.ts";
+import { GOOGLE_ID, dmChannelName } from "./validators.ts";
 import { MemberRole, Presence, Theme } from "../generated/prisma/enums.ts";
 import type { Env } from "../db/config.ts";
 import { emptyRows, planDirectory, type PlanOptions } from "./plan.ts";
@@ -17,7 +18,7 @@ import { AUTH0_ID, assertValidAddedRows } from "./validate.ts";
 /** Where the CLI looks for a developer's own accounts when no file is named. Git-ignored. */
 export const DEFAULT_DATA_FILE = "prisma/seed.local.json";
 
-const AUTH0_EXPECTED = "an Auth0 id: auth0| and 24 lowercase hex digits, google-oauth2| and 21 digits, or <connection>|<id>";
+const AUTH0_EXPECTED = "an Auth0 id: auth0| and 24 lowercase hex digits, google-oauth2| and 21 digits starting with 1, or <connection>|<id>";
 
 /**
  * The local file's validator, built on first use: zod is loaded only by runs that have a local
@@ -34,7 +35,8 @@ function buildSchemas(z: typeof Zod.z) {
   /** One developer's account in the local seed file. */
   const LocalUserSchema = z
     .object({
-      auth0_id: z.string({ error: `expected ${AUTH0_EXPECTED}` }).max(128, { error: "expected at most 128 characters" }).regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` }),
+      auth0_id: z.string({ error: `expected ${AUTH0_EXPECTED}` }).max(128, { error: "expected at most 128 characters" }).regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` })
+        .refine((id) => !id.startsWith("google-oauth2|") || GOOGLE_ID.test(id), { error: "expected a Google subject id: google-oauth2| and 21 digits, the first of them 1" }),
       email: z.email({ error: "expected an email address of at most 255 characters" }).max(255, { error: "expected at most 255 characters" }),
       username: z
         .string({ error: "expected a username (text)" })
@@ -234,7 +236,7 @@ function toRows(local: LocalSeed, byUsername: Map<string, RowOf<"User">>, channe
       const createdAt = Math.max(LOCAL_AT, new Date(partner.createdAt!).getTime()) + HOUR;
       const channel: RowOf<"Channel"> = {
         id: ulid(createdAt, ids(`dm:${key}`)),
-        name: [me.username, partner.username].sort().join("--").slice(0, 80),
+        name: dmChannelName(me.username, partner.username),
         description: null,
         type: "dm",
         createdBy: me.id,

@@ -50,11 +50,11 @@ describe("a valid local seed file", () => {
          FROM users u JOIN user_settings s ON s.user_id = u.id JOIN user_status st ON st.user_id = u.id WHERE u.auth0_id = $1`,
       [ada.auth0_id],
     );
-    expect(user).toEqual({ username: "ada", full_name: "Ada Lovelace", theme: "dark", presence: "away", channels: ["engineering:admin", "general:member", "security:member"], dms: ["ada--grace", "ada--testuser1"] });
-    const dms = await query(db, `SELECT c.name, (SELECT count(*)::int FROM channel_members m WHERE m.channel_id = c.id) AS members, (SELECT u.username FROM users u WHERE u.id = c.created_by) AS creator FROM channels c WHERE c.name IN ('ada--grace', 'ada--testuser1') ORDER BY c.name`);
+    expect(user).toEqual({ username: "ada", full_name: "Ada Lovelace", theme: "dark", presence: "away", channels: ["engineering:admin", "general:member", "security:member"], dms: ["dm-ada--grace", "dm-ada--testuser1"] });
+    const dms = await query(db, `SELECT c.name, (SELECT count(*)::int FROM channel_members m WHERE m.channel_id = c.id) AS members, (SELECT u.username FROM users u WHERE u.id = c.created_by) AS creator FROM channels c WHERE c.name IN ('dm-ada--grace', 'dm-ada--testuser1') ORDER BY c.name`);
     expect(dms).toEqual([
-      { name: "ada--grace", members: 2, creator: "ada" },
-      { name: "ada--testuser1", members: 2, creator: "ada" },
+      { name: "dm-ada--grace", members: 2, creator: "ada" },
+      { name: "dm-ada--testuser1", members: 2, creator: "ada" },
     ]);
   });
 

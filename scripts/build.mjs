@@ -16,6 +16,7 @@ export const ENTRIES = {
   index: "src/index.ts",
   chunkWorker: "src/write/chunkWorker.ts",
   testing: "src/testing/index.ts",
+  scenario: "src/scenario/index.ts",
   "testing-global-setup": "src/testing/globalSetup.ts",
   "testing-setup": "src/testing/setup.ts",
 };

@@ -1,0 +1,109 @@
+import type { ModelName, RowOf } from "../core/datamodel.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+
+declare const modelBrand: unique symbol;
+
+/**
+ * A row of a scenario, as the calls that declare rows return it: pass it where another row
+ * needs it (`channel: ops`, `replyTo: root`). It is not an id: a raw id where a handle is
+ * expected does not compile, and the row it names gets its id only when the scenario is planned.
+ *
+ * @example
+ * const ops = s.channel({ traits: ["private"] }); // Handle<"Channel">
+ * s.message({ channel: ops });
+ */
+export interface Handle<M extends ModelName> {
+  readonly [modelBrand]: M;
+  readonly model: M;
+  /** Where the row was declared: `messages[3]`, `messages[0].replies[2]`, or its `key`. */
+  readonly place: string;
+}
+
+/** The row a model's table holds, as Prisma's client returns it (`Prisma.MessageModel`, …). */
+export type ModelRow<M extends ModelName> = Prisma.TypeMap["model"][M]["payload"]["scalars"];
+
+/** A model's own columns as Prisma's generated input types them, all optional; ids and foreign keys excluded. */
+export type Fields<M extends ModelName, ForeignKeys extends keyof RowOf<M> = never> = Partial<Omit<RowOf<M>, "id" | ForeignKeys>>;
+
+/** What every declaration takes: a `key` pins the row's values wherever it moves in the scenario. */
+export interface Keyed {
+  /** A name of your own for the row: its values are drawn from it instead of its place, and error lines use it. */
+  readonly key?: string;
+}
+
+export const USER_TRAITS = ["deleted", "google"] as const;
+export const CHANNEL_TRAITS = ["public", "private", "dm", "archived", "deleted"] as const;
+export const MEMBER_TRAITS = ["left"] as const;
+export const MESSAGE_TRAITS = ["edited", "deleted"] as const;
+export const FILE_TRAITS = ["deleted"] as const;
+
+/** `deleted`: the user has left (soft-deleted); `google`: a Google account (`google-oauth2|1…`). */
+export type UserTrait = (typeof USER_TRAITS)[number];
+/** The channel's type (`public` is the default), `archived` (read-only), `deleted` (soft-deleted). */
+export type ChannelTrait = (typeof CHANNEL_TRAITS)[number];
+/** `left`: the membership is soft-deleted (the user left the channel). */
+export type MemberTrait = (typeof MEMBER_TRAITS)[number];
+/** `edited`, `deleted` (soft-deleted: a deleted root's replies are deleted with it). */
+export type MessageTrait = (typeof MESSAGE_TRAITS)[number];
+/** `deleted`: the attachment was removed. */
+export type FileTrait = (typeof FILE_TRAITS)[number];
+
+export interface UserOptions extends Fields<"User">, Keyed {
+  readonly traits?: readonly UserTrait[];
+}
+
+export interface ChannelOptions extends Fields<"Channel", "createdBy" | "archivedBy">, Keyed {
+  readonly traits?: readonly ChannelTrait[];
+  /** Who created it (its owner). Default: the first member. */
+  readonly creator?: Handle<"User">;
+  /**
+   * Its members, creator included: a count (recycled from the seeded baseline's users —
+   * testuser1, testuser2, testuser3 — then new users), or the users themselves. Default: 3,
+   * and 2 for a DM.
+   */
+  readonly members?: number | readonly Handle<"User">[];
+  /** Who archived it (with the `archived` trait). Default: its creator. */
+  readonly archivedBy?: Handle<"User">;
+}
+
+export interface ChannelMemberOptions extends Fields<"ChannelMember", "channelId" | "userId">, Keyed {
+  readonly traits?: readonly MemberTrait[];
+}
+
+export interface MessageOptions extends Fields<"Message", "channelId" | "userId" | "threadId">, Keyed {
+  readonly traits?: readonly MessageTrait[];
+  /** Default: the reply's root's channel, else the seeded `#general` (or, without recycling, one new channel). */
+  readonly channel?: Handle<"Channel">;
+  /** Default: one of the channel's members. */
+  readonly author?: Handle<"User">;
+  /** Makes it a reply in that message's thread. */
+  readonly replyTo?: Handle<"Message">;
+  /** A thread of this many replies under it, by the channel's members. */
+  readonly replies?: number;
+  /** This many of the channel's members react to it, one emoji each. */
+  readonly reactions?: number;
+  /** This many attachments uploaded by its author. */
+  readonly files?: number;
+}
+
+export interface ReactionOptions extends Fields<"Reaction", "messageId" | "userId">, Keyed {
+  readonly message: Handle<"Message">;
+  /** Default: a member of the message's channel who has not reacted to it yet. */
+  readonly user?: Handle<"User">;
+}
+
+export interface FileOptions extends Fields<"File", "messageId" | "userId">, Keyed {
+  readonly message: Handle<"Message">;
+  /** Default: the message's author. */
+  readonly user?: Handle<"User">;
+  readonly traits?: readonly FileTrait[];
+}
+
+export interface MessageReadOptions extends Fields<"MessageRead", "userId" | "channelId" | "lastReadMessageId">, Keyed {
+  readonly user: Handle<"User">;
+  /** The last message the user has read; the marker is in its channel. */
+  readonly message: Handle<"Message">;
+}
+
+/** A count's overrides: the same for every row, or per row from its index (sequences for unique fields). */
+export type PerRow<O> = O | ((index: number) => O);

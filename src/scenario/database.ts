@@ -3,7 +3,7 @@ import { SeedError } from "../core/errors.ts";
 import { ident } from "../db/connection.ts";
 import { buildCanonical } from "../plan/fixtures/canonical.ts";
 import { encodeJson } from "../write/copy.ts";
-import type { ExistingChannel, ExistingMember, ExistingUser, ScenarioContext, ScenarioLookups } from "./scenario.ts";
+import type { Baseline, ExistingChannel, ExistingMember, ExistingUser, ScenarioContext, ScenarioLookups } from "./scenario.ts";
 
 /** A Prisma 7 client, or the client of an interactive transaction (`prisma.$transaction(async (tx) => …)`). */
 export interface PrismaLike {
@@ -61,7 +61,7 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
     [JSON.stringify(lookups.channelNames)],
   );
   const general = buildCanonical().general;
-  const memberChannels = [...channelRows.map((c) => c.id), ...(lookups.baselineChannels.length > 0 ? [general.id] : [])];
+  const memberChannels = [...channelRows.map((c) => c.id), ...(lookups.general ? [general.id] : [])];
   const members = memberChannels.length === 0 ? [] : await select<{ channel_id: string; user_id: string; username: string; role: ExistingMember["role"]; created_at: Date; deleted_at: Date | null; user_deleted: boolean }>(
     db,
     `SELECT m.channel_id, m.user_id, u.username, m.role::text AS role, m.created_at, m.deleted_at, u.deleted_at IS NOT NULL AS user_deleted
@@ -77,16 +77,20 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
     const c = found[0];
     if (c) channels.set(name, { id: c.id, name: c.name, type: c.type, createdBy: c.created_by, createdAt: new Date(c.created_at), archivedAt: c.archived_at && new Date(c.archived_at), members: membersOf(c.id) });
   }
-  await assertBaseline(db, lookups);
-  return { users, channels, generalMembers: lookups.baselineChannels.length > 0 ? membersOf(general.id) : [] };
+  return { users, channels, generalMembers: lookups.general ? membersOf(general.id) : [] };
 }
 
-/** The canonical rows a scenario recycles must be in the database (they are in every profile). */
-async function assertBaseline(db: ScenarioDatabase, lookups: ScenarioLookups): Promise<void> {
-  if (lookups.baselineUsers.length === 0 && lookups.baselineChannels.length === 0) return;
+/**
+ * The canonical rows a planned scenario recycles must be in the database (every profile has them).
+ *
+ * @example
+ * await assertBaseline(pool, s.plan(context).baseline);
+ */
+export async function assertBaseline(db: ScenarioDatabase, baseline: Baseline): Promise<void> {
+  if (baseline.users.length === 0 && baseline.channels.length === 0) return;
   const canonical = buildCanonical();
-  const userIds = canonical.users.filter((u) => lookups.baselineUsers.includes(u.username)).map((u) => u.id);
-  const channelIds = lookups.baselineChannels.length > 0 ? [canonical.general.id] : [];
+  const userIds = canonical.users.filter((u) => baseline.users.includes(u.username)).map((u) => u.id);
+  const channelIds = baseline.channels.length > 0 ? [canonical.general.id] : [];
   const [found] = await select<{ users: number; channels: number }>(
     db,
     `SELECT (SELECT count(*)::int FROM users WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))) AS users,
@@ -94,7 +98,7 @@ async function assertBaseline(db: ScenarioDatabase, lookups: ScenarioLookups): P
     [JSON.stringify(userIds), JSON.stringify(channelIds)],
   );
   if (Number(found?.users) !== userIds.length || Number(found?.channels) !== channelIds.length) {
-    const named = [...lookups.baselineUsers, ...lookups.baselineChannels.map((c) => `#${c}`)].join(", ");
+    const named = [...baseline.users, ...baseline.channels.map((c) => `#${c}`)].join(", ");
     throw new SeedError(
       "INVALID_SCENARIO",
       `scenario: it recycles ${named} from the seeded baseline, but the database does not hold them: seed it first (npm run db:seed -- --profile minimal, or the test kit), or build the scenario with scenario({ recycle: false })`,

@@ -1,6 +1,6 @@
 // chatgenius-seed/scenario: the rows a test needs, in a few typed lines, keeping the app's rules.
-export { scenario, Scenario, SCENARIO_RULES, type ScenarioOptions, type PlannedScenario, type ScenarioContext, type ScenarioLookups } from "./scenario.ts";
-export { lookupContext, insertRows, type ScenarioDatabase, type PrismaLike, type PgLike } from "./database.ts";
+export { scenario, Scenario, SCENARIO_RULES, type ScenarioOptions, type PlannedScenario, type ScenarioContext, type ScenarioLookups, type Baseline } from "./scenario.ts";
+export { lookupContext, assertBaseline, insertRows, type ScenarioDatabase, type PrismaLike, type PgLike } from "./database.ts";
 export type {
   Handle,
   ModelRow,
@@ -13,6 +13,8 @@ export type {
   FileOptions,
   MessageReadOptions,
   PerRow,
+  UserSettingsOptions,
+  UserStatusOptions,
   UserTrait,
   ChannelTrait,
   MemberTrait,

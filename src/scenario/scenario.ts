@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { insertOrder, type ModelName, type RowOf, type Rows } from "../core/datamodel.ts";
+import { insertOrder, tableOf, type ModelName, type RowOf, type Rows } from "../core/datamodel.ts";
+import * as ENUMS from "../generated/prisma/enums.ts";
 import { SeedError } from "../core/errors.ts";
 import { buildCanonical, DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC, type CanonicalRows } from "../plan/fixtures/canonical.ts";
 import { DAY, HOUR, MINUTE, WINDOW_END, at } from "../plan/fixtures/clock.ts";
@@ -12,7 +13,7 @@ import { validateRows } from "../plan/validate.ts";
 import { APP_VALIDATORS, FILE_LIMITS, checkAppValidators, dmChannelName } from "../plan/validators.ts";
 import { checkRules } from "../plan/rules.ts";
 import { replyText, rootText } from "./content.ts";
-import { insertRows, lookupContext, type ScenarioDatabase } from "./database.ts";
+import { assertBaseline, insertRows, lookupContext, type ScenarioDatabase } from "./database.ts";
 import {
   CHANNEL_TRAITS,
   FILE_TRAITS,
@@ -21,7 +22,6 @@ import {
   USER_TRAITS,
   type ChannelMemberOptions,
   type ChannelOptions,
-  type Fields,
   type FileOptions,
   type Handle,
   type MessageOptions,
@@ -30,6 +30,8 @@ import {
   type PerRow,
   type ReactionOptions,
   type UserOptions,
+  type UserSettingsOptions,
+  type UserStatusOptions,
 } from "./types.ts";
 
 /** The ids of the rules and validators a scenario keeps, which `allow` can name. */
@@ -87,14 +89,21 @@ export interface ExistingChannel {
 export interface ScenarioLookups {
   readonly usernames: readonly string[];
   readonly channelNames: readonly string[];
-  /** Canonical users and channels the scenario recycles: they must be in the database. */
-  readonly baselineUsers: readonly string[];
-  readonly baselineChannels: readonly string[];
+  /** Whether the baseline's `#general` may be recycled (its members in the database count for the rules). */
+  readonly general: boolean;
+}
+
+/** The seeded baseline's rows a planned scenario recycles: the database must hold them. */
+export interface Baseline {
+  readonly users: readonly string[];
+  readonly channels: readonly string[];
 }
 
 /** The planned rows of a scenario, table by table, and each declared row by its handle. */
 export interface PlannedScenario {
   readonly rows: Rows;
+  /** The seeded baseline's users (by username) and channels (by name) it recycles. */
+  readonly baseline: Baseline;
   /** The row a handle names, typed as Prisma's client returns it. */
   get<M extends ModelName>(handle: Handle<M>): ModelRow<M>;
 }
@@ -110,8 +119,8 @@ type Decl =
   | { kind: "reaction"; place: string; options: ReactionOptions }
   | { kind: "file"; place: string; options: FileOptions }
   | { kind: "messageRead"; place: string; options: MessageReadOptions }
-  | { kind: "userSettings"; place: string; user: AnyHandle; options: Fields<"UserSettings", "userId"> }
-  | { kind: "userStatus"; place: string; user: AnyHandle; options: Fields<"UserStatus", "userId"> };
+  | { kind: "userSettings"; place: string; user: AnyHandle; options: UserSettingsOptions }
+  | { kind: "userStatus"; place: string; user: AnyHandle; options: UserStatusOptions };
 
 const PLURAL: Record<Decl["kind"], string> = {
   user: "users",
@@ -166,6 +175,7 @@ export class Scenario {
   /** A new user, with the settings and status rows the app expects. */
   user(options: UserOptions = {}): Handle<"User"> {
     this.traits("user", options.traits, USER_TRAITS);
+    this.fields("user", "User", options, [], ["key", "traits"]);
     return this.declare("User", { kind: "user", place: "", options });
   }
 
@@ -183,6 +193,7 @@ export class Scenario {
   /** A new channel (public unless a trait says otherwise) with its members, its creator the owner. */
   channel(options: ChannelOptions = {}): Handle<"Channel"> {
     this.traits("channel", options.traits, CHANNEL_TRAITS);
+    this.fields("channel", "Channel", options, ["createdBy"], ["key", "traits", "creator", "members", "archivedBy"]);
     if (options.members !== undefined && typeof options.members === "number") this.count("members", options.members);
     if (Array.isArray(options.members)) for (const m of options.members) this.own(m, "User", "members");
     if (options.creator) this.own(options.creator, "User", "creator");
@@ -206,12 +217,14 @@ export class Scenario {
     this.own(channel, "Channel", "channel");
     this.own(user, "User", "user");
     this.traits("channelMember", options.traits, MEMBER_TRAITS);
+    this.fields("channelMember", "ChannelMember", options, ["channelId", "userId"], ["key", "traits"]);
     return this.declare("ChannelMember", { kind: "channelMember", place: "", channel, user, options });
   }
 
   /** A message (a root, or a reply with `replyTo`), optionally with a thread, reactions and files. */
   message(options: MessageOptions = {}): Handle<"Message"> {
     this.traits("message", options.traits, MESSAGE_TRAITS);
+    this.fields("message", "Message", options, ["channelId", "userId", "threadId"], ["key", "traits", "channel", "author", "replyTo", "replies", "reactions", "files"]);
     if (options.channel) this.own(options.channel, "Channel", "channel");
     if (options.author) this.own(options.author, "User", "author");
     if (options.replyTo) this.own(options.replyTo, "Message", "replyTo");
@@ -229,6 +242,7 @@ export class Scenario {
   reaction(options: ReactionOptions): Handle<"Reaction"> {
     this.own(options?.message, "Message", "message");
     if (options.user) this.own(options.user, "User", "user");
+    this.fields("reaction", "Reaction", options, ["messageId", "userId"], ["key", "message", "user"]);
     return this.declare("Reaction", { kind: "reaction", place: "", options });
   }
 
@@ -237,6 +251,7 @@ export class Scenario {
     this.own(options?.message, "Message", "message");
     if (options.user) this.own(options.user, "User", "user");
     this.traits("file", options.traits, FILE_TRAITS);
+    this.fields("file", "File", options, ["messageId", "userId"], ["key", "traits", "message", "user"]);
     return this.declare("File", { kind: "file", place: "", options });
   }
 
@@ -244,27 +259,32 @@ export class Scenario {
   messageRead(options: MessageReadOptions): Handle<"MessageRead"> {
     this.own(options?.user, "User", "user");
     this.own(options?.message, "Message", "message");
+    this.fields("messageRead", "MessageRead", options, ["userId", "channelId", "lastReadMessageId"], ["key", "user", "message"]);
     return this.declare("MessageRead", { kind: "messageRead", place: "", options });
   }
 
   /** Sets fields of a new user's settings row (every new user has one). */
-  userSettings(user: Handle<"User">, options: Fields<"UserSettings", "userId">): Handle<"UserSettings"> {
+  userSettings(user: Handle<"User">, options: UserSettingsOptions): Handle<"UserSettings"> {
     this.own(user, "User", "user");
+    for (const channel of options.mutedChannels ?? []) this.own(channel, "Channel", "mutedChannels");
+    this.fields("userSettings", "UserSettings", options, ["userId"], []);
     return this.declare("UserSettings", { kind: "userSettings", place: "", user, options });
   }
 
   /** Sets fields of a new user's status row (every new user has one). */
-  userStatus(user: Handle<"User">, options: Fields<"UserStatus", "userId">): Handle<"UserStatus"> {
+  userStatus(user: Handle<"User">, options: UserStatusOptions): Handle<"UserStatus"> {
     this.own(user, "User", "user");
+    this.fields("userStatus", "UserStatus", options, ["userId"], []);
     return this.declare("UserStatus", { kind: "userStatus", place: "", user, options });
   }
 
-  /** What the scenario needs to look up in the database before it can be planned. */
+  /** What the scenario names in the database (users by username, channels by name): looked up before planning. */
   lookups(): ScenarioLookups {
-    const usernames = this.decls.flatMap((d) => (d.kind === "existingUser" ? [d.username] : []));
-    const channelNames = this.decls.flatMap((d) => (d.kind === "existingChannel" ? [d.name] : []));
-    const planned = this.planWith(contextWithout(usernames, channelNames));
-    return { usernames: unique(usernames), channelNames: unique(channelNames), ...planned.baseline };
+    return {
+      usernames: unique(this.decls.flatMap((d) => (d.kind === "existingUser" ? [d.username] : []))),
+      channelNames: unique(this.decls.flatMap((d) => (d.kind === "existingChannel" ? [d.name] : []))),
+      general: this.recycle,
+    };
   }
 
   /**
@@ -292,9 +312,9 @@ export class Scenario {
    * world.get(ops).name; // "incident-4k2q"
    */
   async create(db: ScenarioDatabase): Promise<PlannedScenario> {
-    const lookups = this.lookups();
-    const context = await lookupContext(db, lookups);
+    const context = await lookupContext(db, this.lookups());
     const planned = this.plan(context);
+    await assertBaseline(db, planned.baseline);
     await insertRows(db, planned.rows);
     return planned;
   }
@@ -309,7 +329,7 @@ export class Scenario {
       .digest("hex");
   }
 
-  private planWith(context: ScenarioContext): PlannedScenario & { baseline: { baselineUsers: string[]; baselineChannels: string[] } } {
+  private planWith(context: ScenarioContext): PlannedScenario {
     return new Planner(this.seed, this.recycle, this.allow, context).run(this.decls);
   }
 
@@ -350,6 +370,18 @@ export class Scenario {
     }
   }
 
+  /** Overrides name the model's own columns (ids and foreign keys excepted) with values of their enum. */
+  private fields(what: string, model: ModelName, options: object, foreignKeys: readonly string[], extra: readonly string[]): void {
+    const columns = tableOf(model).columns.filter((c) => c.field !== "id" && !foreignKeys.includes(c.field));
+    for (const [field, value] of Object.entries(options ?? {})) {
+      if (extra.includes(field)) continue;
+      const column = columns.find((c) => c.field === field);
+      if (!column) throw invalid(`${what}() has no field '${field}': use ${[...columns.map((c) => c.field), ...extra].join(", ")}`);
+      const values = column.kind === "enum" ? Object.values((ENUMS as unknown as Record<string, Record<string, string>>)[column.type] ?? {}) : null;
+      if (values && value !== undefined && !values.includes(value as string)) throw invalid(`${what}() ${field} is '${String(value)}': use one of ${values.join(", ")}`);
+    }
+  }
+
   private own(handle: unknown, model: ModelName, field: string): void {
     if (!this.handles.has(handle as AnyHandle)) {
       const what = typeof handle === "string" ? `a raw id ('${handle}')` : handle === undefined ? "nothing" : "a handle of another scenario";
@@ -377,16 +409,6 @@ export function scenario(options: ScenarioOptions = {}): Scenario {
 }
 
 const EMPTY_CONTEXT: ScenarioContext = { users: new Map(), channels: new Map() };
-
-/** A context that stands in for lookups not yet made (only for finding what to look up). */
-function contextWithout(usernames: readonly string[], channelNames: readonly string[]): ScenarioContext {
-  const placeholder = new Date(SCENARIO_FROM - DAY);
-  return {
-    users: new Map(usernames.map((u, i) => [u, { id: `lookup-user-${i}`, username: u, createdAt: placeholder, deletedAt: null }])),
-    channels: new Map(channelNames.map((c, i) => [c, { id: `lookup-channel-${i}`, name: c, type: "public", createdBy: "", createdAt: placeholder, archivedAt: null, members: [] }])),
-    lookingUp: true,
-  } as ScenarioContext;
-}
 
 function perRow<O>(options: PerRow<O>, index: number): O {
   return typeof options === "function" ? (options as (i: number) => O)(index) : options;
@@ -473,9 +495,9 @@ class Planner {
     this.context = context;
   }
 
-  run(decls: readonly Decl[]): PlannedScenario & { baseline: { baselineUsers: string[]; baselineChannels: string[] } } {
+  run(decls: readonly Decl[]): PlannedScenario {
     for (const decl of decls) this.plan(decl);
-    if (!(this.context as { lookingUp?: boolean }).lookingUp) this.check();
+    this.check();
     const rows = this.rows;
     const byPlace = this.byPlace;
     return {
@@ -485,7 +507,7 @@ class Planner {
         if (!found) throw invalid(`${String((handle as AnyHandle)?.place ?? handle)} is not a row of this scenario`);
         return found.row as unknown as ModelRow<M>;
       },
-      baseline: { baselineUsers: [...this.baselineUsers], baselineChannels: [...this.baselineChannels] },
+      baseline: { users: [...this.baselineUsers], channels: [...this.baselineChannels] },
     };
   }
 
@@ -528,7 +550,7 @@ class Planner {
         this.channels.set(handle, { id: found.id, name: found.name, type: found.type, createdAt: ms(found.createdAt), members, label: `#${found.name}` });
         this.byPlace.set(handle, { model: "Channel", row: found as unknown as Record<string, unknown> });
         this.contextRows.Channel.push({ id: found.id, name: found.name, type: found.type, createdBy: found.createdBy, createdAt: found.createdAt, archivedAt: found.archivedAt });
-        for (const m of found.members) this.contextRows.ChannelMember.push({ id: `${found.id}:${m.userId}`, channelId: found.id, userId: m.userId, role: m.role, createdAt: m.createdAt, deletedAt: m.deletedAt });
+        for (const m of found.members) this.contextMember(found.id, m);
         return;
       }
       case "channelMember":
@@ -551,11 +573,18 @@ class Planner {
         const user = this.users.get(decl.user)!;
         const row = decl.kind === "userSettings" ? user.settings : user.status;
         if (!row) throw invalid(`${decl.place}: ${user.username} is not a new user of this scenario: it has its ${decl.kind === "userSettings" ? "settings" : "status"} row already; change it in the test instead`);
-        Object.assign(row, decl.options);
+        const { mutedChannels, ...fields } = decl.options as UserSettingsOptions;
+        Object.assign(row, fields, mutedChannels ? { mutedChannels: mutedChannels.map((c) => this.channels.get(c)!.id) } : {});
         this.byPlace.set(handle, { model: decl.kind === "userSettings" ? "UserSettings" : "UserStatus", row: row as Record<string, unknown> });
         return;
       }
     }
+  }
+
+  /** A membership the database holds, and its user, for the rules (never written). */
+  private contextMember(channelId: string, m: ExistingMember): void {
+    this.contextRows.ChannelMember.push({ id: `${channelId}:${m.userId}`, channelId, userId: m.userId, role: m.role, createdAt: m.createdAt, deletedAt: m.deletedAt });
+    if (!this.contextRows.User.some((u) => u.id === m.userId)) this.contextRows.User.push({ id: m.userId, auth0Id: "", email: "", username: m.username, fullName: "", deletedAt: m.userDeleted ? m.createdAt : null });
   }
 
   // ---- users ------------------------------------------------------------------------------
@@ -670,9 +699,7 @@ class Planner {
       this.contextRows.Channel.push(g);
       this.contextRows.ChannelMember.push(...this.canonical.members);
       // Members the database has beyond the canonical ones count for the rules, never for defaults.
-      for (const m of this.context.generalMembers ?? []) {
-        this.contextRows.ChannelMember.push({ id: `${g.id}:${m.userId}`, channelId: g.id, userId: m.userId, role: m.role, createdAt: m.createdAt, deletedAt: m.deletedAt });
-      }
+      for (const m of this.context.generalMembers ?? []) this.contextMember(g.id, m);
       this.general = {
         id: g.id,
         name: g.name,

@@ -105,5 +105,13 @@ export interface MessageReadOptions extends Fields<"MessageRead", "userId" | "ch
   readonly message: Handle<"Message">;
 }
 
+/** A new user's settings: the model's columns, with muted channels given as handles. */
+export interface UserSettingsOptions extends Omit<Fields<"UserSettings", "userId">, "mutedChannels"> {
+  readonly mutedChannels?: readonly Handle<"Channel">[];
+}
+
+/** A new user's status: the model's columns. */
+export type UserStatusOptions = Fields<"UserStatus", "userId">;
+
 /** A count's overrides: the same for every row, or per row from its index (sequences for unique fields). */
 export type PerRow<O> = O | ((index: number) => O);

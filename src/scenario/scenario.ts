@@ -320,6 +320,19 @@ export class Scenario {
   }
 
   /**
+   * Plans the rows as `create(db)` would write them, reading the database for what the scenario
+   * names, without writing anything: a test file whose database already holds the scenario (the
+   * kit's template) gets its rows and ids this way.
+   *
+   * @example
+   * const world = await s.planOn(pool);
+   * world.get(root).id;
+   */
+  async planOn(db: ScenarioDatabase): Promise<PlannedScenario> {
+    return this.plan(await lookupContext(db, this.lookups()));
+  }
+
+  /**
    * A hash of the declarations and options: two scenarios with the same fingerprint plan the same
    * rows on the same database (the test kit keys its templates by it).
    */

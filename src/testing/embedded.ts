@@ -5,6 +5,7 @@ import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
 import { startEmbedded } from "../db/embedded.ts";
 import type { KitOptions } from "./options.ts";
+import { writeScenarios } from "./scenarios.ts";
 
 /** Where embedded templates live, per project: `.chatgenius/templates/<key>`. */
 export const EMBEDDED_TEMPLATES = ".chatgenius/templates";
@@ -49,6 +50,7 @@ export async function prepareEmbeddedTemplate(options: KitOptions, key: string):
     try {
       await migrateDatabase({ env: {}, databaseUrl: db.url });
       await seedDatabase({ env: {}, databaseUrl: db.url, profile: options.profile, seed: options.seed, scale: options.scale, dataFile: options.dataFile, cwd: options.cwd });
+      await writeScenarios(db.url, options);
     } finally {
       await db.stop();
     }

@@ -3,3 +3,4 @@ export { prepareTemplate, templateKey, type KitOptions, type Template } from "./
 export { createTestDatabase, cleanupStale, settleReadyClones, topUpReadyClones, READY_COMMENT, type TestDatabase, type TestDatabaseOptions } from "./testDatabase.ts";
 export { RollbackPool } from "./rollback.ts";
 export { kitOptionsFromEnv } from "./options.ts";
+export { defineGlobalSetup } from "./globalSetup.ts";

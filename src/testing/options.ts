@@ -1,9 +1,21 @@
 import type { Env } from "../db/config.ts";
 import { PROFILES, type Profile } from "../plan/plan.ts";
 import type { SeedOptions } from "../api/seed.ts";
+import type { Scenario } from "../scenario/scenario.ts";
 
-/** What the kit takes: what seedDatabase takes (the target, the plan, the local accounts). */
-export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote">;
+/**
+ * What the kit takes: what seedDatabase takes (the target, the plan, the local accounts), and
+ * scenarios written on top of the profile's rows into the template, so that every test file's
+ * clone starts with them.
+ */
+export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote"> & {
+  readonly scenario?: Scenario | readonly Scenario[];
+};
+
+/** The kit's scenarios as a list. */
+export function kitScenarios(options: KitOptions): readonly Scenario[] {
+  return options.scenario === undefined ? [] : Array.isArray(options.scenario) ? options.scenario : [options.scenario as Scenario];
+}
 
 /**
  * The kit's options for Vitest's globalSetup, from the environment: the server and base

@@ -6,10 +6,11 @@ import { packageRoot } from "../core/paths.ts";
 import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
-import type { KitOptions } from "./options.ts";
+import { kitScenarios, type KitOptions } from "./options.ts";
 import { resolveDatabaseConfig, runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
 import { isServerConfigured } from "../db/embedded.ts";
 import { prepareEmbeddedTemplate, type EmbeddedTemplate } from "./embedded.ts";
+import { writeScenarios } from "./scenarios.ts";
 
 export type { KitOptions };
 import { connect, ident } from "../db/connection.ts";
@@ -40,7 +41,7 @@ export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
 /**
  * The template's key: a hash of what decides its rows: the migrations and the schema, the code
  * that plans and writes the rows (the TypeScript sources in a checkout, the build in an installed copy),
- * the profile, seed and scale, and the local accounts file.
+ * the profile, seed and scale, the local accounts file and the scenarios written on top.
  *
  * @example
  * templateKey({ profile: "minimal" }).slice(0, 12);
@@ -49,7 +50,9 @@ export function templateKey(options: KitOptions = {}): string {
   const hash = createHash("sha256");
   const plan = checkPlanOptions(options);
   hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version }));
-  hashPackageFiles(hash, [...planCodeFolders(["src/write"]), "prisma/migrations"]);
+  hashPackageFiles(hash, [...planCodeFolders(["src/write", "src/scenario"]), "prisma/migrations"]);
+  // Scenarios on top are keyed by their content, like a profile.
+  for (const scenario of kitScenarios(options)) hash.update(`scenario:${scenario.fingerprint()}`);
   const env = runEnv(options);
   const dataFile = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE;
   if (dataFile) hash.update(readFileSync(resolve(options.cwd ?? process.cwd(), dataFile)));
@@ -91,6 +94,7 @@ export async function prepareTemplate(options: KitOptions = {}): Promise<Templat
       const target = withDatabase(server, building).url;
       await migrateDatabase({ env: {}, databaseUrl: target, allowRemote: options.allowRemote });
       await seedDatabase({ env: {}, databaseUrl: target, profile: options.profile, seed: options.seed, scale: options.scale, dataFile: options.dataFile, cwd: options.cwd, allowRemote: options.allowRemote });
+      await writeScenarios(target, options);
       await admin.query(`ALTER DATABASE ${ident(building)} RENAME TO ${ident(name)}`);
       await admin.query(`ALTER DATABASE ${ident(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
       await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEMPLATE_COMMENT} ${key}'`);

@@ -1,7 +1,9 @@
 // Per-test rollback for a Prisma 7 client: each test's writes vanish after it, and the app's own
-// nested $transaction still commits or rolls back its part inside the test.
+// nested $transaction still commits or rolls back its part inside the test. The rows a test
+// needs come from a scenario, written through the same client.
 import { PrismaPg } from "@prisma/adapter-pg";
 import { afterAll, afterEach, beforeEach, expect, it } from "vitest";
+import { scenario } from "chatgenius-seed/scenario";
 import { RollbackPool } from "chatgenius-seed/testing";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
 
@@ -14,11 +16,15 @@ afterAll(async () => {
   await pool.end();
 });
 
-const channel = (name: string) => ({ name, type: "public" as const, createdBy: "", createdAt: new Date(), updatedAt: new Date() });
+/** A public channel of that name, created by testuser1 (recycled from the seeded baseline). */
+function channelNamed(name: string) {
+  const s = scenario();
+  s.channel({ name });
+  return s;
+}
 
 it("writes a channel inside the test", async () => {
-  const owner = await prisma.user.findFirstOrThrow({ where: { username: "testuser1" } });
-  await prisma.channel.create({ data: { ...channel("rollback-demo"), id: "01JEXAMPLEROLLBACK00000001", createdBy: owner.id } });
+  await channelNamed("rollback-demo").create(prisma);
   expect(await prisma.channel.count({ where: { name: "rollback-demo" } })).toBe(1);
 });
 
@@ -27,13 +33,12 @@ it("does not see the previous test's channel", async () => {
 });
 
 it("keeps a nested $transaction's commit and undoes its rollback, within the test", async () => {
-  const owner = await prisma.user.findFirstOrThrow({ where: { username: "testuser1" } });
   await prisma.$transaction(async (tx) => {
-    await tx.channel.create({ data: { ...channel("committed-part"), id: "01JEXAMPLEROLLBACK00000002", createdBy: owner.id } });
+    await channelNamed("committed-part").create(tx);
   });
   await expect(
     prisma.$transaction(async (tx) => {
-      await tx.channel.create({ data: { ...channel("rolled-back-part"), id: "01JEXAMPLEROLLBACK00000003", createdBy: owner.id } });
+      await channelNamed("rolled-back-part").create(tx);
       throw new Error("the app's transaction fails");
     }),
   ).rejects.toThrow("the app's transaction fails");

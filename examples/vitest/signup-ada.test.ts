@@ -2,14 +2,16 @@
 // one of them would fail on its unique key; with a database per file both pass.
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { scenario } from "chatgenius-seed/scenario";
 
 const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
 beforeAll(() => db.connect());
 afterAll(() => db.end());
 
 it("signs up 'newcomer' from the ada file and finds the seeded users", async () => {
-  await db.query(`INSERT INTO users (id, auth0_id, email, username, full_name, created_at, updated_at)
-    VALUES ('01JEXAMPLEADA0000000000000', 'auth0|example-ada', 'newcomer@example.com', 'newcomer', 'From ada', now(), now())`);
+  const s = scenario();
+  s.user({ email: "newcomer@example.com", username: "newcomer", fullName: "From ada" });
+  await s.create(db);
   const { rows } = await db.query(`SELECT username FROM users WHERE username IN ('newcomer', 'testuser1') ORDER BY username`);
   expect(rows.map((r) => r.username)).toEqual(["newcomer", "testuser1"]);
 });

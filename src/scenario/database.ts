@@ -130,7 +130,8 @@ export async function insertRows(db: ScenarioDatabase, rows: Rows): Promise<numb
   } catch (cause) {
     const e = cause as { code?: string; detail?: string; message?: string; meta?: { driverAdapterError?: { cause?: { message?: string } } } };
     const reason = e.detail ?? e.meta?.driverAdapterError?.cause?.message ?? e.message ?? String(cause);
-    throw new SeedError("SEED_FAILED", `scenario: the database refused its rows (${reason.split("\n")[0]}): nothing of the scenario was written; change the override that collides`, { cause });
+    const sameRows = /Key \(id\)=/.test(reason) ? ": the database already holds rows of a scenario of the same shape and seed; give this one another seed (scenario({ seed: 2 })) or its rows keys" : "; change the override that collides";
+    throw new SeedError("SEED_FAILED", `scenario: the database refused its rows (${reason.split("\n")[0]}): nothing of the scenario was written${sameRows}`, { cause });
   }
   return tables.reduce((n, t) => n + rows[t.model].length, 0);
 }

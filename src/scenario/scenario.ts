@@ -528,9 +528,16 @@ class Planner {
     return { rng: new Random(this.seed, `scenario:${place}`), place };
   }
 
+  /**
+   * The name a row's values are drawn from: its key, else its place and what it was declared
+   * with, so that two scenarios that differ in a row's overrides do not draw the same ids.
+   */
   private keyOf(decl: Decl): string {
-    const key = "options" in decl ? (decl.options as { key?: string }).key : undefined;
-    return key ?? decl.place;
+    const options = "options" in decl ? (decl.options as Record<string, unknown>) : {};
+    if (typeof options.key === "string") return options.key;
+    const { place: _place, handle: _handle, ...declared } = decl as Decl & { handle?: unknown };
+    const own = JSON.stringify(declared, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+    return own === JSON.stringify({ kind: decl.kind, options: {} }) ? decl.place : `${decl.place}~${createHash("sha256").update(own).digest("hex").slice(0, 8)}`;
   }
 
   private record(handle: AnyHandle | undefined, model: ModelName, row: Record<string, unknown>, place: string): void {

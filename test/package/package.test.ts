@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,5 +81,19 @@ describe("the packed package, installed into the app", () => {
     // The one error is the deliberate one: the package's types were found and applied.
     expect(tsc.stdout).toMatch(/check\.ts\(3,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
     expect(tsc.stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("runs the README's scenario test file as it stands", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Scenarios"));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(block).toMatch(/from "chatgenius-seed\/scenario"/);
+    writeFileSync(join(app, "private-thread.test.ts"), block);
+    // The app's own Vitest: this checkout's, linked in (it resolves its dependencies from here).
+    mkdirSync(join(app, "node_modules"), { recursive: true });
+    symlinkSync(join(root, "node_modules", "vitest"), join(app, "node_modules", "vitest"), "dir");
+    const result = run(process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--root", app], { DATABASE_URL: db.url, NO_COLOR: "1" });
+    expect(result.stdout + result.stderr).toMatch(/Tests\s+1 passed/);
+    expect(result.code).toBe(0);
   });
 });

@@ -34,7 +34,12 @@ import {
   type UserStatusOptions,
 } from "./types.ts";
 
-/** The ids of the rules and validators a scenario keeps, which `allow` can name. */
+/**
+ * The ids of the rules and validators a scenario keeps, which `allow` can name.
+ *
+ * @example
+ * SCENARIO_RULES.includes("reply-same-channel"); // true
+ */
 export const SCENARIO_RULES: readonly string[] = [...RULES.map((r) => r.id), ...APP_VALIDATORS.map((v) => v.id)];
 
 /** How a scenario is built. */
@@ -150,7 +155,11 @@ function invalid(message: string): SeedError {
  * A scenario: the rows a test needs, declared in a few typed lines, planned from the seed's
  * own builders and checked against the app's rules before anything is written. Declaring
  * returns handles; `plan()` draws the rows (pure); `create(db)` writes them in one statement.
- * See `scenario()`.
+ *
+ * @example
+ * const s = new Scenario({ seed: 7, allow: ["author-is-member"] }); // as scenario({ … })
+ * s.message({ author: s.user() }); // a negative test: an author who is not a member
+ * await s.create(pool);
  */
 export class Scenario {
   readonly seed: number;

@@ -1,4 +1,4 @@
-import { insertOrder, type Rows } from "../core/datamodel.ts";
+import { insertOrder, tableOf, type ModelName, type Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { ident } from "../db/connection.ts";
 import { buildCanonical } from "../plan/fixtures/canonical.ts";
@@ -42,9 +42,9 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
   const users = new Map<string, ExistingUser>();
   const channels = new Map<string, ExistingChannel>();
   if (lookups.usernames.length > 0) {
-    const rows = await select<{ id: string; username: string; created_at: Date; deleted_at: Date | null }>(
+    const rows = await select<{ id: string; username: string; created_at: Date; deleted_at: Date | null } & Record<string, unknown>>(
       db,
-      `SELECT id, username, created_at, deleted_at FROM users WHERE username IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY deleted_at NULLS FIRST, id`,
+      `SELECT * FROM users WHERE username IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY deleted_at NULLS FIRST, id`,
       [JSON.stringify(lookups.usernames)],
     );
     for (const name of lookups.usernames) {
@@ -52,12 +52,12 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
       const live = found.filter((r) => r.deleted_at === null);
       if (live.length > 1) throw new SeedError("INVALID_SCENARIO", `scenario: user "${name}": the database holds ${live.length} users named '${name}': name one that is unique, or declare a new user`);
       const row = found[0];
-      if (row) users.set(name, { id: row.id, username: row.username, createdAt: new Date(row.created_at), deletedAt: row.deleted_at && new Date(row.deleted_at) });
+      if (row) users.set(name, { id: row.id, username: row.username, createdAt: new Date(row.created_at), deletedAt: row.deleted_at && new Date(row.deleted_at), row: asModel("User", row) as never });
     }
   }
-  const channelRows = lookups.channelNames.length === 0 ? [] : await select<{ id: string; name: string; type: "public" | "private" | "dm"; created_by: string; created_at: Date; archived_at: Date | null }>(
+  const channelRows = lookups.channelNames.length === 0 ? [] : await select<{ id: string; name: string; type: "public" | "private" | "dm"; created_by: string; created_at: Date; archived_at: Date | null } & Record<string, unknown>>(
     db,
-    `SELECT id, name, type::text AS type, created_by, created_at, archived_at FROM channels WHERE deleted_at IS NULL AND name IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY id`,
+    `SELECT *, type::text AS type FROM channels WHERE deleted_at IS NULL AND name IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY id`,
     [JSON.stringify(lookups.channelNames)],
   );
   const general = buildCanonical().general;
@@ -75,9 +75,19 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
     const found = channelRows.filter((c) => c.name === name);
     if (found.length > 1) throw new SeedError("INVALID_SCENARIO", `scenario: channel "${name}": the database holds ${found.length} live channels named '${name}': name one that is unique, or declare a new channel`);
     const c = found[0];
-    if (c) channels.set(name, { id: c.id, name: c.name, type: c.type, createdBy: c.created_by, createdAt: new Date(c.created_at), archivedAt: c.archived_at && new Date(c.archived_at), members: membersOf(c.id) });
+    if (c) channels.set(name, { id: c.id, name: c.name, type: c.type, createdBy: c.created_by, createdAt: new Date(c.created_at), archivedAt: c.archived_at && new Date(c.archived_at), members: membersOf(c.id), row: asModel("Channel", c) as never });
   }
   return { users, channels, generalMembers: lookups.general ? membersOf(general.id) : [] };
+}
+
+/** A row read with its column names, as Prisma's client shapes it: field names, Dates, BigInts. */
+function asModel(model: ModelName, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of tableOf(model).columns) {
+    const value = row[column.name];
+    out[column.field] = value === null || value === undefined ? null : column.type === "DateTime" ? new Date(value as string) : column.type === "BigInt" ? BigInt(value as string) : value;
+  }
+  return out;
 }
 
 /**

@@ -71,6 +71,8 @@ export interface ExistingUser {
   readonly username: string;
   readonly createdAt: Date;
   readonly deletedAt: Date | null;
+  /** The whole row, as Prisma's client types it (what `get()` returns for its handle). */
+  readonly row?: ModelRow<"User">;
 }
 export interface ExistingMember {
   readonly userId: string;
@@ -88,6 +90,8 @@ export interface ExistingChannel {
   readonly createdAt: Date;
   readonly archivedAt: Date | null;
   readonly members: readonly ExistingMember[];
+  /** The whole row, as Prisma's client types it (what `get()` returns for its handle). */
+  readonly row?: ModelRow<"Channel">;
 }
 
 /** What planning needs to know about the database before it can draw rows. */
@@ -565,7 +569,7 @@ class Planner {
         const found = this.context.users.get(decl.username);
         if (!found) throw invalid(`${decl.place}: the database holds no user named '${decl.username}': seed it first, or declare a new one with user()`);
         this.users.set(handle, { id: found.id, username: found.username, createdAt: ms(found.createdAt), deleted: found.deletedAt !== null, baseline: true });
-        this.byPlace.set(handle, { model: "User", row: found as unknown as Record<string, unknown> });
+        this.byPlace.set(handle, { model: "User", row: (found.row ?? found) as unknown as Record<string, unknown> });
         this.contextRows.User.push({ id: found.id, auth0Id: "", email: "", username: found.username, fullName: "", createdAt: found.createdAt, deletedAt: found.deletedAt });
         return;
       }
@@ -577,7 +581,7 @@ class Planner {
         if (!found) throw invalid(`${decl.place}: the database holds no live channel named '${decl.name}': seed it first, or declare a new one with channel()`);
         const members = found.members.map((m) => ({ userId: m.userId, username: m.username, role: m.role, joinedAt: ms(m.createdAt), active: m.deletedAt === null && !m.userDeleted }));
         this.channels.set(handle, { id: found.id, name: found.name, type: found.type, createdAt: ms(found.createdAt), members, label: `#${found.name}` });
-        this.byPlace.set(handle, { model: "Channel", row: found as unknown as Record<string, unknown> });
+        this.byPlace.set(handle, { model: "Channel", row: (found.row ?? found) as unknown as Record<string, unknown> });
         this.contextRows.Channel.push({ id: found.id, name: found.name, type: found.type, createdBy: found.createdBy, createdAt: found.createdAt, archivedAt: found.archivedAt });
         for (const m of found.members) this.contextMember(found.id, m);
         return;

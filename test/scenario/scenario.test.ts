@@ -327,6 +327,9 @@ describe("writing a scenario where the test already is", () => {
       const m = s.message({ channel, author, replies: 2, reactions: 2 });
       const world = await s.create(c);
       expect(world.get(m).userId).toBe(world.get(author).id);
+      // An existing row comes back whole, as Prisma's client types it.
+      expect(world.get(author)).toMatchObject({ username, email: expect.stringContaining("@"), createdAt: expect.any(Date) });
+      expect(world.get(channel)).toMatchObject({ name, type: "private", createdBy: expect.any(String) });
       const outsider = scenario();
       outsider.message({ channel: outsider.existingChannel(name), author: outsider.user() });
       await expect(outsider.create(c)).rejects.toThrow("author-is-member");

@@ -1,71 +1,62 @@
 import type { Random } from "../plan/random.ts";
-import { REPLIES, ROOTS, ROOT_KINDS, SLOTS, channelTopic, type RootKind } from "../plan/fixtures/text/conversations.ts";
+import { COMPILED, replyText as composeReply, rootText as composeRoot, scene, voiceOf, type Scene, type ThreadState } from "../plan/fixtures/text/compose.ts";
+import { channelTopic, type Topic } from "../plan/fixtures/text/conversations.ts";
 
-/** What a scenario's message reads like: the seed's own conversation text for its channel. */
-export interface Text {
-  readonly content: string;
-  /** The root's kind, which its replies answer. */
-  readonly kind: RootKind;
+/** What a scenario's thread is about, drawn at its root, so that its replies answer it. */
+export interface Conversation {
+  readonly scene: Scene;
+  readonly topic: Topic;
+  readonly state: ThreadState;
+}
+
+/** Who can be named in a message: the channel's members (and the author, if not one of them). */
+export interface Cast {
+  readonly names: readonly string[];
+  readonly userIds: readonly string[];
+  readonly author: number;
 }
 
 /**
- * A root message's text for a channel, from the same phrase banks as the seeded workspace:
- * its topic follows the channel's name and type; mentions name the channel's members.
+ * The cast of a message: the channel's members by username, with the author's index among them
+ * (an author who is not a member is added, so a negative test still gets text).
  *
  * @example
- * rootText(rng, { name: "engineering", type: "public" }, ["ada", "grace"], 0).content;
+ * castOf([{ userId: "01…", username: "ada" }], { id: "01…", username: "ada" }).author; // 0
  */
-export function rootText(rng: Random, channel: { name: string; type: "public" | "private" | "dm" }, names: readonly string[], author: number): Text {
-  const kind = rng.pick(ROOT_KINDS);
-  return { kind, content: fill(rng, rng.pick(ROOTS[channelTopic(channel.name, channel.type)][kind]), names, author) };
+export function castOf(members: readonly { userId: string; username: string }[], author: { id: string; username: string }): Cast {
+  const names = members.map((m) => m.username);
+  const userIds = members.map((m) => m.userId);
+  let index = userIds.indexOf(author.id);
+  if (index < 0) {
+    names.push(author.username);
+    userIds.push(author.id);
+    index = userIds.length - 1;
+  }
+  return { names, userIds, author: index };
 }
 
 /**
- * A reply's text that answers its root's kind: early replies answer or object, the last ones
- * thank or decide.
+ * A root message's text for a channel, composed as the seeded workspace's are: a subject of the
+ * channel's topic, the product's entities, a link that fits, in the author's own voice.
  *
  * @example
- * replyText(rng, "question", { index: 4, of: 5 }, ["ada", "grace"], 1);
+ * const { content, conversation } = rootText(rng, { name: "engineering", type: "public" }, cast, sentAt);
  */
-export function replyText(rng: Random, kind: RootKind, position: { index: number; of: number }, names: readonly string[], author: number, said: Set<string> = new Set()): string {
-  const late = position.of > 2 && position.index === position.of - 1;
-  const bank = REPLIES[kind][late ? "late" : "early"];
-  // Nobody says the same thing twice in one thread.
-  let text = fill(rng, rng.pick(bank), names, author);
-  for (let tries = 0; said.has(text) && tries < 8; tries++) text = fill(rng, rng.pick(bank), names, author);
-  said.add(text);
-  return text;
+export function rootText(rng: Random, channel: { name: string; type: "public" | "private" | "dm" }, cast: Cast, sentAt: number): { content: string; conversation: Conversation } {
+  const topic = channelTopic(channel.name, channel.type);
+  const sc = scene(rng, rng.pick(COMPILED[topic]), sentAt, cast.author, cast.names.length);
+  const content = composeRoot(rng, sc, { names: cast.names, author: cast.author, voice: voiceOf(cast.userIds[cast.author]!) }, topic);
+  return { content, conversation: { scene: sc, topic, state: { said: new Set([content]), used: 0 } } };
 }
 
-/** Fills a template's slots: mentions of the channel's members, links at example domains, code, emoji. */
-function fill(rng: Random, template: string, names: readonly string[], author: number): string {
-  return template.replace(/\{(@|here|svc|pr|ticket|doc|code|block|emoji|:emoji:|n|day)\}/g, (_, slot: string) => {
-    switch (slot) {
-      case "@": {
-        const others = names.filter((_, i) => i !== author);
-        return others.length > 0 ? `@${rng.pick(others)}` : "@here";
-      }
-      case "here":
-        return "@here";
-      case "svc":
-        return rng.pick(SLOTS.svc);
-      case "pr":
-        return `https://github.example.com/chatgenius/app/pull/${rng.int(100, 2999)}`;
-      case "ticket":
-        return `https://jira.example.org/browse/CG-${rng.int(100, 999)}`;
-      case "doc":
-        return `${rng.pick(SLOTS.docs)}${rng.pick(SLOTS.pages)}`;
-      case "code":
-      case "block":
-        return rng.pick(SLOTS.code);
-      case "emoji":
-        return rng.pick(SLOTS.emoji);
-      case ":emoji:":
-        return rng.pick(SLOTS.shortcode);
-      case "n":
-        return String(rng.int(2, 9));
-      default:
-        return rng.pick(SLOTS.day);
-    }
-  });
+/**
+ * A reply that answers its root's subject; the last of a thread (`closing`) takes the answer,
+ * decides or thanks. Never a text the thread already holds.
+ *
+ * @example
+ * replyText(rng, conversation, cast, false);
+ */
+export function replyText(rng: Random, conversation: Conversation, cast: Cast, closing: boolean): string {
+  const who = { names: cast.names, author: cast.author, voice: voiceOf(cast.userIds[cast.author]!) };
+  return composeReply(rng, conversation.scene, who, conversation.topic, closing, conversation.state);
 }

@@ -12,7 +12,7 @@ import { ulid } from "../plan/ulid.ts";
 import { validateRows } from "../plan/validate.ts";
 import { APP_VALIDATORS, FILE_LIMITS, checkAppValidators, dmChannelName } from "../plan/validators.ts";
 import { checkRules } from "../plan/rules.ts";
-import { replyText, rootText } from "./content.ts";
+import { castOf, replyText, rootText, type Conversation } from "./content.ts";
 import { assertBaseline, insertRows, lookupContext, type ScenarioDatabase } from "./database.ts";
 import {
   CHANNEL_TRAITS,
@@ -485,13 +485,11 @@ interface UserState {
 interface MessageState {
   readonly row: RowOf<"Message">;
   readonly channel: ChannelState;
-  readonly kind: ReturnType<typeof rootText>["kind"];
+  readonly conversation: Conversation;
   readonly label: string;
   replies: number;
   lastReplyAt: number;
   readonly reacted: Set<string>;
-  /** Reply texts of its thread so far. */
-  readonly said: Set<string>;
 }
 
 /** Turns declarations into rows, in declaration order (a handle always names an earlier row). */
@@ -809,9 +807,12 @@ class Planner {
     const parentsAt = root ? Math.max(root.lastReplyAt, author.joinedAt) : Math.max(SCENARIO_FROM, channel.createdAt, author.joinedAt);
     const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE));
     const id = ulid(createdAt, rng);
-    const names = channel.members.map((m) => m.username);
-    const authorIndex = channel.members.findIndex((m) => m.userId === author.id);
-    const text = root ? { kind: root.kind, content: replyText(rng, root.kind, thread ?? { index: root.replies, of: root.replies + 1 }, names, authorIndex, root.said) } : rootText(rng, channel, names, authorIndex);
+    const cast = castOf(channel.members, author);
+    // The last of a thread of two or more (`replies: n`) closes it; a reply declared on its own answers.
+    const closing = thread !== undefined && thread.of >= 2 && thread.index === thread.of - 1;
+    const text = root
+      ? { content: replyText(rng, root.conversation, cast, closing), conversation: root.conversation }
+      : rootText(rng, channel, cast, createdAt);
     const traits = new Set(options.traits ?? []);
     const editedAt = createdAt + rng.int(MINUTE, 30 * MINUTE);
     const deletedOwn = createdAt + rng.int(10 * MINUTE, HOUR);
@@ -833,7 +834,7 @@ class Planner {
     row.createdAt = at(createdAt);
     const label = key === place ? place : `"${key}"`;
     this.record(handle, "Message", row as unknown as Record<string, unknown>, root ? `${place} (reply to ${root.label})` : place);
-    const state: MessageState = { row, channel, kind: text.kind, label, replies: 0, lastReplyAt: createdAt, reacted: new Set(), said: new Set() };
+    const state: MessageState = { row, channel, conversation: text.conversation, label, replies: 0, lastReplyAt: createdAt, reacted: new Set() };
     if (root) {
       root.replies += 1;
       root.lastReplyAt = Math.max(root.lastReplyAt, createdAt);

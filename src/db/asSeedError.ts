@@ -1,5 +1,6 @@
 import { SeedError } from "../core/errors.ts";
 import { redact } from "./config.ts";
+import type { EventLog } from "../core/log.ts";
 
 /** The SQLSTATE of a driver error, also when Prisma wraps it. */
 export function sqlState(error: unknown): string | undefined {
@@ -46,4 +47,16 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
     return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}): finish or close that session, or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`, { cause: error });
   }
   return new SeedError("SEED_FAILED", `the seed failed and was rolled back, the database is as it was: ${text}`, { cause: error });
+}
+
+/**
+ * An error of a run as the one SeedError it ends with (no secret in it), logged once.
+ *
+ * @example
+ * throw failed(log, { step: "run" }, error, run.secrets);
+ */
+export function failed(log: EventLog, details: Record<string, unknown>, error: unknown, secrets: readonly string[]): SeedError {
+  const seedError = asSeedError(error, secrets);
+  log.emit("error", details, { code: seedError.code, message: seedError.message });
+  return seedError;
 }

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import type { Env } from "./config.ts";
+import { resolveDatabaseConfig, type DatabaseConfig, type Env } from "./config.ts";
 import { SeedError } from "../core/errors.ts";
 
 /** Where the embedded database lives, relative to the project (git-ignored). */
@@ -29,6 +29,8 @@ export function isServerConfigured(env: Env, cwd: string): boolean {
 export interface Embedded {
   /** Connection string: postgresql://postgres@127.0.0.1:PORT/postgres */
   readonly url: string;
+  /** The same as a target, for a run's resolved value. */
+  readonly target: DatabaseConfig;
   readonly dir: string;
   stop(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
   }
   return {
     url,
+    target: Object.freeze(resolveDatabaseConfig({ DATABASE_URL: url })),
     dir,
     async stop() {
       await server?.stop().catch(() => {});

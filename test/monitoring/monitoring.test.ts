@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { runStatistics } from "../../src/monitoring/report.ts";
-import { reportDatabase } from "../../src/monitoring/reportDatabase.ts";
+import { reportDatabase } from "../../src/api/report.ts";
 import { resetDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
-import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { verifyDatabase } from "../../src/api/verify.ts";
 import { cli } from "../helpers/cli.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 

@@ -2,7 +2,8 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { redact, secretsOf } from "../db/config.ts";
 import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal } from "../core/errors.ts";
-import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
+import { createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
+import { createLogger, humanSink } from "./output.ts";
 import { EMBEDDED_DIR } from "../db/embedded.ts";
 import { allFlags, flagUsage, parseArgv, usageLine, type AnyCommand } from "./command.ts";
 import type { CliContext, CliIO } from "./context.ts";
@@ -93,7 +94,8 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
   const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  const render: SeedLogSink = json ? jsonSink(out) : consoleSink(createPrinter(io.stdout, io.stderr), verbose);
+  // Human output loads consola once a command runs: --help and a bad flag answer without it.
+  let render: SeedLogSink = json ? jsonSink(out) : () => {};
   let reported = false;
   const sink: SeedLogSink = (event) => {
     if (event.operation === "error" && event.details.step !== "transaction") reported = true;
@@ -115,6 +117,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
       out(helpText());
       return EXIT_CODES.ok;
     }
+    if (!json) render = humanSink(await createLogger(io, verbose), io);
     return await command.run(values, context);
   } catch (error) {
     const seedError = await toSeedError(error, context.secrets);

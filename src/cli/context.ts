@@ -46,7 +46,7 @@ export async function withRun(context: CliContext, kind: RunKind, options: RunOp
   const run = resolveRun(kind, options);
   context.secrets.push(...run.secrets);
   if (run.serverConfigured) return body(run);
-  const db = await startEmbedded({ dir: embeddedDir(context.io.cwd), env: run.env });
+  const db = await startEmbedded({ dir: embeddedDir(context.io.cwd), env: run.env, name: EMBEDDED_DIR });
   context.notice(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
   try {
     const embedded = retarget(run, db);

@@ -24,7 +24,7 @@ export default defineCommand({
     const port = values.port ?? SERVE_PORT;
     // The migration and first seed of a new folder are told in one line each, not event by event.
     const silent = createEventLog(silentSink);
-    const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true, env: settled.env });
+    const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true, env: settled.env, name: EMBEDDED_DIR });
     try {
       const run = retarget(settled, db);
       const { applied } = await migrateWith(() => run, { log: silent });

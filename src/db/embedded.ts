@@ -44,7 +44,7 @@ export interface Embedded {
  * const db = await startEmbedded({ dir: ".chatgenius/pglite" });
  * try { await seedDatabase({ databaseUrl: db.url }); } finally { await db.stop(); }
  */
-export async function startEmbedded(options: { dir: string; port?: number; serving?: boolean; env?: Env }): Promise<Embedded> {
+export async function startEmbedded(options: { dir: string; port?: number; serving?: boolean; env?: Env; name?: string }): Promise<Embedded> {
   const dir = resolve(options.dir);
   const lock = `${dir}.lock`;
   assertUnlocked(lock);
@@ -69,7 +69,8 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
   }
   return {
     url,
-    target: Object.freeze(resolveDatabaseConfig({ DATABASE_URL: url })),
+    // Named by its folder: the loopback URL and its port mean nothing to the person reading.
+    target: Object.freeze({ ...resolveDatabaseConfig({ DATABASE_URL: url }), target: `embedded database in ${options.name ?? dir}` }),
     dir,
     async stop() {
       await server?.stop().catch(() => {});

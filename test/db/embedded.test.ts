@@ -126,6 +126,9 @@ describe("the CLI without configuration", () => {
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       expect(run.stdout.split("\n")[0]).toBe(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+      // Named by its folder, never by its internal loopback URL.
+      expect(run.stdout).toContain(`Seeded: embedded database in ${EMBEDDED_DIR}  profile=minimal`);
+      expect(run.stdout).not.toMatch(/127\.0\.0\.1:\d+/);
       expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(true);
       const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
       expect(verify.code).toBe(0);

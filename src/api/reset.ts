@@ -3,7 +3,8 @@ import { assertDatabaseNotProduction, assertNoDowngrade, recordEnvironment } fro
 import { restoreHistory, saveHistory } from "../monitoring/history.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import type { SeedLogSink } from "../core/log.ts";
-import { failed } from "../db/asSeedError.ts";
+import { asSeedError, failed } from "../db/asSeedError.ts";
+import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { applyMigrations, ensureDatabase, readMigrations, resetSchema } from "../db/migrations.ts";
 import { handlesOf, seedWith, type RunHandles, type SeedOptions, type SeedSummary } from "./seed.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
@@ -81,6 +82,7 @@ export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles)
   let run: ResolvedRun | undefined;
   let migrations: MigrateResult;
   let client;
+  let server: ServerSettings = {};
   try {
     run = resolve();
     const { target: config, settings, guard } = run;
@@ -88,10 +90,11 @@ export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles)
     const createdDatabase = await ensureDatabase(config);
     if (createdDatabase) log.emit("complete", { step: "database", message: `created database ${config.database}` });
     client = await connect(config);
+    server = await serverSettings(client).catch(() => ({}));
     await assertDatabaseNotProduction(client, config.database);
     await acquireSeedLock(client, { waitMs: settings.lockWaitMs, log, signal: handles.signal });
     // Another session using the schema (the app, psql) must not make the reset hang.
-    await client.query(`SET lock_timeout = ${settings.lockTimeoutMs}`);
+    await client.query(`SET lock_timeout = ${effectiveLimits(settings, server).lockTimeoutMs}`);
     const keptHistory = await saveHistory(client);
     await resetSchema(client);
     await client.query(`SET lock_timeout = 0`);
@@ -104,7 +107,7 @@ export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles)
     migrations = { target: config.target, createdDatabase, applied, environment: guard.environment };
   } catch (error) {
     if (client) await client.end().catch(() => {});
-    throw failed(log, { step: "reset" }, error, run?.secrets ?? []);
+    throw failed(log, { step: "reset" }, run ? asSeedError(error, run.secrets, { settings: run.settings, server }) : error, run?.secrets ?? []);
   }
   try {
     const summary = await seedWith(run, { ...handles, connection: client });

@@ -18,6 +18,7 @@ import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/write
 import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan, type PlanRecorder } from "../write/planCache.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
+import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
 /**
@@ -125,6 +126,8 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
   const target = config.target;
   // Set once the run has a database it may write to: from then on its outcome is recorded.
   let history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> } | null = null;
+  // What the database or role sets itself (a timeout, read-only): an error names it, not SEED_*.
+  let server: ServerSettings = {};
   try {
     const method: WriteMethod = run.method !== "auto" ? run.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
     log.emit("start", { step: "run", command: run.command, target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
@@ -135,6 +138,8 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
       ...(local ? { localAccounts: local.accounts } : {}),
     };
     const client = handles.connection ? { client: handles.connection, release: () => {} } : await acquire(config, handles.pool);
+    server = await serverSettings(client.client).catch(() => ({}));
+    const limits = effectiveLimits(settings, server);
     let locked = false;
     let generators: StartedGenerators | undefined;
     let cachedPlan: CachedPlan | null = null;
@@ -177,7 +182,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         if (local) appendRows(rows, local.rows);
         const prisma = handles.prisma ?? (await createPrisma(config));
         try {
-          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: run.transactionTimeoutMs, ...settings, signal: handles.signal, cancel: canceller(config) });
+          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: run.transactionTimeoutMs, ...limits, signal: handles.signal, cancel: canceller(config) });
           fill(summary, result);
           fingerprints = result.fingerprints;
         } finally {
@@ -188,7 +193,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         const planned = chunks ? encodedChunks(chunks, timing, format) : cachedPlan ? cachedPlan.chunks() : recorder ? recorder.record(generators!.chunks) : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: handles.signal, cancel: canceller(config) });
+        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...limits, signal: handles.signal, cancel: canceller(config) });
         fill(summary, result);
         fingerprints = result.fingerprints;
         // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
@@ -212,7 +217,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     log.emit("complete", { step: "run", totalRows: summary.totalRows, durationMs: summary.phases.total, summary });
     return summary;
   } catch (error) {
-    const seedError = asSeedError(error, run.secrets);
+    const seedError = asSeedError(error, run.secrets, { settings, server });
     if (history) await recordFailure(history, seedError);
     throw failed(log, { step: "run", target }, seedError, run.secrets);
   }

@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { redact, secretsOf } from "../db/config.ts";
-import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal } from "../core/errors.ts";
+import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal, type SeedError } from "../core/errors.ts";
 import { createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { createLogger, humanSink } from "./output.ts";
 import { EMBEDDED_DIR } from "../db/embedded.ts";
@@ -18,7 +18,6 @@ export type { CliIO } from "./context.ts";
 export { SERVE_PORT } from "./flags.ts";
 
 const toSeedError = async (error: unknown, secrets: readonly string[]): Promise<SeedError> => (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
-type SeedError = import("../core/errors.ts").SeedError;
 
 /**
  * The commands of the CLI, as data: parsing, `--help`, the flag errors and the README's flag

@@ -92,13 +92,20 @@ Exit codes:
 export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
-  const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  // Human output loads consola once a command runs: --help and a bad flag answer without it.
-  let render: SeedLogSink = json ? jsonSink(out) : () => {};
+  // Human output is written by consola, loaded once a command runs (--help and a bad flag answer
+  // without it) and while the run resolves and connects: until it is ready, lines and events wait
+  // in order.
+  let human: SeedLogSink | null = null;
+  const waiting: (() => void)[] = [];
+  const inOrder = (write: () => void) => (json || human ? write() : waiting.push(write));
+  const write = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const out = (text: string) => inOrder(() => write(text));
+  const toJson = jsonSink(write);
   let reported = false;
   const sink: SeedLogSink = (event) => {
     if (event.operation === "error" && event.details.step !== "transaction") reported = true;
-    render(event);
+    if (json) toJson(event);
+    else inOrder(() => human!(event));
   };
   const context: CliContext = {
     io,
@@ -110,15 +117,26 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     signal,
     secrets: [...secretsOf(io.env)],
   };
+  let loading: Promise<void> = Promise.resolve();
   try {
     const { command, values } = parseArgv(argv, COMMANDS);
     if (values.help) {
-      out(helpText());
+      write(helpText());
       return EXIT_CODES.ok;
     }
-    if (!json) render = humanSink(await createLogger(io, verbose), io);
-    return await command.run(values, context);
+    if (!json) {
+      loading = createLogger(io, verbose)
+        .then((logger) => humanSink(logger, io), () => () => {})
+        .then((ready) => {
+          human = ready;
+          for (const next of waiting.splice(0)) next();
+        });
+    }
+    const code = await command.run(values, context);
+    await loading;
+    return code;
   } catch (error) {
+    await loading;
     const seedError = await toSeedError(error, context.secrets);
     // Errors raised before a run starts (flags, .env) have not been reported as an event yet.
     if (json && !reported) {

@@ -70,7 +70,12 @@ export interface RunHandles extends Omit<SeedHandles, "sink"> {
   readonly log: EventLog;
 }
 
-/** @internal The handles of an entry's options, with its one event log. */
+/**
+ * @internal The handles of an entry's options, with its one event log.
+ *
+ * @example
+ * const handles = handlesOf({ sink: jsonSink((line) => process.stdout.write(line)) });
+ */
 export function handlesOf(options: SeedHandles): RunHandles {
   return { pool: options.pool, prisma: options.prisma, signal: options.signal, connection: options.connection, log: createEventLog(options.sink ?? silentSink) };
 }
@@ -117,6 +122,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
 /**
  * @internal The seed of a run already resolved: the CLI's, a reset's (on the reset's own
  * connection, which holds the seed lock and was checked for the production marker).
+ *
+ * @example
+ * const summary = await seedWith(resolveRun("seed", { profile: "minimal" }), handlesOf({}));
  */
 export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<SeedSummary> {
   const started = performance.now();

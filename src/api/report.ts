@@ -21,7 +21,12 @@ export async function reportDatabase(options: ReportOptions = {}): Promise<SeedR
   return reportWith(() => resolveRun("report", options), options.last ?? 20);
 }
 
-/** @internal reportDatabase of a run already resolved (the CLI's). */
+/**
+ * @internal reportDatabase of a run already resolved (the CLI's).
+ *
+ * @example
+ * const report = await reportWith(() => resolveRun("report", {}), 20);
+ */
 export async function reportWith(resolve: () => ResolvedRun, last: number): Promise<SeedReport> {
   let run: ResolvedRun | undefined;
   try {

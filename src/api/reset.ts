@@ -36,7 +36,12 @@ export async function migrateDatabase(options: MigrateOptions = {}): Promise<Mig
   return migrateWith(() => resolveRun("migrate", options), handlesOf(options));
 }
 
-/** @internal migrateDatabase of a run already resolved (the CLI's; the embedded database's). */
+/**
+ * @internal migrateDatabase of a run already resolved (the CLI's; the embedded database's).
+ *
+ * @example
+ * await migrateWith(() => run, handlesOf({}));
+ */
 export async function migrateWith(resolve: () => ResolvedRun, { log }: Pick<RunHandles, "log">): Promise<MigrateResult> {
   let run: ResolvedRun | undefined;
   try {
@@ -76,6 +81,9 @@ export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSumm
 /**
  * @internal resetDatabase of a run already resolved (the CLI's): the same resolved value goes
  * on to the seed, on this connection, which holds the seed lock.
+ *
+ * @example
+ * const summary = await resetWith(() => resolveRun("reset", { profile: "dev" }), handlesOf({}));
  */
 export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles): Promise<SeedSummary & { migrations: MigrateResult }> {
   const { log } = handles;

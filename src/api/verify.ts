@@ -25,7 +25,12 @@ export async function verifyDatabase(options: VerifyOptions = {}): Promise<Verif
   return verifyWith(() => resolveRun("verify", options), options.regenerate ?? false);
 }
 
-/** @internal verifyDatabase of a run already resolved (the CLI's). */
+/**
+ * @internal verifyDatabase of a run already resolved (the CLI's).
+ *
+ * @example
+ * const result = await verifyWith(() => resolveRun("verify", { profile: "dev" }), false);
+ */
 export async function verifyWith(resolve: () => ResolvedRun, regenerate: boolean): Promise<VerifyResult> {
   let run: ResolvedRun | undefined;
   try {

@@ -25,7 +25,12 @@ export interface Flag {
 
 export type Flags = Readonly<Record<string, Flag>>;
 
-/** A flag record with its literal type kept (so that its parsed value is typed). */
+/**
+ * A flag record with its literal type kept (so that its parsed value is typed).
+ *
+ * @example
+ * export const LAST = flag({ type: "integer", value: "N", min: 1, description: "runs to list", example: "--last 50" });
+ */
 export function flag<const F extends Flag>(record: F): F {
   return record;
 }
@@ -65,7 +70,12 @@ export function defineCommand<F extends Flags>(command: Command<F>): Command<F> 
 
 const hint = "run with --help to see the flags";
 
-/** `--scale N` as a flag is written in `--help` and the README. */
+/**
+ * A flag as `--help` and the README write it.
+ *
+ * @example
+ * flagUsage("scale", SCALE); // "--scale N"
+ */
 export function flagUsage(name: string, flag: Flag): string {
   const value = flag.type === "boolean" ? "" : ` ${flag.type === "choice" ? flag.choices!.join("|") : flag.value ?? "VALUE"}`;
   return `${flag.short ? `-${flag.short}, ` : ""}--${name}${value}`;
@@ -152,14 +162,24 @@ export function parseArgv(argv: readonly string[], commands: readonly AnyCommand
   return { command, values };
 }
 
-/** Every flag of the commands once, in the order the commands name them. */
+/**
+ * Every flag of the commands once, in the order the commands name them.
+ *
+ * @example
+ * allFlags(COMMANDS).map(([name]) => name); // ["profile", "scale", …]
+ */
 export function allFlags(commands: readonly AnyCommand[]): [string, Flag][] {
   const seen = new Map<string, Flag>();
   for (const command of commands) for (const [name, flag] of Object.entries(command.flags)) if (!seen.has(name)) seen.set(name, flag);
   return [...seen];
 }
 
-/** The usage line of a command in `--help`. */
+/**
+ * The usage line of a command in `--help`.
+ *
+ * @example
+ * usageLine(report, 10); // "  npm run db:report  -- [--last N] [--json] …"
+ */
 export function usageLine(command: AnyCommand, width: number): string {
   const flags = Object.entries(command.flags)
     .filter(([name]) => name !== "help")

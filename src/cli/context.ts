@@ -27,7 +27,12 @@ export interface CliContext {
   readonly secrets: string[];
 }
 
-/** The environment part of every command's run options: the CLI's `.env`, cwd and environment. */
+/**
+ * The environment part of every command's run options: the CLI's `.env`, cwd and environment.
+ *
+ * @example
+ * resolveRun("report", cliOptions(context.io, values["allow-remote"]));
+ */
 export function cliOptions(io: CliIO, allowRemote: boolean | undefined): RunOptions {
   return { env: io.env, loadDotEnv: true, cwd: io.cwd, allowRemote };
 }

@@ -55,7 +55,12 @@ export function effectiveLimits(settings: SeedSettings, server: ServerSettings):
   return { ...settings, lockTimeoutMs: stricter(settings.lockTimeoutMs, server.lock_timeout), statementTimeoutMs: stricter(settings.statementTimeoutMs, server.statement_timeout) };
 }
 
-/** The setting that decided a limit, when it is the database's or role's rather than the seed's own. */
+/**
+ * The setting that decided a limit, when it is the database's or role's rather than the seed's own.
+ *
+ * @example
+ * decidingSetting("lock_timeout", run.settings, await serverSettings(client))?.source; // "database"
+ */
 export function decidingSetting(name: "statement_timeout" | "lock_timeout", settings: SeedSettings, server: ServerSettings): ServerSetting | null {
   const theirs = server[name];
   const own = name === "statement_timeout" ? settings.statementTimeoutMs : settings.lockTimeoutMs;

@@ -3,8 +3,9 @@
 export { seedDatabase, type SeedOptions, type SeedSummary } from "./api/seed.ts";
 export { migrateDatabase, resetDatabase, type MigrateOptions, type MigrateResult } from "./api/reset.ts";
 export { createSeedScript, type SeedScript, type SeedScriptOptions, type SeedScriptState } from "./api/seedScript.ts";
-export { verifyDatabase, type VerifyOptions, type VerifyResult, type TableDiff } from "./monitoring/verify.ts";
-export { reportDatabase, type ReportOptions } from "./monitoring/reportDatabase.ts";
+export { verifyDatabase, type VerifyOptions } from "./api/verify.ts";
+export type { VerifyResult, TableDiff } from "./monitoring/verify.ts";
+export { reportDatabase, type ReportOptions } from "./api/report.ts";
 export type { SeedReport, ReportRun, ConstraintCheck } from "./monitoring/report.ts";
 export type { IntegrityResult } from "./write/integrity.ts";
 export type { WriteMethod } from "./write/writer.ts";

@@ -1,22 +1,17 @@
-import { runEnv, resolveSeedSettings, secretsOf, type Env } from "../db/config.ts";
 import { connect } from "../db/connection.ts";
-import { assertDatabaseNotProduction, assertNoDowngrade, environmentName, guardTarget, recordEnvironment } from "../db/guard.ts";
+import { assertDatabaseNotProduction, assertNoDowngrade, recordEnvironment } from "../db/guard.ts";
 import { restoreHistory, saveHistory } from "../monitoring/history.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
-import { createEventLog, silentSink, type SeedLogSink } from "../core/log.ts";
+import type { SeedLogSink } from "../core/log.ts";
+import { asSeedError, failed } from "../db/asSeedError.ts";
+import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { applyMigrations, ensureDatabase, readMigrations, resetSchema } from "../db/migrations.ts";
-import { asSeedError } from "../db/asSeedError.ts";
-import { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
+import { handlesOf, seedWith, type RunHandles, type SeedOptions, type SeedSummary } from "./seed.ts";
+import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
 /** Options of migrateDatabase. */
-export interface MigrateOptions {
-  env?: Env;
-  databaseUrl?: string;
-  loadDotEnv?: boolean;
+export interface MigrateOptions extends Pick<RunOptions, "env" | "databaseUrl" | "loadDotEnv" | "cwd" | "migrationsDir" | "allowRemote"> {
   sink?: SeedLogSink;
-  migrationsDir?: string;
-  /** Allow a database host other than this machine (also SEED_ALLOW_REMOTE=1). */
-  allowRemote?: boolean;
 }
 
 /** What migrateDatabase did. */
@@ -38,28 +33,35 @@ export interface MigrateResult {
  * const { applied } = await migrateDatabase({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius" });
  */
 export async function migrateDatabase(options: MigrateOptions = {}): Promise<MigrateResult> {
-  const env = runEnv(options);
-  const log = createEventLog(options.sink ?? silentSink);
+  return migrateWith(() => resolveRun("migrate", options), handlesOf(options));
+}
+
+/**
+ * @internal migrateDatabase of a run already resolved (the CLI's; the embedded database's).
+ *
+ * @example
+ * await migrateWith(() => run, handlesOf({}));
+ */
+export async function migrateWith(resolve: () => ResolvedRun, { log }: Pick<RunHandles, "log">): Promise<MigrateResult> {
+  let run: ResolvedRun | undefined;
   try {
-    const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
-    const migrations = readMigrations(options.migrationsDir);
+    run = resolve();
+    const { target: config, guard } = run;
+    const migrations = readMigrations(run.migrationsDir);
     const createdDatabase = await ensureDatabase(config);
     if (createdDatabase) log.emit("complete", { step: "database", message: `created database ${config.database}` });
     const client = await connect(config);
     try {
-      const name = environmentName(env);
-      await assertNoDowngrade(client, config.database, name);
+      await assertNoDowngrade(client, config.database, guard.environment);
       const applied = await applyMigrations(client, migrations, log);
-      await recordEnvironment(client, name);
-      log.emit("complete", { step: "migrate", message: applied.length ? `${applied.length} migration(s) applied to ${config.database} (${name})` : `${config.database} is up to date (${name})`, applied });
-      return { target: config.target, createdDatabase, applied, environment: name };
+      await recordEnvironment(client, guard.environment);
+      log.emit("complete", { step: "migrate", message: applied.length ? `${applied.length} migration(s) applied to ${config.database} (${guard.environment})` : `${config.database} is up to date (${guard.environment})`, applied });
+      return { target: config.target, createdDatabase, applied, environment: guard.environment };
     } finally {
       await client.end().catch(() => {});
     }
   } catch (error) {
-    const seedError = asSeedError(error, secretsOf(env));
-    log.emit("error", { step: "migrate" }, { code: seedError.code, message: seedError.message });
-    throw seedError;
+    throw failed(log, { step: "migrate" }, error, run?.secrets ?? []);
   }
 }
 
@@ -73,21 +75,34 @@ export async function migrateDatabase(options: MigrateOptions = {}): Promise<Mig
  * const summary = await resetDatabase({ profile: "dev" });
  */
 export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSummary & { migrations: MigrateResult }> {
-  const env = runEnv(options);
-  const log = createEventLog(options.sink ?? silentSink);
+  return resetWith(() => resolveRun("reset", options), handlesOf(options));
+}
+
+/**
+ * @internal resetDatabase of a run already resolved (the CLI's): the same resolved value goes
+ * on to the seed, on this connection, which holds the seed lock.
+ *
+ * @example
+ * const summary = await resetWith(() => resolveRun("reset", { profile: "dev" }), handlesOf({}));
+ */
+export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles): Promise<SeedSummary & { migrations: MigrateResult }> {
+  const { log } = handles;
+  let run: ResolvedRun | undefined;
   let migrations: MigrateResult;
   let client;
+  let server: ServerSettings = {};
   try {
-    const config = guardTarget(env, { allowRemote: options.allowRemote });
-    const settings = resolveSeedSettings(env);
-    const list = readMigrations(options.migrationsDir);
+    run = resolve();
+    const { target: config, settings, guard } = run;
+    const list = readMigrations(run.migrationsDir);
     const createdDatabase = await ensureDatabase(config);
     if (createdDatabase) log.emit("complete", { step: "database", message: `created database ${config.database}` });
     client = await connect(config);
+    server = await serverSettings(client).catch(() => ({}));
     await assertDatabaseNotProduction(client, config.database);
-    await acquireSeedLock(client, { waitMs: options.lockWaitMs ?? settings.lockWaitMs, log, signal: options.signal });
+    await acquireSeedLock(client, { waitMs: settings.lockWaitMs, log, signal: handles.signal });
     // Another session using the schema (the app, psql) must not make the reset hang.
-    await client.query(`SET lock_timeout = ${settings.lockTimeoutMs}`);
+    await client.query(`SET lock_timeout = ${effectiveLimits(settings, server).lockTimeoutMs}`);
     const keptHistory = await saveHistory(client);
     await resetSchema(client);
     await client.query(`SET lock_timeout = 0`);
@@ -95,18 +110,15 @@ export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSumm
     const applied = await applyMigrations(client, list, log);
     // The run history is not seed data: it survives the reset.
     if (keptHistory) await restoreHistory(client);
-    const name = environmentName(env);
-    await recordEnvironment(client, name);
-    log.emit("complete", { step: "migrate", message: `${applied.length} migration(s) applied to ${config.database} (${name})`, applied });
-    migrations = { target: config.target, createdDatabase, applied, environment: name };
+    await recordEnvironment(client, guard.environment);
+    log.emit("complete", { step: "migrate", message: `${applied.length} migration(s) applied to ${config.database} (${guard.environment})`, applied });
+    migrations = { target: config.target, createdDatabase, applied, environment: guard.environment };
   } catch (error) {
     if (client) await client.end().catch(() => {});
-    const seedError = asSeedError(error, secretsOf(env));
-    log.emit("error", { step: "reset" }, { code: seedError.code, message: seedError.message });
-    throw seedError;
+    throw failed(log, { step: "reset" }, run ? asSeedError(error, run.secrets, { settings: run.settings, server }) : error, run?.secrets ?? []);
   }
   try {
-    const summary = await seedDatabase({ ...options, env, loadDotEnv: false, command: "reset", connection: client });
+    const summary = await seedWith(run, { ...handles, connection: client });
     return { ...summary, migrations };
   } finally {
     await releaseSeedLock(client);

@@ -1,24 +1,25 @@
 import pg from "pg";
-import { resolvePlanCache, runEnv, resolveSeedSettings, secretsOf, type DatabaseConfig, type Env } from "../db/config.ts";
+import type { DatabaseConfig } from "../db/config.ts";
 import { connect, createPrisma, translatePgError } from "../db/connection.ts";
 import type { Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { assertDatabaseNotProduction, guardTarget } from "../db/guard.ts";
+import { assertDatabaseNotProduction } from "../db/guard.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import { recordRun, type RunRecord } from "../monitoring/history.ts";
 import type { IntegrityResult } from "../write/integrity.ts";
-import { createEventLog, silentSink, type SeedLogSink } from "../core/log.ts";
-import { appendRows, checkPlanOptions, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "../plan/plan.ts";
+import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "../core/log.ts";
+import { appendRows, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
 import { encodedChunks, startGenerators, type StartedGenerators } from "../write/chunks.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
-import { resolveLocalRows } from "../plan/localSeed.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
 import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan, type PlanRecorder } from "../write/planCache.ts";
-import { asSeedError } from "../db/asSeedError.ts";
+import { asSeedError, failed } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
+import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
+import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
 /**
  * Seeds of at least this many rows are written with COPY instead of Prisma's createMany: all of
@@ -37,55 +38,46 @@ export const DEFER_CONSTRAINTS_FROM = 100_000;
 /** Plans up to this many rows are kept in memory between calls in one process. */
 const CACHE_LIMIT = 50_000;
 
-/** Options of seedDatabase. Everything has a default; tests inject env, URL, sink and clients. */
-export interface SeedOptions extends PlanOptions {
-  /** The environment to read configuration from (default: process.env, with `.env` under it when `loadDotEnv`). */
-  env?: Env;
-  /** Target database; overrides DATABASE_URL and PG* in `env`. */
-  databaseUrl?: string;
-  /** Read `.env` from the current directory (the CLI does; default false for library calls). */
-  loadDotEnv?: boolean;
-  /** Validate and plan, write nothing. */
-  dryRun?: boolean;
+/**
+ * What a run is given besides its configuration: where events go and the live objects it
+ * borrows. Never part of the resolved value (they are not settled, they are used).
+ */
+export interface SeedHandles {
   /** Where events go (default: nowhere). */
   sink?: SeedLogSink;
-  /** `auto` (default) picks COPY from COPY_THRESHOLD rows up, Prisma below. */
-  method?: WriteMethod | "auto";
   /** A pg pool to take the connection from, kept warm across calls (Vitest between files). */
   pool?: pg.Pool;
   /** A Prisma client to reuse across calls for the Prisma path; seedDatabase leaves it open. */
   prisma?: PrismaClient;
-  /** Folder of migrations to compare the database with (default: prisma/migrations). */
-  migrationsDir?: string;
-  /** Longest the Prisma seed transaction may run (ms, default 10 minutes). */
-  transactionTimeoutMs?: number;
-  /** Command name shown in the start event. */
-  command?: string;
-  /** Allow a database host other than this machine (also SEED_ALLOW_REMOTE=1). */
-  allowRemote?: boolean;
   /** Aborting it (reason "SIGINT", "SIGTERM" or "SIGHUP") stops the run and rolls back. */
   signal?: AbortSignal;
-  /** Overrides of SEED_LOCK_WAIT / SEED_LOCK_TIMEOUT / SEED_STATEMENT_TIMEOUT, in ms. */
-  lockWaitMs?: number;
-  lockTimeoutMs?: number;
-  statementTimeoutMs?: number;
-  /**
-   * The local seed file of developers' own accounts: a path (must exist), or `"default"` for
-   * prisma/seed.local.json when present (the CLI's behaviour). SEED_DATA_FILE in `env` names
-   * one too. Library calls read none unless told.
-   */
-  dataFile?: string;
-  /**
-   * Keep a plan of over 50,000 rows in the plan cache (SEED_CACHE_DIR, default
-   * `.chatgenius/cache`) and, next time the same options and code ask for it, stream it from
-   * there instead of generating it: the same bytes, checked by crc32. The CLI's default is
-   * true, a library call's false; SEED_CACHE=1 or 0 in `env` decides for both.
-   */
-  cache?: boolean;
-  /** Directory relative paths are resolved from (default: process.cwd()). */
-  cwd?: string;
   /** @internal A connection that already holds the seed lock (resetDatabase passes its own). */
   connection?: pg.ClientBase;
+}
+
+/**
+ * Options of seedDatabase. Everything has a default; tests inject env, URL, sink and clients.
+ * `dataFile`: a path (must exist), or `"default"` for prisma/seed.local.json when present (the
+ * CLI's behaviour); SEED_DATA_FILE in `env` names one too; library calls read none unless told.
+ * `cache`: keep a plan of over 50,000 rows in the plan cache (SEED_CACHE_DIR, default
+ * `.chatgenius/cache`) and stream it from there next time the same options and code ask for
+ * it; the CLI's default is true, a library call's false; SEED_CACHE=1 or 0 in `env` decides for both.
+ */
+export interface SeedOptions extends RunOptions, SeedHandles {}
+
+/** @internal What the functions below an entry are handed: the log, made once at the entry, and the live objects. */
+export interface RunHandles extends Omit<SeedHandles, "sink"> {
+  readonly log: EventLog;
+}
+
+/**
+ * @internal The handles of an entry's options, with its one event log.
+ *
+ * @example
+ * const handles = handlesOf({ sink: jsonSink((line) => process.stdout.write(line)) });
+ */
+export function handlesOf(options: SeedHandles): RunHandles {
+  return { pool: options.pool, prisma: options.prisma, signal: options.signal, connection: options.connection, log: createEventLog(options.sink ?? silentSink) };
 }
 
 /** What a run did: the figures the CLI prints and `--json` reports. */
@@ -117,32 +109,45 @@ export interface SeedSummary {
  * summary.totalRows; // 15
  */
 export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSummary> {
+  const handles = handlesOf(options);
+  let run: ResolvedRun;
+  try {
+    run = resolveRun("seed", options);
+  } catch (error) {
+    throw failed(handles.log, { step: "run", target: "(not configured)" }, error, []);
+  }
+  return seedWith(run, handles);
+}
+
+/**
+ * @internal The seed of a run already resolved: the CLI's, a reset's (on the reset's own
+ * connection, which holds the seed lock and was checked for the production marker).
+ *
+ * @example
+ * const summary = await seedWith(resolveRun("seed", { profile: "minimal" }), handlesOf({}));
+ */
+export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<SeedSummary> {
   const started = performance.now();
-  const env = runEnv(options);
-  const log = createEventLog(options.sink ?? silentSink);
-  const secrets = secretsOf(env);
+  const { log } = handles;
   const startedAt = new Date();
-  let target = "(not configured)";
+  const { target: config, plan: planOptions, settings, local, dryRun } = run;
+  const target = config.target;
   // Set once the run has a database it may write to: from then on its outcome is recorded.
   let history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> } | null = null;
+  // What the database or role sets itself (a timeout, read-only): an error names it, not SEED_*.
+  let server: ServerSettings = {};
   try {
-    const config = guardTarget(env, { allowRemote: options.allowRemote });
-    target = config.target;
-    const settings = { ...resolveSeedSettings(env), ...definedOnly({ lockWaitMs: options.lockWaitMs, lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs }) };
-    const planOptions = checkPlanOptions(options);
-    const cacheSettings = resolvePlanCache(env, options.cwd ?? process.cwd(), options.cache ?? false);
-    const method: WriteMethod = options.method && options.method !== "auto" ? options.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
-    const dryRun = options.dryRun ?? false;
-    // The local accounts are checked before anything is contacted: a bad file changes nothing.
-    const local = resolveLocalRows(options, env, planOptions);
-    log.emit("start", { step: "run", command: options.command ?? "seed", target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
+    const method: WriteMethod = run.method !== "auto" ? run.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
+    log.emit("start", { step: "run", command: run.command, target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
 
     const summary: SeedSummary = {
       target, ...planOptions, dryRun, method, tables: [], totalRows: 0, integrity: [],
       phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
       ...(local ? { localAccounts: local.accounts } : {}),
     };
-    const client = options.connection ? { client: options.connection, release: () => {} } : await acquire(config, options.pool);
+    const client = handles.connection ? { client: handles.connection, release: () => {} } : await acquire(config, handles.pool);
+    server = await serverSettings(client.client).catch(() => ({}));
+    const limits = effectiveLimits(settings, server);
     let locked = false;
     let generators: StartedGenerators | undefined;
     let cachedPlan: CachedPlan | null = null;
@@ -156,21 +161,21 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
       // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).
       const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT;
       // A plan built before with the same options and code is read back instead of generated.
-      const planCache = streamed ? cacheSettings : null;
+      const planCache = streamed ? run.cache : null;
       const key = planCache ? planKey(planOptions, format) : "";
       cachedPlan = planCache ? openCachedPlan(planCache, key, format) : null;
       if (streamed && !cachedPlan) generators = startGenerators(planOptions, timing, undefined, format);
       recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
-      await assertDatabaseNotProduction(client.client, config.database);
+      if (!handles.connection) await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
-        const run = { command: options.command ?? "seed", profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
-        history = { config, run };
+        const record = { command: run.command, profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
+        history = { config, run: record };
       }
-      if (!options.connection && !dryRun) {
-        await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: options.signal });
+      if (!handles.connection && !dryRun) {
+        await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: handles.signal });
         locked = true;
       }
-      await assertReady(client.client, config.database, options.migrationsDir);
+      await assertReady(client.client, config.database, run.migrationsDir);
       const preflightMs = performance.now() - t;
       let fingerprints: Record<string, string> | null = null;
       const chunks = streamed ? null : planSource(planOptions, timing);
@@ -183,20 +188,20 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
         const rows = emptyRows();
         for (const chunk of chunks!) appendRows(rows, chunk);
         if (local) appendRows(rows, local.rows);
-        const prisma = options.prisma ?? (await createPrisma(config));
+        const prisma = handles.prisma ?? (await createPrisma(config));
         try {
-          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: options.transactionTimeoutMs, ...settings, signal: options.signal, cancel: canceller(config) });
+          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: run.transactionTimeoutMs, ...limits, signal: handles.signal, cancel: canceller(config) });
           fill(summary, result);
           fingerprints = result.fingerprints;
         } finally {
-          if (!options.prisma) await prisma.$disconnect();
+          if (!handles.prisma) await prisma.$disconnect();
         }
       } else {
         if (cachedPlan) log.emit("start", { step: "cache", action: "hit", file: cachedPlan.file, rows: cachedPlan.rows, bytes: cachedPlan.bytes });
         const planned = chunks ? encodedChunks(chunks, timing, format) : cachedPlan ? cachedPlan.chunks() : recorder ? recorder.record(generators!.chunks) : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...settings, signal: options.signal, cancel: canceller(config) });
+        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...limits, signal: handles.signal, cancel: canceller(config) });
         fill(summary, result);
         fingerprints = result.fingerprints;
         // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
@@ -220,10 +225,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     log.emit("complete", { step: "run", totalRows: summary.totalRows, durationMs: summary.phases.total, summary });
     return summary;
   } catch (error) {
-    const seedError = asSeedError(error, secrets);
+    const seedError = asSeedError(error, run.secrets, { settings, server });
     if (history) await recordFailure(history, seedError);
-    log.emit("error", { step: "run", target }, { code: seedError.code, message: seedError.message });
-    throw seedError;
+    throw failed(log, { step: "run", target }, seedError, run.secrets);
   }
 }
 
@@ -299,6 +303,3 @@ async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client
 }
 
 
-function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>;
-}

@@ -1,11 +1,11 @@
-import { runEnv, secretsOf } from "../db/config.ts";
 import { EXIT_CODES, SeedError } from "../core/errors.ts";
-import { createEventLog, silentSink } from "../core/log.ts";
+import { resetWith } from "./reset.ts";
+import { asSeedError, failed } from "../db/asSeedError.ts";
+import { handlesOf, seedWith, type RunHandles, type SeedOptions, type SeedSummary } from "./seed.ts";
+import { resolveRun, type ResolvedRun } from "./run.ts";
+import { runEnv } from "../db/config.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
 import { resolveLocalRows } from "../plan/localSeed.ts";
-import { resetDatabase } from "./reset.ts";
-import { asSeedError } from "../db/asSeedError.ts";
-import { seedDatabase, type SeedOptions, type SeedSummary } from "./seed.ts";
 
 /** The seed script of the ChatGenius feature spec, by its name and shape. */
 export interface SeedScript {
@@ -42,10 +42,24 @@ export interface SeedScriptState {
  * process.exitCode = script.exitCode;
  */
 export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & SeedScriptState {
-  const log = createEventLog(options.sink ?? silentSink);
-  // seedDatabase and resetDatabase log the error of a run themselves: remember which one, so
-  // that handleError() adds an event only for errors that were not logged yet.
+  const kind = options.command === "reset" ? "reset" : "seed";
+  // validateSeedFile checks the file alone (a bad URL is not the file's problem); a run resolves all.
+  const localFile = () => resolveLocalRows({ dataFile: options.dataFile ?? "default", cwd: options.cwd }, runEnv(options), checkPlanOptions(options));
+  return scriptOf(() => resolveRun(kind, options), handlesOf(options), localFile);
+}
+
+/**
+ * @internal The script of a run already resolved (the CLI's): nothing is worked out again.
+ *
+ * @example
+ * const script = scriptOf(() => run, { log, signal }, () => run.local);
+ */
+export function scriptOf(resolve: () => ResolvedRun, handles: RunHandles, localFile: () => ResolvedRun["local"]): SeedScript & SeedScriptState {
+  const { log } = handles;
+  // seedWith and resetWith log the error of a run themselves: remember which one, so that
+  // handleError() adds an event only for errors that were not logged yet.
   let logged: unknown;
+  let run: ResolvedRun | undefined;
   let summary: SeedSummary | undefined;
   let exitCode: number = EXIT_CODES.ok;
   return {
@@ -57,7 +71,12 @@ export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & 
     },
     async runSeeds() {
       try {
-        summary = options.command === "reset" ? await resetDatabase(options) : await seedDatabase(options);
+        try {
+          run ??= resolve();
+        } catch (error) {
+          throw failed(log, { step: "run", target: "(not configured)" }, error, []);
+        }
+        summary = run.kind === "reset" ? await resetWith(() => run!, handles) : await seedWith(run, handles);
       } catch (error) {
         logged = error;
         throw error;
@@ -65,7 +84,7 @@ export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & 
     },
     validateSeedFile() {
       try {
-        const local = resolveLocalRows({ dataFile: options.dataFile ?? "default", cwd: options.cwd }, runEnv(options), checkPlanOptions(options));
+        const local = localFile();
         log.emit("complete", { step: "validate", message: local ? `${local.accounts.file}: ${local.accounts.users.length} account(s), every check passes` : "no local seed file", file: local?.accounts.file ?? null });
         return true;
       } catch (error) {
@@ -76,7 +95,7 @@ export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & 
       }
     },
     handleError(error: Error) {
-      const seedError = asSeedError(error, secretsOf(runEnv(options)));
+      const seedError = asSeedError(error, run?.secrets ?? []);
       if (error !== logged) log.emit("error", { step: "run" }, { code: seedError.code, message: seedError.message });
       exitCode = seedError instanceof SeedError ? seedError.exitCode : EXIT_CODES.seedFailed;
     },

@@ -1,92 +1,56 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { loadEnv, redact, resolvePlanCache, secretsOf, type Env } from "../db/config.ts";
-import { ERROR_CODES, EXIT_CODES, SeedError, SIGNALS, type InterruptSignal } from "../core/errors.ts";
-import { consoleSink, createEventLog, createPrinter, jsonSink, type SeedLogSink } from "../core/log.ts";
-import { DEFAULT_DATA_FILE } from "../plan/localSeed.ts";
-import { EMBEDDED_DIR, embeddedDir, isServerConfigured, startEmbedded } from "../db/embedded.ts";
-import { checkPlanOptions, DEFAULT_PROFILE, DEFAULT_SEED, MAX_SCALE, PROFILES, type Profile } from "../plan/plan.ts";
-import { assertNotProduction } from "../db/guard.ts";
+import { redact, secretsOf } from "../db/config.ts";
+import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal, type SeedError } from "../core/errors.ts";
+import { createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
+import { createLogger, humanSink } from "./output.ts";
+import { EMBEDDED_DIR } from "../db/embedded.ts";
+import { allFlags, flagUsage, parseArgv, usageLine, type AnyCommand } from "./command.ts";
+import type { CliContext, CliIO } from "./context.ts";
+import seed from "./seed.ts";
+import migrate from "./migrate.ts";
+import reset from "./reset.ts";
+import report from "./report.ts";
+import verify from "./verify.ts";
+import serve from "./serve.ts";
 
-// What a command does is loaded when it runs (dynamic imports): `--help` and a bad flag answer
-// without loading the database driver, and each command loads only its own code.
-const api = () => Promise.all([import("../api/seed.ts"), import("../api/reset.ts"), import("../api/seedScript.ts")]).then(([seed, reset, script]) => ({ ...seed, ...reset, ...script }));
-const toSeedError = async (error: unknown, secrets: string[]): Promise<SeedError> => (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
+export type { CliIO } from "./context.ts";
+export { SERVE_PORT } from "./flags.ts";
 
-/** The commands of the CLI; one list feeds the type, the check and `--help`. */
-export const COMMANDS = ["seed", "migrate", "reset", "report", "verify", "serve"] as const;
-export type Command = (typeof COMMANDS)[number];
+const toSeedError = async (error: unknown, secrets: readonly string[]): Promise<SeedError> => (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
 
-/** What the CLI reads and writes, injectable for tests. */
-export interface CliIO {
-  env: Env;
-  cwd: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+/**
+ * The commands of the CLI, as data: parsing, `--help`, the flag errors and the README's flag
+ * table are made from these records. The first is the default command.
+ */
+export const COMMANDS: readonly AnyCommand[] = [seed, migrate, reset, report, verify, serve] as readonly AnyCommand[];
 
-const OPTIONS = {
-  profile: { type: "string" },
-  scale: { type: "string" },
-  seed: { type: "string" },
-  json: { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  verbose: { type: "boolean" },
-  "allow-remote": { type: "boolean" },
-  data: { type: "string" },
-  last: { type: "string" },
-  port: { type: "string" },
-  regenerate: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** Port db:serve listens on unless --port says otherwise. */
-export const SERVE_PORT = 5499;
-
-/** Flags each command accepts. */
-const ACCEPTS: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
-  seed: ["profile", "scale", "seed", "json", "dry-run", "verbose", "allow-remote", "data", "help"],
-  reset: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "help"],
-  migrate: ["json", "verbose", "allow-remote", "help"],
-  report: ["json", "verbose", "allow-remote", "last", "help"],
-  verify: ["profile", "scale", "seed", "json", "verbose", "allow-remote", "data", "regenerate", "help"],
-  serve: ["port", "verbose", "help"],
-};
-
-export const HELP = `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
+/**
+ * `--help`: usage, commands and flags from the records; the environment and exit codes.
+ *
+ * @example
+ * helpText().includes("--profile"); // true
+ */
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.script.length));
+  const flags = allFlags(COMMANDS);
+  const flagWidth = Math.max(...flags.map(([name, flag]) => flagUsage(name, flag).length));
+  const flagLines = flags.map(([name, flag]) => {
+    const scope = COMMANDS.filter((c) => c.flags[name]).map((c) => c.name);
+    const only = scope.length <= 2 ? `${scope.join(", ")}: ` : "";
+    return `  ${flagUsage(name, flag).padEnd(flagWidth)}  ${only}${flag.description}${flag.default ? ` (default: ${flag.default})` : ""}`;
+  });
+  return `chatgenius-seed: fill a ChatGenius PostgreSQL database with consistent test data
 
 Usage:
-  npm run db:seed    -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--dry-run] [--verbose] [--allow-remote] [--data FILE]
-  npm run db:reset   -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--json] [--verbose] [--allow-remote] [--data FILE]
-  npm run db:migrate -- [--json] [--verbose] [--allow-remote]
-  npm run db:report  -- [--last N] [--json] [--allow-remote]
-  npm run db:serve   -- [--port N]
-  npm run db:verify  -- [--profile ${PROFILES.join("|")}] [--scale N] [--seed N] [--data FILE] [--regenerate] [--json] [--allow-remote]
+${COMMANDS.map((c) => usageLine(c, width)).join("\n")}
   npx prisma db seed -- [seed flags]
 
 Commands:
-  seed      replace the contents of every seeded table in one transaction (default)
-  migrate   create the database if missing, apply pending migrations (recorded as Prisma Migrate does)
-  reset     create the database if missing, drop and recreate its schema, migrate, seed
-  report    run history (success rate, errors by code, mean and p95 duration), row counts, integrity, constraints
-  verify    is the database exactly what that seed writes? compares per-table fingerprints, then rows; writes nothing
-  serve     serve the embedded database on a local port (migrated and seeded first if new) until Ctrl-C
+${COMMANDS.map((c) => `  ${c.name.padEnd(8)}  ${c.description}`).join("\n")}
 
 Flags:
-  --profile NAME  minimal: canonical data only; dev: a realistic workspace; edge: every boundary and
-                  hostile string, for QA (default: ${DEFAULT_PROFILE})
-  --scale N       multiply the generated part of dev, 1 to ${MAX_SCALE} (default: 1)
-  --seed N        random seed, a whole number ≥ 0; same seed, same rows (default: ${DEFAULT_SEED})
-  --json          print one JSON event per line on stdout and nothing else there
-  --dry-run       validate and print the plan (tables in order, row counts); write nothing
-  --verbose       show transaction steps and, on failure, the underlying error
-  --allow-remote  allow a database host other than this machine (loopback or Unix socket)
-  --last N        report: how many recent runs to list and compute rates over (default: 20)
-  --port N        serve: the port to listen on (default: ${SERVE_PORT})
-  --regenerate    verify: compare with regenerated rows even when the recorded fingerprints match
-  --data FILE     your own accounts (JSON, see prisma/seed.local.example.json); default: ${DEFAULT_DATA_FILE} when present
-  -h, --help      show this help
+${flagLines.join("\n")}
 
 With no DATABASE_URL, no PG* variable and no .env file, every command uses the embedded
 PostgreSQL (PGlite) in ${EMBEDDED_DIR}; configure any of them to use a server instead.
@@ -117,6 +81,7 @@ Exit codes:
   130  interrupted by SIGINT (Ctrl-C): rolled back, the database is as it was
   143  interrupted by SIGTERM: rolled back, the database is as it was
 `;
+}
 
 /**
  * Runs one CLI invocation and returns its exit code. Never calls process.exit.
@@ -127,168 +92,60 @@ Exit codes:
 export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
-  const out = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  const render: SeedLogSink = json ? jsonSink(out) : consoleSink(createPrinter(io.stdout, io.stderr), verbose);
+  // Human output is written by consola, loaded once a command runs (--help and a bad flag answer
+  // without it) and while the run resolves and connects: until it is ready, lines and events wait
+  // in order.
+  let human: SeedLogSink | null = null;
+  const waiting: (() => void)[] = [];
+  const inOrder = (write: () => void) => (json || human ? write() : waiting.push(write));
+  const write = (text: string) => io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const out = (text: string) => inOrder(() => write(text));
+  const toJson = jsonSink(write);
   let reported = false;
   const sink: SeedLogSink = (event) => {
     if (event.operation === "error" && event.details.step !== "transaction") reported = true;
-    render(event);
+    if (json) toJson(event);
+    else inOrder(() => human!(event));
   };
-  let secrets: string[] = secretsOf(io.env);
+  const context: CliContext = {
+    io,
+    out,
+    notice: (text) => (json ? io.stderr.write(`${text}\n`) : out(text)),
+    log: createEventLog(sink),
+    json,
+    verbose,
+    signal,
+    secrets: [...secretsOf(io.env)],
+  };
+  let loading: Promise<void> = Promise.resolve();
   try {
-    const { command, values } = parse(argv);
+    const { command, values } = parseArgv(argv, COMMANDS);
     if (values.help) {
-      out(HELP);
+      write(helpText());
       return EXIT_CODES.ok;
     }
-    const env = loadEnv({ cwd: io.cwd, env: io.env });
-    secrets = secretsOf(env);
-    // Bad flags and a production environment are refused before any database is opened.
-    checkPlanOptions({ profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") });
-    if (command === "seed" || command === "reset") {
-      assertNotProduction(env);
-      resolvePlanCache(env, io.cwd, true);
+    if (!json) {
+      loading = createLogger(io, verbose)
+        .then((logger) => humanSink(logger, io), () => () => {})
+        .then((ready) => {
+          human = ready;
+          for (const next of waiting.splice(0)) next();
+        });
     }
-    const embedded = !isServerConfigured(io.env, io.cwd);
-    if (command === "serve") return await serve(io, values.port, embedded, out, signal);
-    if (!embedded) return await run(command, values, env, io, json, out, sink, signal);
-    // Nothing configured: the embedded database, said first (stderr under --json, where stdout is events only).
-    const { migrateDatabase } = await api();
-    const db = await startEmbedded({ dir: embeddedDir(io.cwd), env });
-    const notice = `Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`;
-    if (json) io.stderr.write(`${notice}\n`);
-    else out(notice);
-    try {
-      // The embedded database belongs to the project: it is always kept migrated.
-      if (command !== "migrate" && command !== "reset") await migrateDatabase({ env: { ...env, DATABASE_URL: db.url }, sink });
-      return await run(command, values, { ...env, DATABASE_URL: db.url }, io, json, out, sink, signal);
-    } finally {
-      await db.stop();
-    }
+    const code = await command.run(values, context);
+    await loading;
+    return code;
   } catch (error) {
-    const seedError = await toSeedError(error, secrets);
+    await loading;
+    const seedError = await toSeedError(error, context.secrets);
     // Errors raised before a run starts (flags, .env) have not been reported as an event yet.
     if (json && !reported) {
-      createEventLog(sink).emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
+      context.log.emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
     }
     io.stderr.write(`error: ${seedError.message}\n`);
-    if (verbose && seedError.cause) io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), secrets)}\n`);
+    if (verbose && seedError.cause) io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), context.secrets)}\n`);
     return seedError.exitCode;
   }
-}
-
-type Values = ReturnType<typeof parse>["values"];
-
-/** One command against a resolved environment (a server, or the embedded database's URL). */
-async function run(command: Command, values: Values, env: Env, io: CliIO, json: boolean, out: (text: string) => void, sink: SeedLogSink, signal?: AbortSignal): Promise<number> {
-  const plan = { profile: values.profile as Profile | undefined, scale: integer(values.scale, "--scale"), seed: integer(values.seed, "--seed") };
-  const allowRemote = values["allow-remote"] ?? false;
-  const local = { dataFile: values.data ?? "default", cwd: io.cwd };
-  const { migrateDatabase, createSeedScript } = await api();
-  if (command === "migrate") {
-    await migrateDatabase({ env, sink, allowRemote });
-    return EXIT_CODES.ok;
-  }
-  const { formatReport, formatSummary, formatVerify } = await import("./summary.ts");
-  if (command === "report") {
-    const { reportDatabase } = await import("../monitoring/reportDatabase.ts");
-    const report = await reportDatabase({ env, allowRemote, last: values.last === undefined ? undefined : positive(values.last, "--last") });
-    out(json ? JSON.stringify(report) : formatReport(report));
-    return EXIT_CODES.ok;
-  }
-  if (command === "verify") {
-    const { verifyDatabase } = await import("../monitoring/verify.ts");
-    const result = await verifyDatabase({ env, ...plan, ...local, allowRemote, regenerate: values.regenerate ?? false });
-    out(json ? JSON.stringify(result) : formatVerify(result));
-    return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;
-  }
-  // seed and reset run as the spec's SeedScript; its error goes to the log once, and runCli
-  // prints the one line and returns the exit code.
-  const script = createSeedScript({ env, sink, ...plan, ...local, dryRun: values["dry-run"] ?? false, command: command === "reset" ? "reset" : "seed", allowRemote, signal, cache: true });
-  try {
-    await script.runSeeds();
-  } catch (error) {
-    script.handleError(error as Error);
-    throw error;
-  }
-  if (!json) out(formatSummary(script.summary!));
-  return EXIT_CODES.ok;
-}
-
-/**
- * `db:serve`: the embedded database over the PostgreSQL protocol on a loopback port, for the
- * ChatGenius app or psql, until Ctrl-C / SIGTERM. A new database is migrated and seeded first.
- */
-async function serve(io: CliIO, portFlag: string | undefined, embedded: boolean, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
-  if (!embedded) {
-    throw new SeedError("INVALID_USAGE", "db:serve serves the embedded database, but a server is configured (DATABASE_URL, PG* or .env): connect to that server directly, or unset them to use the embedded one");
-  }
-  const port = portFlag === undefined ? SERVE_PORT : integer(portFlag, "--port")!;
-  if (port < 1 || port > 65535) throw new SeedError("INVALID_USAGE", `--port must be from 1 to 65535, got '${portFlag}'`);
-  const [{ migrateDatabase, seedDatabase }, { readMigrations }] = await Promise.all([api(), import("../db/migrations.ts")]);
-  const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true, env: io.env });
-  try {
-    const env = { DATABASE_URL: db.url };
-    const { applied } = await migrateDatabase({ env });
-    if (applied.includes(readMigrations()[0]!.name)) {
-      out(`New embedded database: seeding the ${DEFAULT_PROFILE} profile`);
-      await seedDatabase({ env });
-    }
-    out(`Serving the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR} on 127.0.0.1:${port}`);
-    out(`DATABASE_URL=${db.url}`);
-    out(`psql ${db.url}`);
-    out("Ctrl-C to stop");
-    await new Promise<void>((resolve) => {
-      if (!signal) return;
-      if (signal.aborted) resolve();
-      signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-  } finally {
-    await db.stop();
-  }
-  out("Stopped: the embedded database is saved");
-  return EXIT_CODES.ok;
-}
-
-function parse(argv: readonly string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    const e = error as { code?: string; message: string };
-    const option = /'(-{1,2}[\w-]+)/.exec(e.message)?.[1];
-    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new SeedError("INVALID_USAGE", `unknown flag '${option}': run with --help to see the flags`);
-    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new SeedError("INVALID_USAGE", `flag '${option ?? "?"}' needs a value, e.g. --scale 2: run with --help to see the flags`);
-    throw new SeedError("INVALID_USAGE", `${e.message.split(".")[0]}: run with --help to see the flags`);
-  }
-  const { values, positionals } = parsed;
-  const name = positionals[0] ?? "seed";
-  if (!COMMANDS.includes(name as Command) || positionals.length > 1) {
-    throw new SeedError("INVALID_USAGE", `unknown command '${positionals.join(" ")}': use one of ${COMMANDS.join(", ")} (see --help)`);
-  }
-  const command = name as Command;
-  for (const flag of Object.keys(values) as (keyof typeof OPTIONS)[]) {
-    if (!ACCEPTS[command].includes(flag)) throw new SeedError("INVALID_USAGE", `--${flag} does not apply to '${command}': run with --help to see its flags`);
-  }
-  if (values.profile !== undefined && !PROFILES.includes(values.profile as Profile)) {
-    throw new SeedError("INVALID_USAGE", `unknown profile '${values.profile}': use --profile ${PROFILES.join(" or --profile ")}`);
-  }
-  return { command, values };
-}
-
-function positive(value: string, flag: string): number {
-  const n = integer(value, flag)!;
-  if (n < 1) throw new SeedError("INVALID_USAGE", `${flag} must be a whole number ≥ 1, got '${value}'`);
-  return n;
-}
-
-function integer(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) {
-    const range = flag === "--scale" ? `from 1 to ${MAX_SCALE}` : "≥ 0";
-    throw new SeedError("INVALID_USAGE", `${flag} must be a whole number ${range}, got '${value}'`);
-  }
-  return Number(value.trim());
 }
 
 function isMain(): boolean {

@@ -9,6 +9,21 @@ function table(head: string[], rows: (string | number)[][]): string[] {
   return [head.map((h, i) => h.padEnd(widths[i]!)).join("  "), ...rows.map((r) => r.map(cell).join("  "))].map((l) => `  ${l.trimEnd()}`);
 }
 
+const BARS = "▁▂▃▄▅▆▇█";
+
+/**
+ * A series as a one-line chart, one bar per value, scaled from the smallest to the largest.
+ *
+ * @example
+ * sparkline([120, 80, 400, 390]); // "▂▁██"
+ */
+export function sparkline(values: readonly number[]): string {
+  if (values.length === 0) return "";
+  const low = Math.min(...values);
+  const span = Math.max(...values) - low;
+  return values.map((v) => BARS[span === 0 ? 3 : Math.round(((v - low) / span) * (BARS.length - 1))]).join("");
+}
+
 const percent = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
 
 /**
@@ -19,10 +34,13 @@ const percent = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed
  */
 export function formatReport(r: SeedReport): string {
   const lines = [`Seed report: ${r.target}`, "", `Last ${r.runs.length} runs:`];
-  lines.push(...table(["started", "command", "status", "profile", "seed", "scale", "ms", "rows", "error"], r.runs.map((x) => [x.startedAt, x.command, x.status, x.profile, x.seed, x.scale, x.durationMs, x.totalRows, x.errorCode ?? ""])));
+  lines.push(...table(["started", "command", "status", "profile", "seed", "scale", "method", "ms", "rows", "error"], r.runs.map((x) => [x.startedAt, x.command, x.status, x.profile, x.seed, x.scale, x.method ?? "", x.durationMs, x.totalRows, x.errorCode ?? ""])));
   lines.push("", `Transaction success rate: ${percent(r.successRate.rate)} (${r.successRate.succeeded} of ${r.successRate.runs}; ${r.successRate.failed} failed)`);
   if (r.errors.length) lines.push("Errors by code:", ...table(["code", "count", "frequency"], r.errors.map((e) => [e.code, e.count, percent(e.frequency)])));
-  if (r.durations.length) lines.push("Duration per profile (successful runs):", ...table(["profile", "runs", "mean ms", "p95 ms"], r.durations.map((d) => [d.profile, d.runs, d.meanMs, d.p95Ms])));
+  if (r.durations.length) {
+    const rows = r.durations.map((d) => [d.profile, d.scale, d.methods.join(", "), d.runs, d.meanMs, d.p95Ms, sparkline(d.trend)]);
+    lines.push("Duration per profile and scale (successful runs; trend oldest → newest):", ...table(["profile", "scale", "method", "runs", "mean ms", "p95 ms", "trend"], rows));
+  }
   lines.push("", "Rows per table:", ...table(["table", "rows"], r.rowCounts.map((c) => [c.table, c.rows])));
   const failing = r.integrity.filter((c) => c.status === "fail");
   lines.push("", `Integrity: ${r.integrity.length - failing.length}/${r.integrity.length} checks pass`);

@@ -132,7 +132,7 @@ const byModel = new Map<ModelName, Table>(ALL_TABLES.map((t) => [t.model, t]));
 /** The table of a model. */
 export function tableOf(model: ModelName): Table {
   const table = byModel.get(model);
-  if (!table) throw new Error(`unknown model ${model}`);
+  if (!table) throw new SeedError("INVALID_FIXTURES", `unknown model ${model}`);
   return table;
 }
 
@@ -154,7 +154,7 @@ export function insertOrder(tables: readonly Table[] = TABLES): Table[] {
     );
     if (!ready) {
       const cycle = [...remaining.keys()].join(", ");
-      throw new Error(`the schema's relations form a cycle between ${cycle}: the seed cannot order its inserts`);
+      throw new SeedError("INVALID_FIXTURES", `the schema's relations form a cycle between ${cycle}: the seed cannot order its inserts`);
     }
     ordered.push(ready);
     remaining.delete(ready.model);

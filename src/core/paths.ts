@@ -1,3 +1,4 @@
+import { SeedError } from "./errors.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +20,7 @@ export function packageRoot(): string {
     const manifest = join(dir, "package.json");
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === NAME) return (root = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`${NAME}: no package.json named ${NAME} above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) throw new SeedError("INVALID_CONFIG", `${NAME}: no package.json named ${NAME} above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

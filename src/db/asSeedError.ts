@@ -1,5 +1,7 @@
 import { SeedError } from "../core/errors.ts";
-import { redact } from "./config.ts";
+import { redact, type SeedSettings } from "./config.ts";
+import { decidingSetting, whereSet, type ServerSettings } from "./serverSettings.ts";
+import type { EventLog } from "../core/log.ts";
 
 /** The SQLSTATE of a driver error, also when Prisma wraps it. */
 export function sqlState(error: unknown): string | undefined {
@@ -18,7 +20,14 @@ export function sqlState(error: unknown): string | undefined {
  * @example
  * try { await seedDatabase(); } catch (error) { console.error(asSeedError(error, secretsOf(process.env)).message); }
  */
-export function asSeedError(error: unknown, secrets: readonly string[] = []): SeedError {
+export function asSeedError(error: unknown, secrets: readonly string[] = [], limits?: { settings: SeedSettings; server: ServerSettings }): SeedError {
+  // The writer names a lock it waited for as SEED_LOCK_TIMEOUT's; the database's may have decided.
+  const lockSetting = limits && error instanceof SeedError && error.code === "TABLE_LOCKED" ? decidingSetting("lock_timeout", limits.settings, limits.server) : null;
+  if (lockSetting) {
+    const { where, reset } = whereSet(lockSetting);
+    const table = /^table (\S+) is locked/.exec((error as SeedError).message)?.[1];
+    return new SeedError("TABLE_LOCKED", `${table ? `table ${table}` : "a table"} is locked by another session and lock_timeout = ${lockSetting.value}, ${where} (not SEED_LOCK_TIMEOUT), ran out: finish or close that session, or remove the setting: ${reset}. Nothing was changed`, { cause: (error as SeedError).cause });
+  }
   if (error instanceof SeedError) {
     const message = redact(error.message, secrets);
     return message === error.message ? error : new SeedError(error.code, message, { cause: error.cause });
@@ -27,6 +36,21 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
   // pg says only "not queryable" for queries after the server ended the connection.
   const text = /not queryable/.test(e.message ?? "") ? "the server closed the connection" : redact((e.message ?? String(error)).split("\n").filter(Boolean).pop() ?? "unknown error", secrets);
   const state = sqlState(error);
+  const server = limits?.server ?? {};
+  const deciding = limits && (state === "57014" || state === "55P03") ? decidingSetting(state === "57014" ? "statement_timeout" : "lock_timeout", limits.settings, server) : null;
+  if (deciding && state === "57014") {
+    const { where, reset } = whereSet(deciding);
+    return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than statement_timeout = ${deciding.value}, ${where} (not SEED_STATEMENT_TIMEOUT), and was cancelled; the transaction was rolled back, the database is as it was. Raise it there, or remove it: ${reset}`, { cause: error });
+  }
+  if (deciding && state === "55P03") {
+    const { where, reset } = whereSet(deciding);
+    return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}) and lock_timeout = ${deciding.value}, ${where} (not SEED_LOCK_TIMEOUT), ran out: finish or close that session, or remove the setting: ${reset}. Nothing was changed`, { cause: error });
+  }
+  const readOnly = server.default_transaction_read_only;
+  if (state === "25006" && readOnly?.value === "on") {
+    const { where, reset } = whereSet(readOnly);
+    return new SeedError("SEED_FAILED", `the database is read-only for this user: default_transaction_read_only = on, ${where}. Nothing was changed. Turn it off (${reset}), or point DATABASE_URL at a writable database`, { cause: error });
+  }
   if (state === "57014") {
     return new SeedError("STATEMENT_TIMEOUT", `a statement ran longer than SEED_STATEMENT_TIMEOUT allows and was cancelled; the transaction was rolled back, the database is as it was. Raise SEED_STATEMENT_TIMEOUT (seconds, 0 for no limit)`, { cause: error });
   }
@@ -46,4 +70,16 @@ export function asSeedError(error: unknown, secrets: readonly string[] = []): Se
     return new SeedError("TABLE_LOCKED", `a table is locked by another session (${text}): finish or close that session, or raise SEED_LOCK_TIMEOUT (seconds). Nothing was changed`, { cause: error });
   }
   return new SeedError("SEED_FAILED", `the seed failed and was rolled back, the database is as it was: ${text}`, { cause: error });
+}
+
+/**
+ * An error of a run as the one SeedError it ends with (no secret in it), logged once.
+ *
+ * @example
+ * throw failed(log, { step: "run" }, error, run.secrets);
+ */
+export function failed(log: EventLog, details: Record<string, unknown>, error: unknown, secrets: readonly string[]): SeedError {
+  const seedError = asSeedError(error, secrets);
+  log.emit("error", details, { code: seedError.code, message: seedError.message });
+  return seedError;
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { SeedError } from "../core/errors.ts";
 
@@ -25,16 +25,32 @@ export const DEFAULTS = {
   PGUSER: "postgres",
 } as const;
 
+/** The variables that mean "a server is configured": any of them, or a `.env` file. */
+export const SERVER_VARIABLES = ["DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"] as const;
+
+/**
+ * True when the user configured a database: a server variable in the environment, or a `.env`
+ * file. Only then does the CLI use a server; otherwise the embedded database.
+ *
+ * @example
+ * if (!isServerConfigured(process.env, process.cwd())) console.log("embedded");
+ */
+export function isServerConfigured(env: Env, cwd: string): boolean {
+  return SERVER_VARIABLES.some((name) => (env[name] ?? "").trim() !== "") || existsSync(resolve(cwd, ".env"));
+}
+
 /**
  * Reads `.env` from `cwd` when it exists and returns it merged under `env`: variables already
- * set in the environment win, as with dotenv.
+ * set in the environment win, as with dotenv. A line that is not `NAME=value`, or a quote that
+ * is never closed, is an INVALID_CONFIG error naming the file and the line.
  *
  * @example
  * const env = loadEnv({ cwd: process.cwd(), env: process.env });
  */
 export function loadEnv(options: { cwd?: string; env?: Env; file?: string } = {}): Env {
   const env = options.env ?? process.env;
-  const file = resolve(options.cwd ?? process.cwd(), options.file ?? ".env");
+  const cwd = options.cwd ?? process.cwd();
+  const file = resolve(cwd, options.file ?? ".env");
   if (!existsSync(file)) return { ...env };
   let text: string;
   try {
@@ -42,12 +58,41 @@ export function loadEnv(options: { cwd?: string; env?: Env; file?: string } = {}
   } catch (cause) {
     throw new SeedError("INVALID_CONFIG", `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions or remove it`, { cause });
   }
+  checkDotEnv(text, relative(cwd, file) || file);
   return { ...parseEnv(text), ...env };
 }
 
 /**
- * The environment a library call runs with: `env` (default process.env), with `.env` under it
- * when `loadDotEnv`, and `databaseUrl` over DATABASE_URL when given.
+ * Node's parseEnv accepts anything and turns a mistake into a strange value (an unclosed quote
+ * becomes part of DATABASE_URL, reported later as an invalid URL): the mistake is named here,
+ * where it is, instead.
+ */
+function checkDotEnv(text: string, shown: string): void {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) {
+      throw new SeedError("INVALID_CONFIG", `${shown} line ${i + 1} is not NAME=value ('${redact(line.trim()).slice(0, 40)}'): fix it, or comment it out with #`);
+    }
+    const [, name, value] = match as unknown as [string, string, string];
+    const quote = value[0];
+    if (quote !== '"' && quote !== "'" && quote !== "`") continue;
+    if (value.indexOf(quote, 1) > 0) continue;
+    // Double quotes and backticks may span lines; the value ends at the line that closes them.
+    const closing = quote === "'" ? -1 : lines.findIndex((later, j) => j > i && later.includes(quote));
+    if (closing < 0) {
+      throw new SeedError("INVALID_CONFIG", `${shown} line ${i + 1}: the value of ${name} opens a quote (${quote}) that is never closed: close it at the end of the value, or remove it`);
+    }
+    i = closing;
+  }
+}
+
+/**
+ * The environment a call runs with: `env` (default process.env), with `.env` under it when
+ * `loadDotEnv`, and `databaseUrl` over DATABASE_URL when given. (Entries use
+ * resolveEnvironment, which settles the rest at the same time.)
  *
  * @example
  * runEnv({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test" }).DATABASE_URL;
@@ -57,6 +102,43 @@ export function runEnv(options: { env?: Env; loadDotEnv?: boolean; databaseUrl?:
   const env = options.loadDotEnv ? loadEnv({ env: base }) : { ...base };
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   return env;
+}
+
+/** What a run's environment settles, once: read by everything below, never worked out again. */
+export interface ResolvedEnvironment {
+  /** The environment, with `.env` under it when asked and `databaseUrl` over DATABASE_URL. */
+  readonly env: Readonly<Env>;
+  /** What must never be printed (passwords from PGPASSWORD and the URL). */
+  readonly secrets: readonly string[];
+  /** The target; for a CLI run with nothing configured, the embedded database takes its place. */
+  readonly target: DatabaseConfig;
+  /** A server variable or a `.env` file is present (else the CLI uses the embedded database). */
+  readonly serverConfigured: boolean;
+  /** SEED_* limits with the caller's overrides over them. */
+  readonly settings: SeedSettings;
+}
+
+/**
+ * Everything a run takes from its environment, in one call: `.env` (when `loadDotEnv`) under
+ * `env`, `databaseUrl` over DATABASE_URL, the target, the secrets, and the SEED_* limits with
+ * `overrides` (those given) over them. Throws SeedError INVALID_CONFIG for anything malformed.
+ *
+ * @example
+ * resolveEnvironment({ env: { SEED_LOCK_WAIT: "5" }, databaseUrl: "postgresql://postgres@127.0.0.1/x" }).settings.lockWaitMs; // 5000
+ */
+export function resolveEnvironment(options: { env?: Env; loadDotEnv?: boolean; databaseUrl?: string; cwd?: string; overrides?: Partial<SeedSettings> }): ResolvedEnvironment {
+  const cwd = options.cwd ?? process.cwd();
+  const base = options.env ?? process.env;
+  const env = options.loadDotEnv ? loadEnv({ env: base, cwd }) : { ...base };
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const overrides = Object.fromEntries(Object.entries(options.overrides ?? {}).filter(([, v]) => v !== undefined));
+  return {
+    env: Object.freeze(env),
+    secrets: Object.freeze(secretsOf(env)),
+    target: Object.freeze(resolveDatabaseConfig(env)),
+    serverConfigured: isServerConfigured(env, cwd),
+    settings: Object.freeze({ ...resolveSeedSettings(env), ...overrides }),
+  };
 }
 
 /**
@@ -237,40 +319,4 @@ export function resolveSeedSettings(env: Env): SeedSettings {
     out[key] = Math.round(seconds * 1000);
   }
   return out;
-}
-
-/**
- * Where large plans are kept once built, and how much of the disk they may take. A plan is
- * the same bytes for the same options and code (the seed is deterministic), so a second seed
- * of the same scale streams the stored chunks instead of generating, validating and encoding
- * two million rows again: the client's work, which was the bottleneck, becomes reading a file.
- */
-export interface PlanCache {
-  readonly dir: string;
-  readonly maxBytes: number;
-}
-
-/** Default size of the cache: about five scale-1000 plans. */
-const DEFAULT_MAX_MB = 2048;
-
-/**
- * The plan cache of a run, or null when it has none: `wanted` (the CLI's default: yes; library
- * calls: no) unless SEED_CACHE says `1` or `0`; in SEED_CACHE_DIR (default `.chatgenius/cache`
- * under `cwd`), at most SEED_CACHE_MB megabytes (default 2048).
- *
- * @example
- * resolvePlanCache({ SEED_CACHE_DIR: "/tmp/plans" }, process.cwd(), true)?.dir; // "/tmp/plans"
- */
-export function resolvePlanCache(env: Env, cwd: string, wanted: boolean): PlanCache | null {
-  const enabled = env.SEED_CACHE?.trim();
-  if (enabled !== undefined && enabled !== "" && enabled !== "0" && enabled !== "1") {
-    throw new SeedError("INVALID_CONFIG", `SEED_CACHE is '${enabled}' but must be 1 (keep large plans, the default) or 0 (never)`);
-  }
-  const mb = env.SEED_CACHE_MB?.trim();
-  if (mb !== undefined && mb !== "" && !/^\d+$/.test(mb)) {
-    throw new SeedError("INVALID_CONFIG", `SEED_CACHE_MB is '${mb}' but must be a whole number of megabytes, e.g. ${DEFAULT_MAX_MB}`);
-  }
-  if (enabled === "0" || (enabled !== "1" && !wanted)) return null;
-  const dir = resolve(cwd, env.SEED_CACHE_DIR?.trim() || join(".chatgenius", "cache"));
-  return { dir, maxBytes: Number(mb || DEFAULT_MAX_MB) * 1024 * 1024 };
 }

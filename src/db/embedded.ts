@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import type { Env } from "./config.ts";
+import { resolveDatabaseConfig, type DatabaseConfig, type Env } from "./config.ts";
 import { SeedError } from "../core/errors.ts";
 
 /** Where the embedded database lives, relative to the project (git-ignored). */
@@ -29,6 +29,8 @@ export function isServerConfigured(env: Env, cwd: string): boolean {
 export interface Embedded {
   /** Connection string: postgresql://postgres@127.0.0.1:PORT/postgres */
   readonly url: string;
+  /** The same as a target, for a run's resolved value. */
+  readonly target: DatabaseConfig;
   readonly dir: string;
   stop(): Promise<void>;
 }
@@ -42,7 +44,7 @@ export interface Embedded {
  * const db = await startEmbedded({ dir: ".chatgenius/pglite" });
  * try { await seedDatabase({ databaseUrl: db.url }); } finally { await db.stop(); }
  */
-export async function startEmbedded(options: { dir: string; port?: number; serving?: boolean; env?: Env }): Promise<Embedded> {
+export async function startEmbedded(options: { dir: string; port?: number; serving?: boolean; env?: Env; name?: string }): Promise<Embedded> {
   const dir = resolve(options.dir);
   const lock = `${dir}.lock`;
   assertUnlocked(lock);
@@ -67,6 +69,8 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
   }
   return {
     url,
+    // Named by its folder: the loopback URL and its port mean nothing to the person reading.
+    target: Object.freeze({ ...resolveDatabaseConfig({ DATABASE_URL: url }), target: `embedded database in ${options.name ?? dir}` }),
     dir,
     async stop() {
       await server?.stop().catch(() => {});

@@ -45,15 +45,38 @@ export function isLocalHost(host: string): boolean {
  */
 export function guardTarget(env: Env, options: { allowRemote?: boolean; allowProduction?: boolean } = {}): DatabaseConfig {
   if (!options.allowProduction) assertNotProduction(env);
-  const config = resolveDatabaseConfig(env);
-  const optedIn = options.allowRemote === true || env[ALLOW_REMOTE_VARIABLE] === "1";
-  if (!isLocalHost(config.host) && !optedIn) {
+  const target = resolveDatabaseConfig(env);
+  guardRun({ env, target }, options);
+  return target;
+}
+
+/** What the guard decided about a run, before any connection: part of its resolved value. */
+export interface GuardVerdict {
+  /** The environment name this run records and compares with (APP_ENV, else NODE_ENV, else development). */
+  readonly environment: string;
+  /** Production is refused (seed, reset: they delete data) or allowed (migrate, report, verify). */
+  readonly production: "refused" | "allowed";
+  /** The target is another machine and the user opted in (--allow-remote, SEED_ALLOW_REMOTE=1). */
+  readonly remote: boolean;
+}
+
+/**
+ * The guard's verdict on a resolved environment, in one call: refuses production (unless
+ * `allowProduction`) and a host other than this machine (unless the user opted in).
+ *
+ * @example
+ * guardRun(resolveEnvironment({}), { allowRemote: false }).environment; // "development"
+ */
+export function guardRun(resolved: { env: Env; target: DatabaseConfig }, options: { allowRemote?: boolean; allowProduction?: boolean } = {}): GuardVerdict {
+  if (!options.allowProduction) assertNotProduction(resolved.env);
+  const remote = !isLocalHost(resolved.target.host);
+  if (remote && !(options.allowRemote === true || resolved.env[ALLOW_REMOTE_VARIABLE] === "1")) {
     throw new SeedError(
       "REMOTE_REFUSED",
-      `refusing to run against '${config.host}', which is not this machine: the seed deletes data. If this really is a development or test database, pass --allow-remote or set ${ALLOW_REMOTE_VARIABLE}=1`,
+      `refusing to run against '${resolved.target.host}', which is not this machine: the seed deletes data. If this really is a development or test database, pass --allow-remote or set ${ALLOW_REMOTE_VARIABLE}=1`,
     );
   }
-  return config;
+  return Object.freeze({ environment: environmentName(resolved.env), production: options.allowProduction ? "allowed" : "refused", remote });
 }
 
 /** The environment name recorded in the database, or null when none is. */

@@ -34,30 +34,40 @@ export interface SeedReport {
   runs: ReportRun[];
   successRate: { runs: number; succeeded: number; failed: number; rate: number | null };
   errors: { code: string; count: number; frequency: number }[];
-  durations: { profile: string; runs: number; meanMs: number; p95Ms: number }[];
+  /** Successful runs' durations per profile and scale (a scale-1000 run and a scale-1 run never share a mean), oldest first in `trend`. */
+  durations: { profile: string; scale: number; methods: string[]; runs: number; meanMs: number; p95Ms: number; trend: number[] }[];
   rowCounts: { table: string; rows: number }[];
   integrity: (IntegrityResult & { status: "pass" | "fail" })[];
   constraints: ConstraintCheck[];
 }
 
 /**
- * Transaction success rate, error frequency (by code) and duration per profile over runs,
- * newest first. Pure; p95 by the nearest-rank method over successful runs.
+ * Transaction success rate, error frequency (by code) and duration per profile and scale over
+ * runs, newest first. Pure; p95 by the nearest-rank method over successful runs; each group's
+ * `trend` lists its durations oldest first, for a sparkline.
  *
  * @example
- * runStatistics([{ status: "success", profile: "dev", durationMs: 120, errorCode: null }]).successRate.rate; // 1
+ * runStatistics([{ status: "success", profile: "dev", scale: 1, method: "copy", durationMs: 120, errorCode: null }]).successRate.rate; // 1
  */
-export function runStatistics(runs: readonly Pick<ReportRun, "status" | "profile" | "durationMs" | "errorCode">[]): Pick<SeedReport, "successRate" | "errors" | "durations"> {
+export function runStatistics(runs: readonly (Pick<ReportRun, "status" | "profile" | "durationMs" | "errorCode"> & Partial<Pick<ReportRun, "scale" | "method">>)[]): Pick<SeedReport, "successRate" | "errors" | "durations"> {
   const succeeded = runs.filter((r) => r.status === "success").length;
   const failed = runs.length - succeeded;
   const byCode = new Map<string, number>();
   for (const r of runs) if (r.status !== "success") byCode.set(r.errorCode ?? "UNKNOWN", (byCode.get(r.errorCode ?? "UNKNOWN") ?? 0) + 1);
   const errors = [...byCode].map(([code, count]) => ({ code, count, frequency: count / runs.length })).sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
-  const byProfile = new Map<string, number[]>();
-  for (const r of runs) if (r.status === "success") byProfile.set(r.profile, [...(byProfile.get(r.profile) ?? []), r.durationMs]);
-  const durations = [...byProfile].map(([profile, list]) => {
+  const groups = new Map<string, { profile: string; scale: number; methods: Set<string>; list: number[] }>();
+  for (const r of runs) {
+    if (r.status !== "success") continue;
+    const scale = r.scale ?? 1;
+    const key = `${r.profile}\u0000${scale}`;
+    const group = groups.get(key) ?? { profile: r.profile, scale, methods: new Set<string>(), list: [] };
+    if (r.method) group.methods.add(r.method);
+    group.list.push(r.durationMs);
+    groups.set(key, group);
+  }
+  const durations = [...groups.values()].map(({ profile, scale, methods, list }) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return { profile, runs: list.length, meanMs: Math.round(list.reduce((s, x) => s + x, 0) / list.length), p95Ms: sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]! };
+    return { profile, scale, methods: [...methods].sort(), runs: list.length, meanMs: Math.round(list.reduce((s, x) => s + x, 0) / list.length), p95Ms: sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!, trend: [...list].reverse() };
   });
   return { successRate: { runs: runs.length, succeeded, failed, rate: runs.length ? succeeded / runs.length : null }, errors, durations };
 }

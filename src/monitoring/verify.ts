@@ -1,28 +1,24 @@
 import type pg from "pg";
-import { runEnv, resolveSeedSettings, secretsOf, type Env } from "../db/config.ts";
+import type { DatabaseConfig } from "../db/config.ts";
 import { encodeChunk, copyInto, insertJson } from "../write/copy.ts";
 import { TABLES, type Table } from "../core/datamodel.ts";
 import { connect, ident } from "../db/connection.ts";
-import { guardTarget } from "../db/guard.ts";
 import { tableFingerprints } from "../write/fingerprints.ts";
 import type { QueryRunner } from "../write/integrity.ts";
-import { resolveLocalRows } from "../plan/localSeed.ts";
-import { checkPlanOptions, planChunks, type PlanOptions } from "../plan/plan.ts";
+import type { ResolvedLocal } from "../plan/localSeed.ts";
+import { planChunks, type PlanOptions } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { asSeedError } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 
-/** Options of verifyDatabase: the seed to compare with, and where. */
-export interface VerifyOptions extends PlanOptions {
-  env?: Env;
-  databaseUrl?: string;
-  loadDotEnv?: boolean;
-  /** As for seedDatabase: a local seed file, or "default" for prisma/seed.local.json when present. */
-  dataFile?: string;
-  cwd?: string;
-  allowRemote?: boolean;
+/** What verify compares: a resolved run's target, plan and local accounts. */
+export interface VerifyInput {
+  readonly target: DatabaseConfig;
+  readonly plan: Readonly<Required<PlanOptions>>;
+  readonly local: ResolvedLocal | null;
+  /** SEED_LOCK_TIMEOUT, ms: how long the read waits for a table another session holds. */
+  readonly lockTimeoutMs: number;
   /** Compare with freshly generated rows even when a recorded run's fingerprints match. */
-  regenerate?: boolean;
+  readonly regenerate: boolean;
 }
 
 /** How one table differs from what the seed writes. */
@@ -58,61 +54,52 @@ const EXAMPLES = 5;
  * table by table, without writing. Per-table fingerprints are computed in SQL and compared
  * with those the last successful matching run recorded; only tables whose fingerprints differ
  * are compared row by row, against the regenerated rows loaded into temporary tables in a
- * transaction that is rolled back.
+ * transaction that is rolled back. (verifyDatabase, in api/, resolves the input.)
  *
  * @example
- * const result = await verifyDatabase({ profile: "dev" });
- * result.identical; // true right after `npm run db:seed`
+ * const result = await compareWithSeed({ target, plan: { profile: "dev", seed: 1, scale: 1 }, local: null, lockTimeoutMs: 10_000, regenerate: false });
  */
-export async function verifyDatabase(options: VerifyOptions = {}): Promise<VerifyResult> {
-  const env = runEnv(options);
+export async function compareWithSeed(input: VerifyInput): Promise<VerifyResult> {
+  const { target: config, plan: planOptions, local } = input;
+  const client = await connect(config);
+  const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
   try {
-    // Read-only: production is not refused, a remote host still needs opting in.
-    const config = guardTarget(env, { allowRemote: options.allowRemote, allowProduction: true });
-    const planOptions = checkPlanOptions(options);
-    const local = resolveLocalRows(options, env, planOptions);
-    const client = await connect(config);
-    const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
-    try {
-      await assertReady(client, config.database);
-      await client.query("BEGIN");
-      await client.query(`SET LOCAL lock_timeout = ${resolveSeedSettings(env).lockTimeoutMs}`);
-      const live = await tableFingerprints(query);
-      const recorded = options.regenerate ? null : await recordedFingerprints(client, planOptions, local?.hash ?? null);
-      const suspects = TABLES.filter((t) => !recorded || recorded[t.name] !== live[t.name]);
-      const result: VerifyResult = {
-        target: config.target,
-        ...planOptions,
-        localAccounts: local?.hash ?? null,
-        identical: suspects.length === 0,
-        basis: suspects.length === 0 ? "recorded run" : "regenerated",
-        tables: TABLES.map((t) => ({ table: t.name, identical: true, liveRows: count(live[t.name]), expectedRows: count(live[t.name]), added: 0, removed: 0, changed: 0, examples: { added: [], removed: [], changed: [] } })),
-      };
-      if (suspects.length > 0) {
-        await loadExpected(client, suspects, planOptions, local?.rows);
-        const expected = await tableFingerprints(query, suspects, expectedName);
-        for (const table of suspects) {
-          const diff = result.tables.find((d) => d.table === table.name)!;
-          diff.expectedRows = count(expected[table.name]);
-          if (expected[table.name] === live[table.name]) continue;
-          Object.assign(diff, await compareRows(client, table), { identical: false });
-        }
-        result.identical = result.tables.every((d) => d.identical);
+    await assertReady(client, config.database);
+    await client.query("BEGIN");
+    await client.query(`SET LOCAL lock_timeout = ${input.lockTimeoutMs}`);
+    const live = await tableFingerprints(query);
+    const recorded = input.regenerate ? null : await recordedFingerprints(client, planOptions, local?.hash ?? null);
+    const suspects = TABLES.filter((t) => !recorded || recorded[t.name] !== live[t.name]);
+    const result: VerifyResult = {
+      target: config.target,
+      ...planOptions,
+      localAccounts: local?.hash ?? null,
+      identical: suspects.length === 0,
+      basis: suspects.length === 0 ? "recorded run" : "regenerated",
+      tables: TABLES.map((t) => ({ table: t.name, identical: true, liveRows: count(live[t.name]), expectedRows: count(live[t.name]), added: 0, removed: 0, changed: 0, examples: { added: [], removed: [], changed: [] } })),
+    };
+    if (suspects.length > 0) {
+      await loadExpected(client, suspects, planOptions, local?.rows);
+      const expected = await tableFingerprints(query, suspects, expectedName);
+      for (const table of suspects) {
+        const diff = result.tables.find((d) => d.table === table.name)!;
+        diff.expectedRows = count(expected[table.name]);
+        if (expected[table.name] === live[table.name]) continue;
+        Object.assign(diff, await compareRows(client, table), { identical: false });
       }
-      return result;
-    } finally {
-      await client.query("ROLLBACK").catch(() => {});
-      await client.end().catch(() => {});
+      result.identical = result.tables.every((d) => d.identical);
     }
-  } catch (error) {
-    throw asSeedError(error, secretsOf(env));
+    return result;
+  } finally {
+    await client.query("ROLLBACK").catch(() => {});
+    await client.end().catch(() => {});
   }
 }
 
 const expectedName = (table: Table) => `expected_${table.name}`;
 const count = (fingerprint: string | undefined) => Number((fingerprint ?? "0:").split(":")[0]);
 
-async function recordedFingerprints(client: pg.ClientBase, plan: Required<PlanOptions>, localAccounts: string | null): Promise<Record<string, string> | null> {
+async function recordedFingerprints(client: pg.ClientBase, plan: Readonly<Required<PlanOptions>>, localAccounts: string | null): Promise<Record<string, string> | null> {
   const { rows } = await client.query(
     `SELECT fingerprints FROM "seed_runs" WHERE status = 'success' AND fingerprints IS NOT NULL AND profile = $1 AND seed = $2 AND scale = $3 AND local_accounts IS NOT DISTINCT FROM $4
       ORDER BY started_at DESC LIMIT 1`,
@@ -122,7 +109,7 @@ async function recordedFingerprints(client: pg.ClientBase, plan: Required<PlanOp
 }
 
 /** Loads what the seed writes into temporary copies of the suspect tables (dropped with the transaction). */
-async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Required<PlanOptions>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
+async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Readonly<Required<PlanOptions>>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
   const format = (await isEmbedded(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));

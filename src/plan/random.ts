@@ -1,3 +1,4 @@
+import { SeedError } from "../core/errors.ts";
 import { createRequire } from "node:module";
 import type { Faker } from "@faker-js/faker";
 
@@ -47,7 +48,7 @@ export class Random {
 
   /** One element of a non-empty list. */
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error("pick from an empty list");
+    if (items.length === 0) throw new SeedError("INVALID_FIXTURES", "a row builder picked from an empty list: give it at least one item");
     return items[Math.floor(this.next() * items.length)]!;
   }
 

@@ -1,3 +1,4 @@
+import { SeedError } from "../core/errors.ts";
 import type { Env } from "../db/config.ts";
 import { PROFILES, type Profile } from "../plan/plan.ts";
 import type { SeedOptions } from "../api/seed.ts";
@@ -27,7 +28,7 @@ export function kitScenarios(options: KitOptions): readonly Scenario[] {
  */
 export function kitOptionsFromEnv(env: Env = process.env): KitOptions {
   const profile = env.CHATGENIUS_SEED_PROFILE as Profile | undefined;
-  if (profile !== undefined && !PROFILES.includes(profile)) throw new Error(`CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
+  if (profile !== undefined && !PROFILES.includes(profile)) throw new SeedError("INVALID_CONFIG", `CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
   const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
   return { env, loadDotEnv: true, databaseUrl: env.TEST_DATABASE_URL || undefined, profile, seed: number(env.CHATGENIUS_SEED_SEED), scale: number(env.CHATGENIUS_SEED_SCALE), dataFile: env.SEED_DATA_FILE };
 }

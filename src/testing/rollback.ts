@@ -1,3 +1,4 @@
+import { SeedError } from "../core/errors.ts";
 import pg from "pg";
 
 /**
@@ -77,7 +78,7 @@ export class RollbackPool extends pg.Pool {
   }
 
   private active(): pg.Client {
-    if (!this.connection) throw new Error("RollbackPool: call begin() before the test uses the database (e.g. in beforeEach)");
+    if (!this.connection) throw new SeedError("INVALID_USAGE", "RollbackPool: call begin() before the test uses the database (e.g. in beforeEach)");
     return this.connection;
   }
 }

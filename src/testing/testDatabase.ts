@@ -148,8 +148,9 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
  * await cleanupStale({ databaseUrl: process.env.TEST_DATABASE_URL });
  */
 export async function cleanupStale(options: KitOptions & { maxAgeHours?: number } = {}): Promise<string[]> {
-  if (!isServerConfigured(runEnv(options), options.cwd ?? process.cwd())) return [];
-  const server = guardTarget(runEnv(options), { allowRemote: options.allowRemote });
+  const env = runEnv(options);
+  if (!isServerConfigured(env, options.cwd ?? process.cwd())) return [];
+  const server = guardTarget(env, { allowRemote: options.allowRemote });
   const admin = await connect(withDatabase(server, "postgres"));
   const dropped: string[] = [];
   try {

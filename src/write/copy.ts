@@ -1,3 +1,4 @@
+import { SeedError } from "../core/errors.ts";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type pg from "pg";
@@ -108,7 +109,7 @@ function encodersOf(table: Table): FieldEncoder[] {
     encoders = table.columns.map((column) => {
       const missing = (row: Record<string, unknown>) => {
         // COPY does not apply column defaults to a listed column: fixtures must set every required value.
-        if (column.isRequired && !column.isList) throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+        if (column.isRequired && !column.isList) throw new SeedError("INVALID_FIXTURES", `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
         return "\\N";
       };
       const typed = (value: unknown): string => {
@@ -239,7 +240,7 @@ export function encodeJson(table: Table, rows: readonly Record<string, unknown>[
       for (const column of table.columns) {
         const value = row[column.field];
         if (value === undefined || value === null) {
-          if (column.isRequired && !column.isList) throw new Error(`${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+          if (column.isRequired && !column.isList) throw new SeedError("INVALID_FIXTURES", `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
           continue;
         }
         out[column.name] = typeof value === "bigint" ? value.toString() : value;

@@ -6,10 +6,21 @@ import { crc32 } from "node:zlib";
 import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { insertOrder, type Rows } from "../core/datamodel.ts";
 import type { EventLog } from "../core/log.ts";
-import type { PlanCache } from "../db/config.ts";
 import type { PlanOptions } from "../plan/plan.ts";
 import type { BulkFormat, EncodedChunk } from "./copy.ts";
 import { RowPrint, type RowPrintPart } from "./rowPrint.ts";
+
+/**
+ * Where large plans are kept once built, and how much of the disk they may take. A plan is
+ * the same bytes for the same options and code (the seed is deterministic), so a second seed
+ * of the same scale streams the stored chunks instead of generating, validating and encoding
+ * two million rows again: the client's work, which was the bottleneck, becomes reading a file.
+ * A run's resolved value holds it (SEED_CACHE, SEED_CACHE_DIR, SEED_CACHE_MB).
+ */
+export interface PlanCache {
+  readonly dir: string;
+  readonly maxBytes: number;
+}
 
 /**
  * The key of a plan: a sha256 of everything that decides its bytes: the options, the format,

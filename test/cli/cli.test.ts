@@ -35,12 +35,17 @@ describe("bad input: one line that says how to fix it, its exit code, database u
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
     ["an unknown flag", ["seed", "--bogus"], {}, 2, /unknown flag '--bogus'.*--help/],
     ["an unknown command", ["sow"], {}, 2, /unknown command 'sow'.*seed, migrate, reset/],
-    ["--scale 0", ["seed", "--scale", "0"], {}, 2, /scale 0 is not a whole number from 1 to 1000/],
+    ["--scale 0", ["seed", "--scale", "0"], {}, 2, /^error: --scale must be a whole number from 1 to 1000, got '0': e\.g\. --scale 2$/],
     ["a negative --scale", ["seed", "--scale=-3"], {}, 2, /--scale must be a whole number from 1 to 1000, got '-3'/],
     ["--scale that is not a number", ["seed", "--scale", "lots"], {}, 2, /--scale must be a whole number from 1 to 1000, got 'lots'/],
     ["--seed that is not an integer", ["seed", "--seed", "1.5"], {}, 2, /--seed must be a whole number ≥ 0, got '1.5'/],
     ["a flag without its value", ["seed", "--scale"], {}, 2, /'--scale' needs a value/],
-    ["an unknown --profile", ["seed", "--profile", "huge"], {}, 2, /unknown profile 'huge': use --profile minimal or --profile dev/],
+    ["an unknown --profile", ["seed", "--profile", "huge"], {}, 2, /^error: --profile must be one of minimal, dev, edge, got 'huge': e\.g\. --profile minimal$/],
+    ["a negative --seed: its own example", ["seed", "--seed", "-1"], {}, 2, /^error: --seed must be a whole number ≥ 0, got '-1': e\.g\. --seed 42$/],
+    ["--profile without its value: its own example", ["seed", "--profile"], {}, 2, /^error: flag '--profile' needs a value, e\.g\. --profile minimal: run with --help/],
+    ["--seed past 2^53: echoed exactly as typed", ["seed", "--seed", "123456789012345678901"], {}, 2, /^error: --seed must be a whole number ≥ 0 and at most 9007199254740991, got '123456789012345678901': e\.g\. --seed 42$/],
+    ["--last 0 on report: its own example", ["report", "--last", "0"], {}, 2, /^error: --last must be a whole number from 1 to 100000, got '0': e\.g\. --last 50$/],
+    ["a value given to a switch", ["seed", "--json=yes"], {}, 2, /^error: --json takes no value, got 'yes'/],
     ["conflicting flags (--scale with minimal)", ["seed", "--profile", "minimal", "--scale", "2"], {}, 2, /--scale applies to the dev profile only/],
     ["a flag the command does not take", ["migrate", "--scale", "2"], {}, 2, /--scale does not apply to 'migrate'/],
     ["--dry-run on reset", ["reset", "--dry-run"], {}, 2, /--dry-run does not apply to 'reset'/],
@@ -202,7 +207,7 @@ describe("the CLI", () => {
   it("exits with the documented code as a real process", () => {
     const bad = spawn("node_modules/.bin/tsx", ["src/cli/cli.ts", "seed", "--scale", "0"], {});
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toMatch(/^error: scale 0 is not a whole number/);
+    expect(bad.stderr.trim()).toMatch(/^error: --scale must be a whole number from 1 to 1000, got '0'/);
     const refused = spawn("node_modules/.bin/tsx", ["src/cli/cli.ts", "seed"], { NODE_ENV: "production" });
     expect(refused.code).toBe(3);
   });

@@ -10,7 +10,7 @@ import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
-import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { verifyDatabase } from "../../src/api/verify.ts";
 import { cli } from "../helpers/cli.ts";
 import { snapshot } from "../helpers/db.ts";
 
@@ -125,7 +125,10 @@ describe("the CLI without configuration", () => {
       const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(run.stdout.split("\n")[0]).toBe(`Using the embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+      expect(run.stdout.split("\n")[0]).toBe(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+      // Named by its folder, never by its internal loopback URL.
+      expect(run.stdout).toContain(`Seeded: embedded database in ${EMBEDDED_DIR}  profile=minimal`);
+      expect(run.stdout).not.toMatch(/127\.0\.0\.1:\d+/);
       expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(true);
       const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
       expect(verify.code).toBe(0);

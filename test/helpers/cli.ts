@@ -25,9 +25,13 @@ function collector(): { stream: Writable; text: () => string } {
   };
 }
 
-/** Runs the CLI in this process with captured output. `cwd` (default: a new empty folder) decides which `.env` is read. */
-export async function cli(argv: string[], env: Env, cwd = mkdtempSync(join(tmpdir(), "cli-cwd-"))): Promise<CliRun> {
+/**
+ * Runs the CLI in this process with captured output. `cwd` (default: a new empty folder) decides
+ * which `.env` is read; `tty` makes stdout a terminal (the live progress line).
+ */
+export async function cli(argv: string[], env: Env, cwd = mkdtempSync(join(tmpdir(), "cli-cwd-")), options: { tty?: boolean } = {}): Promise<CliRun> {
   const out = collector();
+  if (options.tty) Object.assign(out.stream, { isTTY: true });
   const err = collector();
   const code = await runCli(argv, { env, cwd, stdout: out.stream, stderr: err.stream });
   return { code, stdout: out.text(), stderr: err.text() };

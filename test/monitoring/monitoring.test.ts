@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { runStatistics } from "../../src/monitoring/report.ts";
-import { reportDatabase } from "../../src/monitoring/reportDatabase.ts";
+import { reportDatabase } from "../../src/api/report.ts";
 import { resetDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
-import { verifyDatabase } from "../../src/monitoring/verify.ts";
+import { verifyDatabase } from "../../src/api/verify.ts";
+import { formatReport, sparkline } from "../../src/cli/summary.ts";
 import { cli } from "../helpers/cli.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
@@ -51,24 +52,44 @@ describe("run history", () => {
 describe("db:report", () => {
   it("computes success rate, error frequency, mean and p95 over a known series", () => {
     const series = [
-      ...[100, 200, 300, 400, 1000].map((durationMs) => ({ status: "success", profile: "dev", durationMs, errorCode: null })),
+      ...[100, 200, 300, 400, 1000].map((durationMs) => ({ status: "success", profile: "dev", scale: 1, method: "copy", durationMs, errorCode: null })),
       { status: "success", profile: "minimal", durationMs: 40, errorCode: null },
+      { status: "success", profile: "dev", scale: 1000, method: "prisma", durationMs: 111_000, errorCode: null },
+      { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 8_000, errorCode: null },
       { status: "failed", profile: "dev", durationMs: 5, errorCode: "SEED_FAILED" },
       { status: "failed", profile: "dev", durationMs: 5, errorCode: "TABLE_LOCKED" },
       { status: "failed", profile: "dev", durationMs: 5, errorCode: "SEED_FAILED" },
       { status: "failed", profile: "minimal", durationMs: 5, errorCode: "SEED_BUSY" },
     ];
     const stats = runStatistics(series);
-    expect(stats.successRate).toEqual({ runs: 10, succeeded: 6, failed: 4, rate: 0.6 });
+    expect(stats.successRate).toEqual({ runs: 12, succeeded: 8, failed: 4, rate: 8 / 12 });
     expect(stats.errors).toEqual([
-      { code: "SEED_FAILED", count: 2, frequency: 0.2 },
-      { code: "SEED_BUSY", count: 1, frequency: 0.1 },
-      { code: "TABLE_LOCKED", count: 1, frequency: 0.1 },
+      { code: "SEED_FAILED", count: 2, frequency: 2 / 12 },
+      { code: "SEED_BUSY", count: 1, frequency: 1 / 12 },
+      { code: "TABLE_LOCKED", count: 1, frequency: 1 / 12 },
     ]);
+    // Runs are newest first: the trend lists each group's durations oldest first.
     expect(stats.durations).toEqual([
-      { profile: "dev", runs: 5, meanMs: 400, p95Ms: 1000 },
-      { profile: "minimal", runs: 1, meanMs: 40, p95Ms: 40 },
+      { profile: "dev", scale: 1, methods: ["copy"], runs: 5, meanMs: 400, p95Ms: 1000, trend: [1000, 400, 300, 200, 100] },
+      { profile: "minimal", scale: 1, methods: [], runs: 1, meanMs: 40, p95Ms: 40, trend: [40] },
+      { profile: "dev", scale: 1000, methods: ["copy", "prisma"], runs: 2, meanMs: 59_500, p95Ms: 111_000, trend: [8_000, 111_000] },
     ]);
+  });
+
+  it("draws each group's trend as a sparkline, and shows each run's method and scale", () => {
+    expect(sparkline([100, 200, 300, 400, 1000])).toBe("▁▂▃▃█");
+    expect(sparkline([5, 5, 5])).toBe("▄▄▄");
+    expect(sparkline([])).toBe("");
+    const text = formatReport({
+      target: "postgresql://postgres@localhost/x",
+      runs: [{ id: "1", command: "seed", status: "success", profile: "dev", seed: 1, scale: 1000, method: "copy", startedAt: "2026-12-01T00:00:00.000Z", durationMs: 8000, totalRows: 2_000_000, errorCode: null, errorMessage: null }],
+      ...runStatistics([{ status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 8000, errorCode: null }, { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 9000, errorCode: null }]),
+      rowCounts: [],
+      integrity: [],
+      constraints: [],
+    });
+    expect(text).toMatch(/^\s+2026-12-01T00:00:00.000Z\s+seed\s+success\s+dev\s+1\s+1000\s+copy\s+8000\s+2000000$/m);
+    expect(text).toMatch(/^\s+dev\s+1000\s+copy\s+2\s+8500\s+9000\s+█▁$/m);
   });
 
   it("reports the recorded runs, row counts, every integrity check and the constraints", async () => {

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { seedDatabase, type SeedOptions } from "../../src/api/seed.ts";
 import type { SeedLogEvent } from "../../src/core/log.ts";
 import { isSeedError } from "../../src/core/errors.ts";
-import { verifyDatabase } from "../../src/monitoring/verify.ts";
-import { resolvePlanCache } from "../../src/db/config.ts";
+import { verifyDatabase } from "../../src/api/verify.ts";
+import { resolvePlanCache } from "../../src/api/run.ts";
 import { openCachedPlan, planKey, trimPlanCache } from "../../src/write/planCache.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 

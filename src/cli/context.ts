@@ -1,0 +1,64 @@
+import type { Env } from "../db/config.ts";
+import type { EventLog } from "../core/log.ts";
+import type { ResolvedRun, RunKind, RunOptions } from "../api/run.ts";
+import { EMBEDDED_DIR, embeddedDir, startEmbedded } from "../db/embedded.ts";
+
+/** What the CLI reads and writes, injectable for tests. */
+export interface CliIO {
+  env: Env;
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** What a command's run is given besides its flags. */
+export interface CliContext {
+  readonly io: CliIO;
+  /** A line on stdout. */
+  out(text: string): void;
+  /** A notice for a person: stdout, or stderr under --json (where stdout holds events only). */
+  notice(text: string): void;
+  /** The run's event log (the terminal, or JSON lines), made once. */
+  readonly log: EventLog;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly signal?: AbortSignal;
+  /** What must never be printed; the resolved run adds those of `.env`. */
+  readonly secrets: string[];
+}
+
+/**
+ * The environment part of every command's run options: the CLI's `.env`, cwd and environment.
+ *
+ * @example
+ * resolveRun("report", cliOptions(context.io, values["allow-remote"]));
+ */
+export function cliOptions(io: CliIO, allowRemote: boolean | undefined): RunOptions {
+  return { env: io.env, loadDotEnv: true, cwd: io.cwd, allowRemote };
+}
+
+/**
+ * Settles the run once (resolveRun), then hands it to `body` against its database: the
+ * configured server, or, with nothing configured, the embedded one, started (and kept
+ * migrated) for the command and stopped after it. Bad flags, `.env`, variables and a
+ * production environment are refused here, before any database is opened.
+ *
+ * @example
+ * return withRun(context, "report", cliOptions(context.io, false), async (run) => EXIT_CODES.ok);
+ */
+export async function withRun(context: CliContext, kind: RunKind, options: RunOptions, body: (run: ResolvedRun) => Promise<number>): Promise<number> {
+  const { resolveRun, retarget } = await import("../api/run.ts");
+  const run = resolveRun(kind, options);
+  context.secrets.push(...run.secrets);
+  if (run.serverConfigured) return body(run);
+  const db = await startEmbedded({ dir: embeddedDir(context.io.cwd), env: run.env, name: EMBEDDED_DIR });
+  context.notice(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+  try {
+    const embedded = retarget(run, db);
+    // The embedded database belongs to the project: it is always kept migrated.
+    if (kind !== "migrate" && kind !== "reset") await (await import("../api/reset.ts")).migrateWith(() => embedded, context);
+    return await body(embedded);
+  } finally {
+    await db.stop();
+  }
+}

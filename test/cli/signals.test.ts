@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REPEAT_WINDOW_MS, signalHandler } from "../../src/cli/cli.ts";
 import { APPLICATION_NAME } from "../../src/db/connection.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
@@ -12,17 +12,12 @@ import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 // the constraints deferred (≥ 100,000 rows), struck in a given phase. Every strike must end the
 // process within seconds with its line and code, and leave every table as it was.
 const db = useTestDatabase("signals");
-let before: Awaited<ReturnType<typeof snapshot>>;
 
 /** Phases of a large seed, told apart by the statement its connection runs. */
 const PHASES = {
   load: /^COPY /,
   rebuild: /^(CREATE (UNIQUE )?INDEX|ALTER TABLE .* ADD CONSTRAINT)/,
 } as const;
-
-beforeAll(async () => {
-  before = await snapshot(db);
-});
 
 /** As a shell reports it: npm re-raises the signal its script ended with, the shell says 128 + its number. */
 const shellCode = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + constants.signals[signal!];
@@ -87,6 +82,7 @@ describe("a seed struck as the world strikes it", () => {
     ["the server ending the connection during the load", "terminate", "load", 1, /^error: the connection to PostgreSQL was lost mid-seed .*the database is as it was/],
     ["the server ending the connection during the constraint rebuild", "terminate", "rebuild", 1, /^error: the connection to PostgreSQL was lost mid-seed/],
   ] as const)("%s: one line, its exit code, within seconds, nothing changed", async (_name, how, phase, code, line) => {
+    const before = await snapshot(db);
     const result = await strike(how, phase);
     expect(result.code).toBe(code);
     expect(result.lines).toHaveLength(1);
@@ -96,6 +92,7 @@ describe("a seed struck as the world strikes it", () => {
   });
 
   it("ends the command itself with 130, 143 and 129 for SIGINT, SIGTERM and SIGHUP", async () => {
+    const before = await snapshot(db);
     for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
       const result = await strike(signal, "load", true);
       expect(result.code).toBe(code);
@@ -104,7 +101,7 @@ describe("a seed struck as the world strikes it", () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
-  // Last: it commits a seed first, so the database it compares with is that seed's.
+  // It commits a seed first: the database it compares with is that seed's.
   it("SIGINT to the group during a load from the plan cache: one line, 130, nothing changed, the plan kept", async () => {
     const cache = mkdtempSync(join(tmpdir(), "signals-cache-"));
     expect((await seed([], false, cache).exit).code).toBe(0);

@@ -16,6 +16,7 @@ const db = useTestDatabase("signals");
 /** Phases of a large seed, told apart by the statement its connection runs. */
 const PHASES = {
   load: /^COPY /,
+  reactions: /^COPY "?reactions"? /,
   rebuild: /^(CREATE (UNIQUE )?INDEX|ALTER TABLE .* ADD CONSTRAINT)/,
 } as const;
 
@@ -116,7 +117,37 @@ describe("a seed struck as the world strikes it", () => {
     expect(readdirSync(cache)).toEqual(plan);
   });
 
-  it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now", () => {
+  it("exits at once on a deliberate second Ctrl-C while the first one's rollback is still held up", async () => {
+    const before = await snapshot(db);
+    // A statement that survives the cancel the first Ctrl-C sends (it catches it and sleeps on):
+    // the run cannot end by itself for half a minute.
+    await query(db, `CREATE FUNCTION stubborn() RETURNS trigger AS $$ BEGIN
+        BEGIN PERFORM pg_sleep(30); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(30); END;
+        RETURN NULL; END $$ LANGUAGE plpgsql`);
+    await query(db, `CREATE TRIGGER stubborn BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION stubborn()`);
+    const child = spawn(process.execPath, ["bin/chatgenius-seed.mjs", "seed"], { detached: true, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url }, stdio: ["ignore", "ignore", "ignore"] });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
+    try {
+      const backend = await reach("reactions");
+      process.kill(-child.pid!, "SIGINT");
+      await new Promise((r) => setTimeout(r, REPEAT_WINDOW_MS + 500));
+      expect(groupAlive(child.pid!)).toBe(true);
+      const second = Date.now();
+      process.kill(-child.pid!, "SIGINT");
+      const ended = await exit;
+      expect(ended).toMatchObject({ code: 130, signal: null });
+      expect(ended.at - second).toBeLessThan(5_000);
+      // Its connection closed with the transaction open: PostgreSQL rolls it back once the
+      // backend notices (here, at once: the sleep is ended for it).
+      await query(db, `SELECT pg_terminate_backend($1)`, [backend]);
+    } finally {
+      if (groupAlive(child.pid!)) process.kill(-child.pid!, "SIGKILL");
+      await query(db, `DROP TRIGGER IF EXISTS stubborn ON reactions; DROP FUNCTION IF EXISTS stubborn()`);
+    }
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now (the handler, on a clock of its own)", () => {
     let clock = 1_000;
     const exits: number[] = [];
     const controller = new AbortController();

@@ -2,8 +2,14 @@ import { connect } from "node:net";
 import { defineConfig } from "vitest/config";
 import { loadEnv, resolveDatabaseConfig } from "./src/db/config.ts";
 
+/** Test files of pure functions (no database, no process): what `npm run test:mutation` runs (vitest.stryker.config.ts). */
+export const PURE = ["test/plan/rules.test.ts", "test/db/config.test.ts", "test/db/guard.test.ts", "test/write/planFraming.test.ts"];
+
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
-const SERVER_FREE = ["test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts"];
+const SERVER_FREE = [
+  "test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts",
+  ...PURE,
+];
 
 /** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
 async function serverAnswers(): Promise<boolean> {

@@ -56,7 +56,7 @@ describe("seedDatabase", () => {
     expect(counts[0]!.n).toBe(summary.tables.find((t) => t.table === "messages")!.rows);
   });
 
-  it("has integrity checks that fail on rows that break the rules", async () => {
+  it("has integrity checks that fail on a reply moved to another channel and a DM with a third member", async () => {
     await seed({ profile: "dev" });
     // A reply moved to another channel and a DM with a third member: what the checks exist for.
     await query(db, `UPDATE messages SET channel_id = (SELECT id FROM channels WHERE name = 'general') WHERE id = (SELECT id FROM messages WHERE thread_id IS NOT NULL AND channel_id <> (SELECT id FROM channels WHERE name = 'general') ORDER BY id LIMIT 1)`);

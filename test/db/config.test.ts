@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isSeedError } from "../../src/core/errors.ts";
-import { loadEnv, redact, resolveDatabaseConfig, resolvePlanCache, resolveSeedSettings, runEnv, secretsOf, withDatabase, type Env } from "../../src/db/config.ts";
+import { loadEnv, redact, resolveDatabaseConfig, resolveDatabaseUrl, resolvePlanCache, resolveSeedSettings, runEnv, secretsOf, withDatabase, type Env } from "../../src/db/config.ts";
 
 // How the configuration is read: pure functions of the environment, no server involved.
 const refusal = (f: () => unknown): string => {
@@ -54,11 +54,23 @@ describe("resolveDatabaseConfig from DATABASE_URL", () => {
     ["'#' in the password", "postgresql://u:pa#ss@localhost/db", /contains '#', which a URL reads as the start of its fragment: percent-encode it/],
     ["'?' in the password", "postgresql://u:pa?ss@localhost/db", /contains '\?', which a URL reads as the start of its query/],
     ["'/' in the password", "postgresql://u:pa/ss@localhost/db", /contains '\/', which a URL reads as the start of its path/],
+    ["'#' in the user name", "postgresql://us#er@localhost/db", /the user or password in DATABASE_URL contains '#', which a URL reads as the start of its fragment/],
+    ["not a URL, of another scheme (password still redacted)", "pgsql://u:s3cr3tpw@[bad/x", /^DATABASE_URL is not a valid URL \(pgsql:\/\/u:\*\*\*@\[bad\/x\)/],
   ])("refuses %s with a line that says how to fix it", (_name, url, message) => {
     const text = refusal(() => resolveDatabaseConfig({ DATABASE_URL: url }));
     expect(text).toMatch(message);
     expect(text).not.toContain("s3cr3tpw");
   });
+});
+
+it("keeps the URL parser's error as the cause of an invalid DATABASE_URL", () => {
+  let error: unknown;
+  try {
+    resolveDatabaseConfig({ DATABASE_URL: "postgresql://[bad" });
+  } catch (e) {
+    error = e;
+  }
+  expect((error as { cause?: { code?: string } }).cause?.code).toBe("ERR_INVALID_URL");
 });
 
 describe("resolveDatabaseConfig from the PG variables", () => {
@@ -125,6 +137,7 @@ describe("redact and secretsOf", () => {
   it("names a password given in PGPASSWORD or in DATABASE_URL, raw and encoded", () => {
     expect(secretsOf({ PGPASSWORD: "a b" })).toEqual(["a b", "a%20b"]);
     expect(secretsOf({ DATABASE_URL: " postgresql://u:p%40ss@h/d" })).toEqual(["p%40ss", "p@ss"]);
+    expect(secretsOf({ DATABASE_URL: "postgresql://app_user:pw@h/d" })).toEqual(["pw", "pw"]);
     expect(secretsOf({ DATABASE_URL: "postgresql://u:p%zz@h/d" })).toEqual(["p%zz", "p%zz"]);
     expect(secretsOf({ DATABASE_URL: "postgresql://u@h/d", PGPASSWORD: "" })).toEqual([]);
     expect(secretsOf({ DATABASE_URL: "postgresql://u:@h/d" })).toEqual([]);
@@ -134,7 +147,7 @@ describe("redact and secretsOf", () => {
 describe("resolveSeedSettings", () => {
   it("defaults to 60 s, 10 s and 600 s, and reads seconds (fractions too)", () => {
     expect(resolveSeedSettings({})).toEqual({ lockWaitMs: 60_000, lockTimeoutMs: 10_000, statementTimeoutMs: 600_000 });
-    expect(resolveSeedSettings({ SEED_LOCK_WAIT: " 5 ", SEED_LOCK_TIMEOUT: "0.5", SEED_STATEMENT_TIMEOUT: "0" })).toEqual({ lockWaitMs: 5_000, lockTimeoutMs: 500, statementTimeoutMs: 0 });
+    expect(resolveSeedSettings({ SEED_LOCK_WAIT: " 5 ", SEED_LOCK_TIMEOUT: "0.25", SEED_STATEMENT_TIMEOUT: "0" })).toEqual({ lockWaitMs: 5_000, lockTimeoutMs: 250, statementTimeoutMs: 0 });
   });
 
   it.each([
@@ -167,6 +180,7 @@ describe("resolvePlanCache", () => {
   it("refuses a SEED_CACHE other than 0 or 1 and a SEED_CACHE_MB that is not whole, even when off", () => {
     expect(refusal(() => resolvePlanCache({ SEED_CACHE: "yes" }, cwd, false))).toBe("SEED_CACHE is 'yes' but must be 1 (keep large plans, the default) or 0 (never)");
     expect(refusal(() => resolvePlanCache({ SEED_CACHE: "0", SEED_CACHE_MB: "2GB" }, cwd, true))).toBe("SEED_CACHE_MB is '2GB' but must be a whole number of megabytes, e.g. 2048");
+    expect(refusal(() => resolvePlanCache({ SEED_CACHE_MB: "x10" }, cwd, true))).toBe("SEED_CACHE_MB is 'x10' but must be a whole number of megabytes, e.g. 2048");
   });
 });
 
@@ -187,7 +201,15 @@ describe("loadEnv and runEnv", () => {
   it("says which .env it cannot read", () => {
     const dir = mkdtempSync(join(tmpdir(), "config-env-"));
     mkdirSync(join(dir, ".env"));
-    expect(refusal(() => loadEnv({ cwd: dir, env: {} }))).toBe(`cannot read ${join(dir, ".env")} (EISDIR): fix its permissions or remove it`);
+    let error: unknown;
+    try {
+      loadEnv({ cwd: dir, env: {} });
+    } catch (e) {
+      error = e;
+    }
+    expect(isSeedError(error, "INVALID_CONFIG")).toBe(true);
+    expect((error as Error).message).toBe(`cannot read ${join(dir, ".env")} (EISDIR): fix its permissions or remove it`);
+    expect((error as { cause?: { code?: string } }).cause?.code).toBe("EISDIR");
   });
 
   it("puts databaseUrl over DATABASE_URL, on a copy of env", () => {
@@ -196,5 +218,12 @@ describe("loadEnv and runEnv", () => {
     expect(runEnv({ env })).toEqual(env);
     expect(runEnv({ env })).not.toBe(env);
     expect(env.DATABASE_URL).toBe("postgresql://a@h/x");
+    // With loadDotEnv, .env goes under the given env, not under the process's environment.
+    expect(runEnv({ env, loadDotEnv: true }).PATH).toBeUndefined();
+    expect(runEnv({ env, loadDotEnv: true })).toMatchObject(env);
+  });
+
+  it("gives prisma.config.ts the same URL as the seed", () => {
+    expect(resolveDatabaseUrl({ PGDATABASE: "x", PGPASSWORD: "pw" })).toBe("postgresql://postgres:pw@localhost:5432/x");
   });
 });

@@ -38,7 +38,7 @@ describe("isLocalHost", () => {
     expect(isLocalHost(host)).toBe(true);
   });
 
-  it.each(["db.example.com", "10.0.0.1", "128.0.0.1", "1127.0.0.1", "127.0.0.1.example.com", "127.0.0", "localhost.example.com", "mylocalhost", "::2", "var/run"])("takes '%s' for another machine", (host) => {
+  it.each(["db.example.com", "10.0.0.1", "128.0.0.1", "1127.0.0.1", "127.0.0.1.example.com", "127.0.0", "localhost.example.com", "mylocalhost", "::2", "var/run", "::[1", "::]1"])("takes '%s' for another machine", (host) => {
     expect(isLocalHost(host)).toBe(false);
   });
 });

@@ -52,7 +52,12 @@ describe("the plan cache file", () => {
     expect(passed).toEqual(CHUNKS);
     expect(bytes).toBe(statSync(file).size);
     expect(readdirSync(cache.dir)).toEqual([`${KEY.slice(0, 32)}.plan`]);
-    expect(events.map((e) => e.details)).toEqual([{ step: "cache", action: "saved", file, bytes, rows: TOTAL_ROWS }]);
+    expect(events.map((e) => [e.operation, e.details])).toEqual([["complete", { step: "cache", action: "saved", file, bytes, rows: TOTAL_ROWS }]]);
+    // The end of the file: the trailer (JSON), its length, the magic.
+    const whole = readFileSync(file);
+    expect(whole.subarray(-8).toString("latin1")).toBe("CGPLAN01");
+    const length = whole.readUInt32LE(whole.length - 12);
+    expect(JSON.parse(whole.subarray(whole.length - 12 - length, whole.length - 12).toString("utf8"))).toEqual({ version: 1, key: KEY, format: "copy", rows: TOTAL_ROWS, chunks: 2, prints: PRINTS });
     const plan = openCachedPlan(cache, KEY, "copy")!;
     expect(plan).toMatchObject({ file, rows: TOTAL_ROWS, bytes });
     const back = await drain(plan.chunks());
@@ -89,11 +94,39 @@ describe("the plan cache file", () => {
     ["the magic changed", (b: Buffer) => ((b[b.length - 1] = 0x30), b)],
     ["only the magic left", (b: Buffer) => b.subarray(b.length - 8)],
     ["a trailer of another version", (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":1', '"version":2'), "latin1")],
+    ["a trailer that is JSON null", (b: Buffer) => {
+      const length = b.readUInt32LE(b.length - 12);
+      const tail = Buffer.alloc(12);
+      tail.writeUInt32LE(4, 0);
+      b.copy(tail, 4, b.length - 8);
+      return Buffer.concat([b.subarray(0, b.length - 12 - length), Buffer.from("null"), tail]);
+    }],
     ["a first part header cut in half", (b: Buffer) => Buffer.concat([b.subarray(0, 8), b.subarray(b.length - (b.readUInt32LE(b.length - 12) + 12))])],
   ])("is refused and removed with %s", async (_name, change) => {
     const { plan, file } = await damaged(change);
     expect(plan).toBeNull();
     expect(existsSync(file)).toBe(false);
+  });
+
+  it("reads back a part larger than a mebibyte, and a plan of no chunks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+    const cache = { dir, maxBytes: 1 << 30 };
+    const big: EncodedChunk = { format: "copy", tables: [{ name: "users", rows: 1, data: Buffer.alloc(1.5 * 1024 * 1024, 0x61) }] };
+    const recorder = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    await drain(recorder.record(from([big])));
+    recorder.commit({});
+    const plan = openCachedPlan(cache, KEY, "copy")!;
+    const [chunk] = await drain(plan.chunks());
+    plan.close();
+    expect(Buffer.from(chunk!.tables[0]!.data).equals(Buffer.from(big.tables[0]!.data))).toBe(true);
+
+    const empty = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    await drain(empty.record(from([])));
+    empty.commit({});
+    const none = openCachedPlan(cache, KEY, "copy")!;
+    expect(none.rows).toBe(0);
+    expect(await drain(none.chunks())).toEqual([]);
+    none.close();
   });
 
   it("keeps nothing when the run ends before the last chunk, or is discarded", async () => {

@@ -74,6 +74,11 @@ describe("the plan cache file", () => {
     const { cache, file } = await recorded("json");
     expect(openCachedPlan(cache, "x".repeat(64), "json")).toBeNull();
     expect(existsSync(file)).toBe(true);
+    // Another key whose file name (its first 32 characters) is the same: the trailer tells them apart.
+    const copy = readFileSync(file);
+    expect(openCachedPlan(cache, `${KEY.slice(0, 32)}${"y".repeat(32)}`, "json")).toBeNull();
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(file, copy);
     expect(openCachedPlan(cache, KEY, "copy")).toBeNull();
     expect(existsSync(file)).toBe(false);
   });

@@ -2,8 +2,14 @@ import { connect } from "node:net";
 import { defineConfig } from "vitest/config";
 import { loadEnv, resolveDatabaseConfig } from "./src/db/config.ts";
 
+/** Test files of pure functions (no database, no process): what `npm run test:mutation` runs (vitest.stryker.config.ts). */
+export const PURE = ["test/plan/rules.test.ts", "test/db/config.test.ts", "test/db/guard.test.ts", "test/write/planFraming.test.ts"];
+
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
-const SERVER_FREE = ["test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts"];
+const SERVER_FREE = [
+  "test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts",
+  ...PURE,
+];
 
 /** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
 async function serverAnswers(): Promise<boolean> {
@@ -25,7 +31,24 @@ async function serverAnswers(): Promise<boolean> {
   });
 }
 
+/**
+ * CI runs files and the tests in each file in a shuffled order, so a test that relies on another
+ * having run first fails there. The order comes from a seed: TEST_SEED when set (to replay a
+ * failed run's order), else the day's number, so CI tries a new order each day and every run of
+ * one day repeats it. It is printed at the start of the run. TEST_SEED also shuffles a local run.
+ */
+function shuffleSeed(): number | null {
+  const given = process.env.TEST_SEED;
+  if (given !== undefined && given !== "") {
+    if (!/^\d+$/.test(given)) throw new Error(`TEST_SEED is '${given}' but must be a whole number (the seed a shuffled run printed)`);
+    return Number(given);
+  }
+  return process.env.CI ? Math.floor(Date.now() / 86_400_000) : null;
+}
+
 export default defineConfig(async () => {
+  const seed = shuffleSeed();
+  if (seed !== null) console.log(`Tests run in a shuffled order, seed ${seed}: TEST_SEED=${seed} npm test replays it.`);
   const serverAvailable = await serverAnswers();
   if (!serverAvailable && process.env.CI) {
     throw new Error("CI: no PostgreSQL server answers at the configured address; .ci/run starts one (see README)");
@@ -43,6 +66,7 @@ export default defineConfig(async () => {
       testTimeout: 120_000,
       hookTimeout: 120_000,
       reporters: ["default"],
+      ...(seed !== null ? { sequence: { shuffle: true, seed } } : {}),
     },
   };
 });

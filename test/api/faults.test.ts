@@ -34,7 +34,8 @@ function cli(args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/cli.ts", ...args], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  // How the process ended: its exit code, or the signal that ended it (then code is null).
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return { child, exit, stderr: () => stderr };
 }
 
@@ -68,7 +69,7 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
     const { child, exit } = cli(["seed", "--seed", "78"]);
     await midWriteBackend();
     child.kill("SIGKILL");
-    expect(await exit).toBe(-1);
+    expect(await exit).toEqual({ code: null, signal: "SIGKILL" });
   });
 
   it("SIGINT (Ctrl-C): cancels the running statement, rolls back, says so, exits 130", async () => {
@@ -78,7 +79,7 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
     await midWriteBackend();
     const interrupted = Date.now();
     child.kill("SIGINT");
-    expect(await exit).toBe(130);
+    expect(await exit).toEqual({ code: 130, signal: null });
     expect(Date.now() - interrupted).toBeLessThan(15_000);
     expect(stderr()).toMatch(/^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was\n$/);
   });
@@ -98,7 +99,7 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
     const { child, exit, stderr } = cli(["seed", "--seed", "80"]);
     await midWriteBackend();
     child.kill("SIGTERM");
-    expect(await exit).toBe(143);
+    expect(await exit).toEqual({ code: 143, signal: null });
     expect(stderr()).toMatch(/interrupted by SIGTERM: the transaction was rolled back/);
   });
 });

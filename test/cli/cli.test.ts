@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { withDatabase } from "../../src/db/config.ts";
 import { isSeedLogEvent } from "../../src/core/log.ts";
 import { cli, spawn } from "../helpers/cli.ts";
@@ -20,6 +20,12 @@ beforeAll(async () => {
   withSecret = url.toString();
 });
 
+/** Stand-ins, in the cases below, for this file's seeded database (its URL with the password, and its name). */
+const CLONE = "<clone-url>";
+const CLONE_DB = "<clone-db>";
+const resolveClone = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === CLONE ? withSecret : v.replaceAll(CLONE_DB, db.database)]));
+
 function expectNoSecret(run: { stdout: string; stderr: string }) {
   expect(run.stdout + run.stderr).not.toContain(SECRET);
 }
@@ -32,45 +38,59 @@ function oneErrorLine(run: { stderr: string }) {
 }
 
 describe("bad input: one line that says how to fix it, its exit code, database unchanged", () => {
+  beforeEach(async () => {
+    // A row no seed writes: a seed or reset that ran by mistake would remove it, so a case that
+    // touched the database changes its snapshot (a reseed alone would write the same rows).
+    await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'marker@example.com', 'marker', 'Not Seed Data') ON CONFLICT (id) DO NOTHING`);
+  });
+
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
-    ["an unknown flag", ["seed", "--bogus"], {}, 2, /unknown flag '--bogus'.*--help/],
-    ["an unknown command", ["sow"], {}, 2, /unknown command 'sow'.*seed, migrate, reset/],
-    ["--scale 0", ["seed", "--scale", "0"], {}, 2, /^error: --scale must be a whole number from 1 to 1000, got '0': e\.g\. --scale 2$/],
-    ["a negative --scale", ["seed", "--scale=-3"], {}, 2, /--scale must be a whole number from 1 to 1000, got '-3'/],
-    ["--scale that is not a number", ["seed", "--scale", "lots"], {}, 2, /--scale must be a whole number from 1 to 1000, got 'lots'/],
-    ["--seed that is not an integer", ["seed", "--seed", "1.5"], {}, 2, /--seed must be a whole number ≥ 0, got '1.5'/],
-    ["a flag without its value", ["seed", "--scale"], {}, 2, /'--scale' needs a value/],
-    ["an unknown --profile", ["seed", "--profile", "huge"], {}, 2, /^error: --profile must be one of minimal, dev, edge, got 'huge': e\.g\. --profile minimal$/],
-    ["a negative --seed: its own example", ["seed", "--seed", "-1"], {}, 2, /^error: --seed must be a whole number ≥ 0, got '-1': e\.g\. --seed 42$/],
-    ["--profile without its value: its own example", ["seed", "--profile"], {}, 2, /^error: flag '--profile' needs a value, e\.g\. --profile minimal: run with --help/],
-    ["--seed past 2^53: echoed exactly as typed", ["seed", "--seed", "123456789012345678901"], {}, 2, /^error: --seed must be a whole number ≥ 0 and at most 9007199254740991, got '123456789012345678901': e\.g\. --seed 42$/],
-    ["--last 0 on report: its own example", ["report", "--last", "0"], {}, 2, /^error: --last must be a whole number from 1 to 100000, got '0': e\.g\. --last 50$/],
-    ["a value given to a switch", ["seed", "--json=yes"], {}, 2, /^error: --json takes no value, got 'yes'/],
-    ["conflicting flags (--scale with minimal)", ["seed", "--profile", "minimal", "--scale", "2"], {}, 2, /--scale applies to the dev profile only/],
-    ["a flag the command does not take", ["migrate", "--scale", "2"], {}, 2, /--scale does not apply to 'migrate'/],
-    ["--dry-run on reset", ["reset", "--dry-run"], {}, 2, /--dry-run does not apply to 'reset'/],
+    ["an unknown flag", ["seed", "--bogus"], { DATABASE_URL: CLONE }, 2, /unknown flag '--bogus'.*--help/],
+    ["an unknown command", ["sow"], { DATABASE_URL: CLONE }, 2, /unknown command 'sow'.*seed, migrate, reset/],
+    ["--scale 0", ["seed", "--scale", "0"], { DATABASE_URL: CLONE }, 2, /^error: --scale must be a whole number from 1 to 1000, got '0': e\.g\. --scale 2$/],
+    ["a negative --scale", ["seed", "--scale=-3"], { DATABASE_URL: CLONE }, 2, /--scale must be a whole number from 1 to 1000, got '-3'/],
+    ["--scale that is not a number", ["seed", "--scale", "lots"], { DATABASE_URL: CLONE }, 2, /--scale must be a whole number from 1 to 1000, got 'lots'/],
+    ["--seed that is not an integer", ["seed", "--seed", "1.5"], { DATABASE_URL: CLONE }, 2, /--seed must be a whole number ≥ 0, got '1.5'/],
+    ["a flag without its value", ["seed", "--scale"], { DATABASE_URL: CLONE }, 2, /'--scale' needs a value/],
+    ["an unknown --profile", ["seed", "--profile", "huge"], { DATABASE_URL: CLONE }, 2, /^error: --profile must be one of minimal, dev, edge, got 'huge': e\.g\. --profile minimal$/],
+    ["a negative --seed: its own example", ["seed", "--seed", "-1"], { DATABASE_URL: CLONE }, 2, /^error: --seed must be a whole number ≥ 0, got '-1': e\.g\. --seed 42$/],
+    ["--profile without its value: its own example", ["seed", "--profile"], { DATABASE_URL: CLONE }, 2, /^error: flag '--profile' needs a value, e\.g\. --profile minimal: run with --help/],
+    ["--seed past 2^53: echoed exactly as typed", ["seed", "--seed", "123456789012345678901"], { DATABASE_URL: CLONE }, 2, /^error: --seed must be a whole number ≥ 0 and at most 9007199254740991, got '123456789012345678901': e\.g\. --seed 42$/],
+    ["--last 0 on report: its own example", ["report", "--last", "0"], { DATABASE_URL: CLONE }, 2, /^error: --last must be a whole number from 1 to 100000, got '0': e\.g\. --last 50$/],
+    ["a value given to a switch", ["seed", "--json=yes"], { DATABASE_URL: CLONE }, 2, /^error: --json takes no value, got 'yes'/],
+    ["conflicting flags (--scale with minimal)", ["seed", "--profile", "minimal", "--scale", "2"], { DATABASE_URL: CLONE }, 2, /--scale applies to the dev profile only/],
+    ["a flag the command does not take", ["migrate", "--scale", "2"], { DATABASE_URL: CLONE }, 2, /--scale does not apply to 'migrate'/],
+    ["--dry-run on reset", ["reset", "--dry-run"], { DATABASE_URL: CLONE }, 2, /--dry-run does not apply to 'reset'/],
     ["a malformed DATABASE_URL", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@[bad/x` }, 2, /DATABASE_URL is not a valid URL .*postgresql:\/\/USER@HOST:PORT\/DATABASE/],
     ["a DATABASE_URL of another kind", ["seed"], { DATABASE_URL: `mysql://u:${SECRET}@localhost/x` }, 2, /must start with postgresql:\/\//],
     ["a DATABASE_URL without database", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@localhost:5432` }, 2, /names no database/],
-    ["PGPORT that is not a number", ["seed"], { PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET }, 2, /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/],
-    ["PGPORT out of range", ["seed"], { PGPORT: "70000", PGPASSWORD: SECRET }, 2, /PGPORT is '70000' but must be a port number/],
-    ["a refused connection", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius` }, 2, /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/],
-    ["an unknown host (remote allowed)", ["seed"], { PGHOST: "no-such-host.invalid", PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
+    ["PGPORT that is not a number", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET }, 2, /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/],
+    ["PGPORT out of range", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "70000", PGPASSWORD: SECRET }, 2, /PGPORT is '70000' but must be a port number/],
+    ["a refused connection", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/${CLONE_DB}` }, 2, /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/],
+    ["an unknown host (remote allowed)", ["seed"], { PGHOST: "no-such-host.invalid", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
     ["a remote host without opting in", ["seed"], { DATABASE_URL: `postgresql://app:${SECRET}@db.prod.example.com:5432/chatgenius` }, 3, /refusing to run against 'db\.prod\.example\.com', which is not this machine.*--allow-remote or set SEED_ALLOW_REMOTE=1/],
-    ["a timeout that is not a number", ["seed"], { SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
-    ["a SEED_CACHE that is neither 0 nor 1", ["seed"], { SEED_CACHE: "yes", PGPASSWORD: SECRET }, 2, /SEED_CACHE is 'yes' but must be 1 \(keep large plans, the default\) or 0 \(never\)/],
-    ["a SEED_CACHE_MB that is not a whole number", ["reset"], { SEED_CACHE_MB: "2GB", PGPASSWORD: SECRET }, 2, /SEED_CACHE_MB is '2GB' but must be a whole number of megabytes/],
-    ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/x` }, 3, /refusing to run: NODE_ENV is 'production'/],
-    ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production" }, 3, /refusing to run: APP_ENV is 'production'/],
-    ["an unencoded '#' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/chatgenius` }, 2, /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/],
-    ["an unencoded '?' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}?1@localhost/chatgenius` }, 2, /password in DATABASE_URL contains '\?'.*percent-encode/],
-    ["a socket folder with no server", ["seed"], { PGHOST: "/nonexistent", PGPASSWORD: SECRET }, 2, /no PostgreSQL socket at \/nonexistent\/\.s\.PGSQL\.5432: start the server, or set PGHOST/],
-    ["a user the server does not know", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "no_such_role", PGPASSWORD: SECRET }, 2, /has no role 'no_such_role': create it .* or fix PGUSER/],
+    ["a timeout that is not a number", ["seed"], { DATABASE_URL: CLONE, SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
+    ["a SEED_CACHE that is neither 0 nor 1", ["seed"], { DATABASE_URL: CLONE, SEED_CACHE: "yes" }, 2, /SEED_CACHE is 'yes' but must be 1 \(keep large plans, the default\) or 0 \(never\)/],
+    ["a SEED_CACHE_MB that is not a whole number", ["reset"], { DATABASE_URL: CLONE, SEED_CACHE_MB: "2GB" }, 2, /SEED_CACHE_MB is '2GB' but must be a whole number of megabytes/],
+    ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: CLONE }, 3, /refusing to run: NODE_ENV is 'production'/],
+    ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production", DATABASE_URL: CLONE }, 3, /refusing to run: APP_ENV is 'production'/],
+    ["an unencoded '#' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/${CLONE_DB}` }, 2, /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/],
+    ["an unencoded '?' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}?1@localhost/${CLONE_DB}` }, 2, /password in DATABASE_URL contains '\?'.*percent-encode/],
+    ["a socket folder with no server", ["seed"], { PGHOST: "/nonexistent", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET }, 2, /no PostgreSQL socket at \/nonexistent\/\.s\.PGSQL\.5432: start the server, or set PGHOST/],
+    ["a user the server does not know", ["seed"], { PGHOST: "127.0.0.1", PGPORT: "5432", PGUSER: "no_such_role", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET }, 2, /has no role 'no_such_role': create it .* or fix PGUSER/],
   ];
+
+  it("points the cases that could reach a database at this file's seeded one", () => {
+    // Only the three malformed URLs and the remote host name no database of this server.
+    expect(cases.filter(([, , env]) => !Object.values(env).some((v) => v === CLONE || v.includes(CLONE_DB))).map(([name]) => name)).toEqual([
+      "a malformed DATABASE_URL", "a DATABASE_URL of another kind", "a DATABASE_URL without database", "a remote host without opting in",
+    ]);
+  });
 
   it.each(cases)("%s", async (_name, argv, env, code, message) => {
     const before = await snapshot(db);
-    const run = await cli(argv, env);
+    expect(before.users!.rows).toBeGreaterThan(0);
+    const run = await cli(argv, resolveClone(env));
     expect(run.code).toBe(code);
     expect(oneErrorLine(run)).toMatch(message);
     expect(run.stderr).not.toMatch(/\n\s+at /);

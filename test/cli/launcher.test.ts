@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { query, useTestDatabase } from "../helpers/db.ts";
 
 // The command runs compiled code (dist/); these tests prove that an edit under src/ is what the
@@ -10,6 +10,9 @@ import { query, useTestDatabase } from "../helpers/db.ts";
 // editing a fixture cannot disturb the other test files.
 const db = useTestDatabase("launcher", { empty: true });
 let copy: string;
+let original: string;
+/** The fixture the tests edit. */
+const FIXTURE = "src/plan/fixtures/canonical.ts";
 
 function seed() {
   const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "reset", "--profile", "minimal"], { cwd: copy, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH, DATABASE_URL: db.url } });
@@ -24,6 +27,12 @@ beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), "checkout-"));
   for (const part of ["src", "bin", "scripts", "prisma", "package.json"]) cpSync(join(root, part), join(copy, part), { recursive: true });
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
+  original = readFileSync(join(copy, FIXTURE), "utf8");
+});
+
+// Each test starts from the checkout's own fixture, whatever an earlier one edited.
+afterEach(() => {
+  if (readFileSync(join(copy, FIXTURE), "utf8") !== original) writeFileSync(join(copy, FIXTURE), original);
 });
 
 describe("the chatgenius-seed command in a checkout", () => {
@@ -36,7 +45,7 @@ describe("the chatgenius-seed command in a checkout", () => {
   });
 
   it("uses an edited fixture on the very next run", async () => {
-    const fixture = join(copy, "src/plan/fixtures/canonical.ts");
+    const fixture = join(copy, FIXTURE);
     writeFileSync(fixture, readFileSync(fixture, "utf8").replace("Welcome to ChatGenius! 👋", "Welcome to the edited ChatGenius!"));
     seed();
     expect(await welcome()).toBe("Welcome to the edited ChatGenius!");
@@ -44,7 +53,7 @@ describe("the chatgenius-seed command in a checkout", () => {
 
   it("says where an edit does not compile, in one line, and runs nothing", async () => {
     const before = await welcome();
-    const fixture = join(copy, "src/plan/fixtures/canonical.ts");
+    const fixture = join(copy, FIXTURE);
     writeFileSync(fixture, `${readFileSync(fixture, "utf8")}\nexport const broken = ;\n`);
     const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "seed", "--profile", "minimal"], { cwd: copy, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH, DATABASE_URL: db.url } });
     expect(run.status).toBe(1);

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REPEAT_WINDOW_MS, signalHandler } from "../../src/cli/cli.ts";
 import { APPLICATION_NAME } from "../../src/db/connection.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
@@ -12,17 +12,13 @@ import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 // the constraints deferred (≥ 100,000 rows), struck in a given phase. Every strike must end the
 // process within seconds with its line and code, and leave every table as it was.
 const db = useTestDatabase("signals");
-let before: Awaited<ReturnType<typeof snapshot>>;
 
 /** Phases of a large seed, told apart by the statement its connection runs. */
 const PHASES = {
   load: /^COPY /,
+  reactions: /^COPY "?reactions"? /,
   rebuild: /^(CREATE (UNIQUE )?INDEX|ALTER TABLE .* ADD CONSTRAINT)/,
 } as const;
-
-beforeAll(async () => {
-  before = await snapshot(db);
-});
 
 /** As a shell reports it: npm re-raises the signal its script ended with, the shell says 128 + its number. */
 const shellCode = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + constants.signals[signal!];
@@ -87,6 +83,7 @@ describe("a seed struck as the world strikes it", () => {
     ["the server ending the connection during the load", "terminate", "load", 1, /^error: the connection to PostgreSQL was lost mid-seed .*the database is as it was/],
     ["the server ending the connection during the constraint rebuild", "terminate", "rebuild", 1, /^error: the connection to PostgreSQL was lost mid-seed/],
   ] as const)("%s: one line, its exit code, within seconds, nothing changed", async (_name, how, phase, code, line) => {
+    const before = await snapshot(db);
     const result = await strike(how, phase);
     expect(result.code).toBe(code);
     expect(result.lines).toHaveLength(1);
@@ -96,6 +93,7 @@ describe("a seed struck as the world strikes it", () => {
   });
 
   it("ends the command itself with 130, 143 and 129 for SIGINT, SIGTERM and SIGHUP", async () => {
+    const before = await snapshot(db);
     for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
       const result = await strike(signal, "load", true);
       expect(result.code).toBe(code);
@@ -104,7 +102,7 @@ describe("a seed struck as the world strikes it", () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
-  // Last: it commits a seed first, so the database it compares with is that seed's.
+  // It commits a seed first: the database it compares with is that seed's.
   it("SIGINT to the group during a load from the plan cache: one line, 130, nothing changed, the plan kept", async () => {
     const cache = mkdtempSync(join(tmpdir(), "signals-cache-"));
     expect((await seed([], false, cache).exit).code).toBe(0);
@@ -119,7 +117,37 @@ describe("a seed struck as the world strikes it", () => {
     expect(readdirSync(cache)).toEqual(plan);
   });
 
-  it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now", () => {
+  it("exits at once on a deliberate second Ctrl-C while the first one's rollback is still held up", async () => {
+    const before = await snapshot(db);
+    // A statement that survives the cancel the first Ctrl-C sends (it catches it and sleeps on):
+    // the run cannot end by itself for half a minute.
+    await query(db, `CREATE FUNCTION stubborn() RETURNS trigger AS $$ BEGIN
+        BEGIN PERFORM pg_sleep(30); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(30); END;
+        RETURN NULL; END $$ LANGUAGE plpgsql`);
+    await query(db, `CREATE TRIGGER stubborn BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION stubborn()`);
+    const child = spawn(process.execPath, ["bin/chatgenius-seed.mjs", "seed"], { detached: true, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url }, stdio: ["ignore", "ignore", "ignore"] });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
+    try {
+      const backend = await reach("reactions");
+      process.kill(-child.pid!, "SIGINT");
+      await new Promise((r) => setTimeout(r, REPEAT_WINDOW_MS + 500));
+      expect(groupAlive(child.pid!)).toBe(true);
+      const second = Date.now();
+      process.kill(-child.pid!, "SIGINT");
+      const ended = await exit;
+      expect(ended).toMatchObject({ code: 130, signal: null });
+      expect(ended.at - second).toBeLessThan(5_000);
+      // Its connection closed with the transaction open: PostgreSQL rolls it back once the
+      // backend notices (here, at once: the sleep is ended for it).
+      await query(db, `SELECT pg_terminate_backend($1)`, [backend]);
+    } finally {
+      if (groupAlive(child.pid!)) process.kill(-child.pid!, "SIGKILL");
+      await query(db, `DROP TRIGGER IF EXISTS stubborn ON reactions; DROP FUNCTION IF EXISTS stubborn()`);
+    }
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("takes a signal delivered twice at once as one Ctrl-C, and a deliberate second one as exit now (the handler, on a clock of its own)", () => {
     let clock = 1_000;
     const exits: number[] = [];
     const controller = new AbortController();

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runStatistics } from "../../src/monitoring/report.ts";
 import { reportDatabase } from "../../src/api/report.ts";
 import { resetDatabase } from "../../src/api/reset.ts";
@@ -13,9 +13,24 @@ const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase(
 const verify = (options: Parameters<typeof verifyDatabase>[0] = {}) => verifyDatabase({ env: {}, databaseUrl: db.url, ...options });
 const runs = () => query<Record<string, unknown>>(db, `SELECT command, status, profile, seed::int AS seed, scale, method, rows_per_table, fingerprints IS NOT NULL AS fingerprinted, error_code, error_message, duration_ms FROM seed_runs ORDER BY started_at, id`);
 
-beforeAll(async () => {
+/**
+ * A known history, whatever ran before: a successful minimal seed, a dev seed that fails mid-
+ * insert (and is rolled back: the tables stay as the first seed left them), a minimal reset.
+ */
+async function recordSuccessFailureReset(): Promise<void> {
   await query(db, `DELETE FROM seed_runs`);
-});
+  await seed({ profile: "minimal" });
+  const before = await snapshot(db);
+  await query(db, `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
+  await query(db, `CREATE TRIGGER fail_messages BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
+  try {
+    await expect(seed({ profile: "dev", seed: 3 })).rejects.toMatchObject({ code: "SEED_FAILED" });
+  } finally {
+    await query(db, `DROP TRIGGER fail_messages ON messages; DROP FUNCTION fail_insert()`);
+  }
+  expect(await snapshot(db)).toEqual(before);
+  await resetDatabase({ env: {}, databaseUrl: db.url, profile: "minimal" });
+}
 
 describe("run history", () => {
   it("records a successful seed with its rows per table and fingerprints", async () => {
@@ -28,18 +43,7 @@ describe("run history", () => {
   });
 
   it("records a failed run after its rollback, and the cleanup never removes history", async () => {
-    await query(db, `DELETE FROM seed_runs`);
-    await seed({ profile: "minimal" });
-    const before = await snapshot(db);
-    await query(db, `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
-    await query(db, `CREATE TRIGGER fail_messages BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
-    try {
-      await expect(seed({ profile: "dev", seed: 3 })).rejects.toMatchObject({ code: "SEED_FAILED" });
-    } finally {
-      await query(db, `DROP TRIGGER fail_messages ON messages; DROP FUNCTION fail_insert()`);
-    }
-    expect(await snapshot(db)).toEqual(before);
-    await resetDatabase({ env: {}, databaseUrl: db.url, profile: "minimal" });
+    await recordSuccessFailureReset();
     expect((await runs()).map((r) => [r.command, r.status, r.profile, r.error_code])).toEqual([
       ["seed", "success", "minimal", null],
       ["seed", "failed", "dev", "SEED_FAILED"],
@@ -93,7 +97,7 @@ describe("db:report", () => {
   });
 
   it("reports the recorded runs, row counts, every integrity check and the constraints", async () => {
-    // The previous test left: seed success, seed failed (SEED_FAILED), reset success.
+    await recordSuccessFailureReset();
     const report = await reportDatabase({ env: {}, databaseUrl: db.url, last: 3 });
     expect(report.runs.map((r) => r.status)).toEqual(["success", "failed", "success"]);
     expect(report.successRate).toMatchObject({ runs: 3, succeeded: 2, failed: 1 });
@@ -122,12 +126,29 @@ describe("db:report", () => {
     }
   });
 
-  it("has the same fields on a terminal and in JSON", async () => {
-    const run = await cli(["report", "--json", "--last", "5"], { DATABASE_URL: db.url });
-    expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout);
+  it("shows on a terminal every run, rate, error, duration, row count and check total the JSON holds", async () => {
+    await recordSuccessFailureReset();
+    const json = await cli(["report", "--json", "--last", "5"], { DATABASE_URL: db.url });
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout);
     expect(Object.keys(report).sort()).toEqual(["constraints", "durations", "errors", "integrity", "rowCounts", "runs", "successRate", "target"]);
-    expect(report.runs.length).toBeLessThanOrEqual(5);
+    expect(report.runs).toHaveLength(3);
+    const terminal = await cli(["report", "--last", "5"], { DATABASE_URL: db.url });
+    expect(terminal.code).toBe(0);
+    const lines = terminal.stdout.split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+    expect(lines).toContain(`Seed report: ${report.target}`);
+    for (const r of report.runs) {
+      expect(lines).toContain([r.startedAt, r.command, r.status, r.profile, r.seed, r.scale, r.durationMs, r.totalRows, r.errorCode ?? ""].join(" ").trim());
+    }
+    const rate = report.successRate;
+    expect(lines).toContain(`Transaction success rate: ${(rate.rate * 100).toFixed(1)}% (${rate.succeeded} of ${rate.runs}; ${rate.failed} failed)`);
+    for (const e of report.errors) expect(lines).toContain(`${e.code} ${e.count} ${(e.frequency * 100).toFixed(1)}%`);
+    expect(report.errors).toHaveLength(1);
+    for (const d of report.durations) expect(lines).toContain(`${d.profile} ${d.runs} ${d.meanMs} ${d.p95Ms}`);
+    for (const c of report.rowCounts) expect(lines).toContain(`${c.table} ${c.rows}`);
+    const passing = (list: { status: string }[]) => list.filter((c) => c.status === "pass").length;
+    expect(lines).toContain(`Integrity: ${passing(report.integrity)}/${report.integrity.length} checks pass`);
+    expect(lines).toContain(`Constraints: ${passing(report.constraints)}/${report.constraints.length} foreign and unique keys present and valid`);
   });
 });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 // By its name, as the ChatGenius app imports it: the build in dist/ that the package ships.
 import * as api from "chatgenius-seed";
 import { createSeedScript, EXIT_CODES, isSeedError, type SeedLogEvent } from "chatgenius-seed";
-import { snapshot, useTestDatabase } from "../helpers/db.ts";
+import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 /** The documented runtime exports (README, "Using it from code"): nothing more, nothing less. */
 const PUBLIC_API = ["ERROR_CODES", "EXIT_CODES", "SeedError", "createSeedScript", "isSeedError", "jsonSink", "migrateDatabase", "reportDatabase", "resetDatabase", "seedDatabase", "verifyDatabase"];
@@ -51,6 +51,8 @@ describe("createSeedScript (the spec's SeedScript)", () => {
   });
 
   it("handles a failure with one error event and its documented exit code, changing nothing", async () => {
+    // A row no seed writes: a seed that ran despite the failure would remove it.
+    await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|bbbbbbbbbbbbbbbbbbbbbbbb', 'marker@example.com', 'marker', 'Not Seed Data') ON CONFLICT (id) DO NOTHING`);
     const before = await snapshot(db);
     const events: SeedLogEvent[] = [];
     const script = createSeedScript({ env: {}, databaseUrl: db.url, sink: (e) => events.push(e), dataFile: "/nonexistent/accounts.json" });

@@ -22,10 +22,12 @@ async function rows(url: string, sql: string): Promise<unknown[]> {
 
 describe("the test kit on the embedded database", () => {
   it("builds the template directory once and reuses it", async () => {
-    const first = await prepareTemplate(options);
+    // A folder of its own: the other test may have built the shared one already.
+    const own = { ...options, cwd: mkdtempSync(join(tmpdir(), "kit-embedded-")) };
+    const first = await prepareTemplate(own);
     expect(first.reused).toBe(false);
-    expect(first.embedded?.dir.startsWith(join(cwd, ".chatgenius/templates"))).toBe(true);
-    expect((await prepareTemplate(options)).reused).toBe(true);
+    expect(first.embedded?.dir.startsWith(join(own.cwd, ".chatgenius/templates"))).toBe(true);
+    expect((await prepareTemplate(own)).reused).toBe(true);
   });
 
   it("gives each test file its own copy: conflicting writes pass, drop() removes it", async () => {

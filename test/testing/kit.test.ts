@@ -81,6 +81,33 @@ describe("createTestDatabase", () => {
     expect(await exists(foreign)).toBe(true);
     await query(admin, `DROP DATABASE "${foreign}"`);
   });
+
+  it("drops test databases older than a day whatever their process, and ready clones whose template is gone; keeps the rest", async () => {
+    // Another machine's databases: their process cannot be looked up here, only their age.
+    const dayOld = `${base.database}_t_999998_1`;
+    const young = `${base.database}_t_999998_2`;
+    const orphanReady = `${base.database}_r_999998_3`;
+    const liveReady = `${base.database}_r_999998_4`;
+    const comments: Record<string, string> = {
+      [dayOld]: `chatgenius-seed test database host=elsewhere pid=1 created=${new Date(Date.now() - 25 * 3600_000).toISOString()}`,
+      [young]: `chatgenius-seed test database host=elsewhere pid=1 created=${new Date().toISOString()}`,
+      [orphanReady]: `chatgenius-seed ready clone template=${base.database}_tpl_gone`,
+      [liveReady]: `chatgenius-seed ready clone template=${TEMPLATE_DATABASE}`,
+    };
+    try {
+      for (const [name, comment] of Object.entries(comments)) {
+        await query(admin, `CREATE DATABASE "${name}"`);
+        await query(admin, `COMMENT ON DATABASE "${name}" IS '${comment}'`);
+      }
+      const dropped = await cleanupStale(options(101));
+      expect(dropped).toEqual(expect.arrayContaining([dayOld, orphanReady]));
+      expect(dropped).not.toContain(young);
+      expect(dropped).not.toContain(liveReady);
+      expect(await Promise.all(Object.keys(comments).map(exists))).toEqual([false, true, false, true]);
+    } finally {
+      for (const name of Object.keys(comments)) await query(admin, `DROP DATABASE IF EXISTS "${name}"`);
+    }
+  });
 });
 
 describe("the Vitest wiring", () => {

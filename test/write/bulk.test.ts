@@ -2,7 +2,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import type { Rows } from "../../src/core/datamodel.ts";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
-import { planChunks } from "../../src/plan/plan.ts";
+import { estimateRows, planChunks } from "../../src/plan/plan.ts";
 import { COPY_THRESHOLD, seedDatabase } from "../../src/api/seed.ts";
 import { validatedChunks } from "../../src/plan/validate.ts";
 import { writeWithCopy } from "../../src/write/writer.ts";
@@ -63,17 +63,52 @@ describe("the bulk (COPY) write path", () => {
     }
   });
 
-  it("reports progress as bounded insert events and per-table totals", async () => {
+  it("reports per-table insert events with the rows written", async () => {
     const events: SeedLogEvent[] = [];
     await seed({ profile: "dev", scale: 2, method: "copy", sink: (e) => events.push(e) });
     const inserts = events.filter((e) => e.operation === "insert" && e.details.step === "insert");
     expect(inserts.map((e) => e.details.table)).toEqual(["users", "channels", "channel_members", "messages", "reactions", "files", "message_reads", "user_settings", "user_status"]);
     const rows = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM messages`);
     expect(inserts.find((e) => e.details.table === "messages")!.details.rows).toBe(rows[0]!.n);
-    const progress = events.filter((e) => e.details.step === "progress");
-    for (let i = 1; i < progress.length; i++) {
-      expect(Date.parse(progress[i]!.timestamp) - Date.parse(progress[i - 1]!.timestamp)).toBeGreaterThanOrEqual(900);
+  });
+
+  it("reports progress once 5,000 rows are written, at most once a second, with rate and time left", async () => {
+    // Five chunks of the dev plan at scale 4 (15, 2034, 1990, 1990 and 2009 rows), the last three
+    // each delivered after a pause of a little over a second: the writer checks progress after
+    // every chunk, so it reports after the 4th and 5th (past 5,000 rows, a second apart) and not
+    // after the 3rd (a second passed, but only 4,039 rows).
+    const plan = { profile: "dev", scale: 4, seed: 8 } as const;
+    const sizes: number[] = [];
+    async function* paced() {
+      let index = 0;
+      for await (const chunk of encodedChunks(validatedChunks(planChunks(plan, 1)))) {
+        if (index++ >= 2) await new Promise((resolve) => setTimeout(resolve, 1_100));
+        sizes.push(chunk.tables.reduce((sum, t) => sum + t.rows, 0));
+        yield chunk;
+      }
     }
+    const events: SeedLogEvent[] = [];
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await writeWithCopy(client, paced(), createEventLog((e) => events.push(e)), { expectedRows: estimateRows(plan) });
+    } finally {
+      await client.end();
+    }
+    const written = sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0));
+    expect(written).toEqual([15, 2049, 4039, 6029, 8038]);
+    const progress = events.filter((e) => e.details.step === "progress");
+    expect(progress.map((e) => e.details.rows)).toEqual([6029, 8038]);
+    expect(Date.parse(progress[1]!.timestamp) - Date.parse(progress[0]!.timestamp)).toBeGreaterThanOrEqual(900);
+    for (const e of progress) {
+      expect(e.operation).toBe("insert");
+      expect(e.details.expectedRows).toBe(estimateRows(plan));
+      expect(e.details.rowsPerSecond).toBeGreaterThan(0);
+      expect(typeof e.details.etaMs).toBe("number");
+      const tables = e.details.tables as Record<string, number>;
+      expect(Object.values(tables).reduce((a, b) => a + b, 0)).toBe(e.details.rows);
+    }
+    expect(progress[1]!.details.etaMs).toBe(0);
   });
 
   it("rejects a chunk that breaks a rule before it reaches the database", async () => {

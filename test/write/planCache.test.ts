@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,5 +153,39 @@ describe("the plan cache", () => {
     plan("b", 1, 2);
     trimPlanCache({ dir, maxBytes: 6.5 * 1024 * 1024 }, newest);
     expect(readdirSync(dir).sort()).toEqual(["b.plan", "newest-but-large.plan"]);
+  });
+
+  it("removes a killed run's temporary file once it is an hour old, and keeps a younger one (another run's, still writing)", async () => {
+    const dir = cacheDir();
+    const temp = (name: string, minutesAgo: number) => {
+      writeFileSync(join(dir, name), Buffer.alloc(1024));
+      const when = new Date(Date.now() - minutesAgo * 60_000);
+      utimesSync(join(dir, name), when, when);
+    };
+    temp("killed.plan.tmp-4242-1", 61);
+    temp("running.plan.tmp-4343-2", 5);
+    expect((await seed(dir)).cache).toEqual(["saved"]);
+    const left = readdirSync(dir);
+    expect(left.filter((name) => name.includes(".tmp-"))).toEqual(["running.plan.tmp-4343-2"]);
+    expect(plans(dir)).toHaveLength(1);
+  });
+
+  it("says once that the plan is not kept when the file cannot be written, and the seed goes on", async () => {
+    // The process may write files of at most 1 MB (ulimit -f): the plan's file (about 10 MB)
+    // fails part-way with a real write error, as on a full disk.
+    const dir = cacheDir();
+    const run = spawnSync("bash", ["-c", `ulimit -f 1024; exec "${process.execPath}" bin/chatgenius-seed.mjs seed --scale ${SCALE}`], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, SEED_CACHE_DIR: dir },
+    });
+    expect(run.status).toBe(0);
+    const output = `${run.stdout}${run.stderr}`.split("\n");
+    expect(output.filter((line) => line.includes("plan not cached"))).toEqual([expect.stringMatching(/^⚠ plan not cached: EFBIG: file too large/)]);
+    expect(readdirSync(dir)).toEqual([]);
+    const [last] = await query<{ status: string; total: number }>(db, `SELECT status, (SELECT sum(value::int) FROM jsonb_each_text(rows_per_table))::int AS total FROM seed_runs ORDER BY started_at DESC LIMIT 1`);
+    expect(last!.status).toBe("success");
+    const live = await snapshot(db);
+    expect(Object.values(live).reduce((sum, t) => sum + t.rows, 0)).toBe(last!.total);
   });
 });

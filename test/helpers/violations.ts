@@ -1,0 +1,172 @@
+import type { Rows } from "../../src/core/datamodel.ts";
+
+/**
+ * One planted violation per application rule (src/plan/rules.ts), made two independent ways:
+ * `rows` breaks the rule in a copy of the dev plan's rows (what a seed would try to write) and
+ * `sql` breaks it in a database seeded with that plan. Each breaks that rule and no other, on
+ * exactly one row, and returns that row's id: the tests check that the rule names exactly it.
+ */
+export interface PlantedViolation {
+  /** Mutates the rows in place; returns the id of the one row that now breaks the rule. */
+  rows(rows: Rows): string;
+  /** A statement whose single returned row's `id` is the one row that now breaks the rule. */
+  sql: string;
+}
+
+/** The id given to rows a violation adds. */
+export const PLANTED_ID = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
+
+const byId = <T extends { id?: string }>(a: T, b: T) => (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0);
+const first = <T extends { id?: string }>(list: readonly T[], keep: (row: T) => boolean): T => {
+  const found = [...list].sort(byId).find(keep);
+  if (!found) throw new Error("the dev plan has no row to plant this violation on");
+  return found;
+};
+const memberIds = (rows: Rows, channelId: string) => new Set(rows.ChannelMember.filter((m) => m.channelId === channelId && !m.deletedAt).map((m) => m.userId));
+const outsider = (rows: Rows, channelId: string) => {
+  const members = memberIds(rows, channelId);
+  return first(rows.User, (u) => !members.has(u.id!)).id!;
+};
+const channelOf = (rows: Rows, messageId: string) => rows.Message.find((m) => m.id === messageId)!.channelId;
+const channelType = (rows: Rows, channelId: string) => rows.Channel.find((c) => c.id === channelId)!.type;
+
+/** SQL: the first user (by id) who is not a member of the channel `channel`. */
+const outsiderSql = (channel: string) => `(SELECT u.id FROM users u WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = ${channel} AND m.user_id = u.id) ORDER BY u.id LIMIT 1)`;
+
+export const VIOLATIONS: Record<string, PlantedViolation> = {
+  // A third member in a DM.
+  "dm-two-members": {
+    rows(rows) {
+      const dm = first(rows.Channel, (c) => c.type === "dm");
+      const member = first(rows.ChannelMember, (m) => m.channelId === dm.id);
+      rows.ChannelMember.push({ ...member, id: PLANTED_ID, userId: outsider(rows, dm.id!), role: "member" });
+      return dm.id!;
+    },
+    sql: `INSERT INTO channel_members (id, channel_id, user_id, role)
+          SELECT '${PLANTED_ID}', c.id, ${outsiderSql("c.id")}, 'member' FROM channels c WHERE c.type = 'dm' ORDER BY c.id LIMIT 1
+          RETURNING channel_id AS id`,
+  },
+  // The DM's other member made an owner.
+  "dm-owner-is-creator": {
+    rows(rows) {
+      const member = first(rows.ChannelMember, (m) => {
+        const c = rows.Channel.find((x) => x.id === m.channelId)!;
+        return c.type === "dm" && m.userId !== c.createdBy;
+      });
+      member.role = "owner";
+      return member.id!;
+    },
+    sql: `UPDATE channel_members SET role = 'owner'
+           WHERE id = (SELECT m.id FROM channel_members m JOIN channels c ON c.id = m.channel_id WHERE c.type = 'dm' AND m.user_id <> c.created_by ORDER BY m.id LIMIT 1)
+          RETURNING id`,
+  },
+  // A public channel's creator demoted to member.
+  "creator-is-owner": {
+    rows(rows) {
+      const channel = first(rows.Channel, (c) => c.type === "public");
+      first(rows.ChannelMember, (m) => m.channelId === channel.id && m.userId === channel.createdBy).role = "member";
+      return channel.id!;
+    },
+    sql: `UPDATE channel_members m SET role = 'member' FROM channels c
+           WHERE c.id = m.channel_id AND m.user_id = c.created_by AND c.id = (SELECT id FROM channels WHERE type = 'public' ORDER BY id LIMIT 1)
+          RETURNING c.id`,
+  },
+  // A private channel's message credited to someone outside it.
+  "author-is-member": {
+    rows(rows) {
+      const message = first(rows.Message, (m) => channelType(rows, m.channelId) === "private");
+      message.userId = outsider(rows, message.channelId);
+      return message.id!;
+    },
+    sql: `UPDATE messages msg SET user_id = ${outsiderSql("msg.channel_id")}
+           WHERE msg.id = (SELECT x.id FROM messages x JOIN channels c ON c.id = x.channel_id WHERE c.type = 'private' ORDER BY x.id LIMIT 1)
+          RETURNING msg.id`,
+  },
+  // A reply moved to #general (everyone is a member there; no read marker points at it).
+  "reply-same-channel": {
+    rows(rows) {
+      const general = first(rows.Channel, (c) => c.name === "general");
+      const read = new Set(rows.MessageRead.map((r) => r.lastReadMessageId));
+      const reply = first(rows.Message, (m) => !!m.threadId && m.channelId !== general.id && !read.has(m.id!));
+      reply.channelId = general.id!;
+      return reply.id!;
+    },
+    sql: `UPDATE messages SET channel_id = (SELECT id FROM channels WHERE name = 'general')
+           WHERE id = (SELECT r.id FROM messages r WHERE r.thread_id IS NOT NULL AND r.channel_id <> (SELECT id FROM channels WHERE name = 'general')
+                         AND NOT EXISTS (SELECT 1 FROM message_reads mr WHERE mr.last_read_message_id = r.id) ORDER BY r.id LIMIT 1)
+          RETURNING id`,
+  },
+  // A reply dated at its root's very instant.
+  "reply-after-root": {
+    rows(rows) {
+      const reply = first(rows.Message, (m) => !!m.threadId);
+      reply.createdAt = rows.Message.find((m) => m.id === reply.threadId)!.createdAt;
+      return reply.id!;
+    },
+    sql: `UPDATE messages r SET created_at = t.created_at FROM messages t
+           WHERE t.id = r.thread_id AND r.id = (SELECT id FROM messages WHERE thread_id IS NOT NULL ORDER BY id LIMIT 1)
+          RETURNING r.id`,
+  },
+  // A reply threaded under an earlier reply of the same thread.
+  "root-not-reply": {
+    rows(rows) {
+      const later = first(rows.Message, (b) => rows.Message.some((a) => a.threadId && a.threadId === b.threadId && new Date(a.createdAt!) < new Date(b.createdAt!)));
+      const earlier = first(rows.Message, (a) => !!a.threadId && a.threadId === later.threadId && new Date(a.createdAt!) < new Date(later.createdAt!));
+      later.threadId = earlier.id!;
+      return later.id!;
+    },
+    sql: `WITH pick AS (SELECT b.id AS reply, (SELECT a.id FROM messages a WHERE a.thread_id = b.thread_id AND a.created_at < b.created_at ORDER BY a.id LIMIT 1) AS parent
+                          FROM messages b WHERE EXISTS (SELECT 1 FROM messages a WHERE a.thread_id = b.thread_id AND a.created_at < b.created_at) ORDER BY b.id LIMIT 1)
+          UPDATE messages m SET thread_id = pick.parent FROM pick WHERE m.id = pick.reply
+          RETURNING m.id`,
+  },
+  // A reaction in a private channel by someone outside it.
+  "reaction-user-sees-channel": {
+    rows(rows) {
+      const reaction = first(rows.Reaction, (r) => channelType(rows, channelOf(rows, r.messageId)) === "private");
+      reaction.userId = outsider(rows, channelOf(rows, reaction.messageId));
+      return reaction.id!;
+    },
+    sql: `WITH pick AS (SELECT r.id, ${outsiderSql("msg.channel_id")} AS outsider FROM reactions r JOIN messages msg ON msg.id = r.message_id JOIN channels c ON c.id = msg.channel_id
+                         WHERE c.type = 'private' ORDER BY r.id LIMIT 1)
+          UPDATE reactions x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id
+          RETURNING x.id`,
+  },
+  // A read marker pointing at a message of another (public) channel.
+  "read-user-sees-channel": {
+    rows(rows) {
+      const read = first(rows.MessageRead, () => true);
+      read.lastReadMessageId = first(rows.Message, (m) => m.channelId !== read.channelId && channelType(rows, m.channelId) === "public").id!;
+      return read.id!;
+    },
+    sql: `UPDATE message_reads mr SET last_read_message_id = (SELECT msg.id FROM messages msg JOIN channels c ON c.id = msg.channel_id WHERE c.type = 'public' AND msg.channel_id <> mr.channel_id ORDER BY msg.id LIMIT 1)
+           WHERE mr.id = (SELECT id FROM message_reads ORDER BY id LIMIT 1)
+          RETURNING mr.id`,
+  },
+  // A file in a private channel uploaded by someone outside it.
+  "file-uploader-sees-channel": {
+    rows(rows) {
+      const file = first(rows.File, (f) => channelType(rows, channelOf(rows, f.messageId)) === "private");
+      file.userId = outsider(rows, channelOf(rows, file.messageId));
+      return file.id!;
+    },
+    sql: `WITH pick AS (SELECT f.id, ${outsiderSql("msg.channel_id")} AS outsider FROM files f JOIN messages msg ON msg.id = f.message_id JOIN channels c ON c.id = msg.channel_id
+                         WHERE c.type = 'private' ORDER BY f.id LIMIT 1)
+          UPDATE files x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id
+          RETURNING x.id`,
+  },
+  // A muted channel its user does not belong to.
+  "muted-channels-joined": {
+    rows(rows) {
+      const notJoined = (userId: string) => rows.Channel.filter((c) => !memberIds(rows, c.id!).has(userId)).sort(byId)[0];
+      const settings = first(rows.UserSettings, (s) => notJoined(s.userId) !== undefined);
+      settings.mutedChannels = [...((settings.mutedChannels as string[] | undefined) ?? []), notJoined(settings.userId)!.id!];
+      return settings.id!;
+    },
+    sql: `WITH pick AS (SELECT s.id, (SELECT c.id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = s.user_id) ORDER BY c.id LIMIT 1) AS channel
+                          FROM user_settings s WHERE EXISTS (SELECT 1 FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = s.user_id))
+                         ORDER BY s.id LIMIT 1)
+          UPDATE user_settings x SET muted_channels = x.muted_channels || pick.channel FROM pick WHERE x.id = pick.id
+          RETURNING x.id`,
+  },
+};

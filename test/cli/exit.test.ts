@@ -33,7 +33,7 @@ function runWithLiveHandle(args: string[]): Promise<{ code: number | null; signa
 describe("the command as a process", () => {
   it(`ends ${EXIT_GRACE_MS / 1000} s after its run when a handle is still open, with the run's exit code`, async () => {
     const run = await runWithLiveHandle(["seed", "--scale", "0"]);
-    expect(run.stderr).toMatch(/^error: scale 0 is not a whole number/);
+    expect(run.stderr).toMatch(/^error: --scale must be a whole number from 1 to 1000, got '0'/);
     expect(run).toMatchObject({ code: 2, signal: null });
     // Not before the grace period (the interval kept it alive until then), and not much later.
     expect(run.afterOutputMs).toBeGreaterThanOrEqual(EXIT_GRACE_MS - 100);

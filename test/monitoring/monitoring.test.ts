@@ -138,13 +138,17 @@ describe("db:report", () => {
     const lines = terminal.stdout.split("\n").map((l) => l.trim().split(/\s+/).join(" "));
     expect(lines).toContain(`Seed report: ${report.target}`);
     for (const r of report.runs) {
-      expect(lines).toContain([r.startedAt, r.command, r.status, r.profile, r.seed, r.scale, r.durationMs, r.totalRows, r.errorCode ?? ""].join(" ").trim());
+      expect(lines).toContain([r.startedAt, r.command, r.status, r.profile, r.seed, r.scale, r.method ?? "", r.durationMs, r.totalRows, r.errorCode ?? ""].filter((v) => v !== "").join(" "));
     }
     const rate = report.successRate;
     expect(lines).toContain(`Transaction success rate: ${(rate.rate * 100).toFixed(1)}% (${rate.succeeded} of ${rate.runs}; ${rate.failed} failed)`);
     for (const e of report.errors) expect(lines).toContain(`${e.code} ${e.count} ${(e.frequency * 100).toFixed(1)}%`);
     expect(report.errors).toHaveLength(1);
-    for (const d of report.durations) expect(lines).toContain(`${d.profile} ${d.runs} ${d.meanMs} ${d.p95Ms}`);
+    for (const d of report.durations) {
+      const row = lines.find((l) => l.startsWith(`${d.profile} ${d.scale} ${d.methods.join(", ")} ${d.runs} ${d.meanMs} ${d.p95Ms} `));
+      // The trend: one bar per successful run of the group, oldest first.
+      expect(row?.split(" ").at(-1)).toHaveLength(d.trend.length);
+    }
     for (const c of report.rowCounts) expect(lines).toContain(`${c.table} ${c.rows}`);
     const passing = (list: { status: string }[]) => list.filter((c) => c.status === "pass").length;
     expect(lines).toContain(`Integrity: ${passing(report.integrity)}/${report.integrity.length} checks pass`);

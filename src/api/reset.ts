@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { connect } from "../db/connection.ts";
 import { assertDatabaseNotProduction, assertNoDowngrade, recordEnvironment } from "../db/guard.ts";
 import { restoreHistory, saveHistory } from "../monitoring/history.ts";
@@ -89,7 +90,7 @@ export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles)
   const { log } = handles;
   let run: ResolvedRun | undefined;
   let migrations: MigrateResult;
-  let client;
+  let client: pg.Client | undefined;
   let server: ServerSettings = {};
   try {
     run = resolve();

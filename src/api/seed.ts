@@ -1,8 +1,8 @@
-import pg from "pg";
+import type pg from "pg";
 import type { DatabaseConfig } from "../db/config.ts";
 import { connect, createPrisma, translatePgError } from "../db/connection.ts";
 import type { Rows } from "../core/datamodel.ts";
-import { SeedError } from "../core/errors.ts";
+import type { SeedError } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { assertDatabaseNotProduction } from "../db/guard.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
@@ -153,7 +153,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     let cachedPlan: CachedPlan | null = null;
     let recorder: PlanRecorder | null = null;
     try {
-      let t = performance.now();
+      const t = performance.now();
       // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
       const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
       const timing: ChunkTiming = { generate: 0, validate: 0 };

@@ -195,11 +195,11 @@ export function usageLine(command: AnyCommand, width: number): string {
  * flagTable(COMMANDS).split("\n")[0]; // "| flag | meaning | default | example | commands |"
  */
 export function flagTable(commands: readonly AnyCommand[]): string {
-  const escape = (text: string) => text.replace(/\|/g, "\\|");
+  const escapeCell = (text: string) => text.replace(/\|/g, "\\|");
   const rows = allFlags(commands).map(([name, flag]) => {
     const takers = commands.filter((c) => c.flags[name]).map((c) => c.name);
     const which = takers.length === commands.length ? "all" : takers.join(", ");
-    return `| \`${escape(flagUsage(name, flag))}\` | ${escape(flag.description)} | ${flag.default ? escape(flag.default) : ""} | ${flag.example ? `\`${flag.example}\`` : ""} | ${which} |`;
+    return `| \`${escapeCell(flagUsage(name, flag))}\` | ${escapeCell(flag.description)} | ${flag.default ? escapeCell(flag.default) : ""} | ${flag.example ? `\`${flag.example}\`` : ""} | ${which} |`;
   });
   return ["| flag | meaning | default | example | commands |", "|---|---|---|---|---|", ...rows].join("\n");
 }

@@ -68,9 +68,9 @@ export function translatePgError(error: unknown, config: DatabaseConfig): SeedEr
       if (/role .* does not exist/.test(e.message ?? "")) {
         return new SeedError("AUTH_FAILED", `PostgreSQL at ${where} has no role '${config.user}': create it (createuser --createdb ${config.user}) or fix PGUSER / the user in DATABASE_URL`, { cause: error });
       }
-    // falls through
+      return refusedUser(config, error);
     case "28P01":
-      return new SeedError("AUTH_FAILED", `PostgreSQL refused user '${config.user}' (wrong password or not allowed): fix PGUSER/PGPASSWORD or the credentials in DATABASE_URL`, { cause: error });
+      return refusedUser(config, error);
     case "3D000":
       return new SeedError("DATABASE_MISSING", `database '${config.database}' does not exist: run 'npm run db:reset' (or 'npm run db:migrate') to create it`, { cause: error });
     case "53300":
@@ -84,6 +84,11 @@ export function translatePgError(error: unknown, config: DatabaseConfig): SeedEr
     return new SeedError("DATABASE_UNREACHABLE", `PostgreSQL at ${where} did not answer within ${CONNECT_TIMEOUT_MS / 1000} s: check that the server runs and the host and port are right`, { cause: error });
   }
   return new SeedError("SEED_FAILED", `database error${e.code ? ` ${e.code}` : ""}: ${e.message ?? String(error)}`, { cause: error });
+}
+
+/** The server refused the user: a wrong password, or one it does not allow. */
+function refusedUser(config: DatabaseConfig, error: unknown): SeedError {
+  return new SeedError("AUTH_FAILED", `PostgreSQL refused user '${config.user}' (wrong password or not allowed): fix PGUSER/PGPASSWORD or the credentials in DATABASE_URL`, { cause: error });
 }
 
 /** Quotes an SQL identifier. */

@@ -718,7 +718,9 @@ class Planner {
     row.createdAt = at(createdAt);
     this.record(handle, "Channel", row as unknown as Record<string, unknown>, place);
     const state: ChannelState = { id, name: row.name, type: row.type, createdAt, members: [], label: key === place ? place : `"${key}"` };
-    members.forEach((user, i) => this.join(state, user, `${place}.members[${i}]`, user === creator ? "owner" : "member", rng));
+    members.forEach((user, i) => {
+      this.join(state, user, `${place}.members[${i}]`, user === creator ? "owner" : "member", rng);
+    });
     return state;
   }
 

@@ -87,7 +87,7 @@ function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], 
         printable = false;
         continue;
       }
-      line += plain[i] ? text : escape(text);
+      line += plain[i] ? text : escapeCopy(text);
       if (exact) record += quoteRecordField(text);
     }
     out.write(line + "\n");
@@ -113,11 +113,11 @@ function encodersOf(table: Table): FieldEncoder[] {
         return "\\N";
       };
       const typed = (value: unknown): string => {
-        if (column.isList) return escape(arrayLiteral(value as unknown[]));
+        if (column.isList) return escapeCopy(arrayLiteral(value as unknown[]));
         if (value instanceof Date) return value.toISOString();
         switch (column.type) {
           case "Json":
-            return escape(JSON.stringify(value));
+            return escapeCopy(JSON.stringify(value));
           case "Boolean":
             return value ? "t" : "f";
           case "BigInt":
@@ -126,7 +126,7 @@ function encodersOf(table: Table): FieldEncoder[] {
           case "Decimal":
             return String(value);
           default:
-            return escape(String(value));
+            return escapeCopy(String(value));
         }
       };
       return (value: unknown, row: Record<string, unknown>) => (value === null || value === undefined ? missing(row) : typed(value));
@@ -173,7 +173,7 @@ function arrayLiteral(values: unknown[]): string {
 
 // Backslash, tab, newline and carriage return are the characters COPY text format reserves.
 const RESERVED = /[\\\t\n\r]/;
-function escape(text: string): string {
+function escapeCopy(text: string): string {
   if (!RESERVED.test(text)) return text;
   return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
 }

@@ -36,7 +36,7 @@ async function inTransaction<T>(body: (c: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
-const one = async <T extends pg.QueryResultRow = Record<string, any>>(c: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T> => (await c.query<T>(sql, params)).rows[0]!;
+const one = async <T extends pg.QueryResultRow = pg.QueryResultRow>(c: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T> => (await c.query<T>(sql, params)).rows[0]!;
 
 describe("the ChatGenius server's functions on a freshly seeded database", () => {
   it("syncs a known Auth0 user to its seeded id and takes the identity provider's current profile", async () => {

@@ -46,7 +46,7 @@ describe("the packed package, installed into the app", () => {
     const reset = run("npx", ["chatgenius-seed", "reset", "--profile", "minimal"], { DATABASE_URL: db.url });
     expect(reset.stderr).toBe("");
     expect(reset.code).toBe(0);
-    expect(reset.stdout).toMatch(/^  total\s+15$/m);
+    expect(reset.stdout).toMatch(/^ {2}total\s+15$/m);
     expect(run("npx", ["chatgenius-seed", "--help"]).stdout).toMatch(/^chatgenius-seed: fill a ChatGenius PostgreSQL database/);
     const bad = run("npx", ["chatgenius-seed", "seed", "--scale", "0"], { DATABASE_URL: db.url });
     expect(bad.code).toBe(2);

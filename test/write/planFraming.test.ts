@@ -64,7 +64,11 @@ describe("the plan cache file", () => {
     plan.close();
     expect(back.map((c) => c.format)).toEqual(["copy", "copy"]);
     expect(back.map((c) => c.tables.map((t) => [t.name, t.rows]))).toEqual(CHUNKS.map((c) => c.tables.map((t) => [t.name, t.rows])));
-    back.forEach((chunk, i) => chunk.tables.forEach((t, j) => expect(Buffer.from(t.data).equals(Buffer.from(CHUNKS[i]!.tables[j]!.data))).toBe(true)));
+    back.forEach((chunk, i) => {
+      chunk.tables.forEach((t, j) => {
+        expect(Buffer.from(t.data).equals(Buffer.from(CHUNKS[i]!.tables[j]!.data))).toBe(true);
+      });
+    });
     // A table's fingerprint rides on its first part only.
     expect(back[0]!.tables.filter((t) => t.print).map((t) => [t.name, t.print])).toEqual([["users", PRINTS.users], ["channels", PRINTS.channels]]);
     expect(back[1]!.tables.some((t) => t.print)).toBe(false);

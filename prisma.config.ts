@@ -7,7 +7,9 @@ import { loadEnv, resolveDatabaseUrl } from "./src/db/config.ts";
 // PRISMA_SCHEMA_ENGINE_BINARY names a file, so point it at a stand-in that explains itself,
 // unless you set it (or PRISMA_SCHEMA_ENGINE_DOWNLOAD=1 to let Prisma download the engine).
 if (process.env.PRISMA_SCHEMA_ENGINE_DOWNLOAD !== "1") {
-  process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./scripts/schema-engine-unavailable", import.meta.url));
+  process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(
+    new URL("./scripts/schema-engine-unavailable", import.meta.url),
+  );
 }
 
 // Prisma 7 reads the datasource URL from here, not from the schema, and does not load `.env`

@@ -6,7 +6,20 @@
 // cache's framing and crc checks. README › "Mutation testing" lists the score and survivors.
 
 /** src/plan/rules.ts: canSee, each rule's `check`, indexRows, checkRules, time (not the SQL text). */
-const RULE_CHECKS = ["38-40", "49-55", "64-66", "73-78", "85-87", "94-96", "103-105", "112-117", "124-126", "134-139", "147-152", "157-183"];
+const RULE_CHECKS = [
+  "38-40",
+  "49-55",
+  "64-66",
+  "73-78",
+  "85-87",
+  "94-96",
+  "103-105",
+  "112-117",
+  "124-126",
+  "134-139",
+  "147-152",
+  "157-183",
+];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

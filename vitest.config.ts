@@ -3,11 +3,19 @@ import { defineConfig } from "vitest/config";
 import { loadEnv, resolveDatabaseConfig } from "./src/db/config.ts";
 
 /** Test files of pure functions (no database, no process): what `npm run test:mutation` runs (vitest.stryker.config.ts). */
-export const PURE = ["test/plan/rules.test.ts", "test/db/config.test.ts", "test/db/guard.test.ts", "test/write/planFraming.test.ts"];
+export const PURE = [
+  "test/plan/rules.test.ts",
+  "test/db/config.test.ts",
+  "test/db/guard.test.ts",
+  "test/write/planFraming.test.ts",
+];
 
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
 const SERVER_FREE = [
-  "test/core/datamodel.test.ts", "test/plan/fixtures.test.ts", "test/db/embedded.test.ts", "test/testing/embedded.test.ts",
+  "test/core/datamodel.test.ts",
+  "test/plan/fixtures.test.ts",
+  "test/db/embedded.test.ts",
+  "test/testing/embedded.test.ts",
   ...PURE,
 ];
 
@@ -40,7 +48,8 @@ async function serverAnswers(): Promise<boolean> {
 function shuffleSeed(): number | null {
   const given = process.env.TEST_SEED;
   if (given !== undefined && given !== "") {
-    if (!/^\d+$/.test(given)) throw new Error(`TEST_SEED is '${given}' but must be a whole number (the seed a shuffled run printed)`);
+    if (!/^\d+$/.test(given))
+      throw new Error(`TEST_SEED is '${given}' but must be a whole number (the seed a shuffled run printed)`);
     return Number(given);
   }
   return process.env.CI ? Math.floor(Date.now() / 86_400_000) : null;
@@ -54,7 +63,9 @@ export default defineConfig(async () => {
     throw new Error("CI: no PostgreSQL server answers at the configured address; .ci/run starts one (see README)");
   }
   if (!serverAvailable) {
-    console.warn("No PostgreSQL server answers: running the tests that use the embedded database (PGlite) and no server.");
+    console.warn(
+      "No PostgreSQL server answers: running the tests that use the embedded database (PGlite) and no server.",
+    );
   }
   return {
     test: {

@@ -20,5 +20,7 @@ if (existsSync(new URL("../src/cli/cli.ts", import.meta.url)) && existsSync(buil
   }
 }
 // Another command may be putting its fresh build in place this very moment: try once more.
-const { runProcess } = await import("../dist/cli.js").catch(() => new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)));
+const { runProcess } = await import("../dist/cli.js").catch(() =>
+  new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)),
+);
 await runProcess(process.argv.slice(2));

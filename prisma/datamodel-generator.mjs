@@ -51,7 +51,12 @@ generatorHandler({
         `// Regenerate with \`npm run generate\`.\n\n` +
         `export const datamodel = ${JSON.stringify({ models, enums }, null, 2)} as const;\n\n` +
         `/** Models that are not seed data (doc comment \`@seed-ignore\`). */\n` +
-        `export type UnseededModel = ${models.filter((m) => !m.seeded).map((m) => JSON.stringify(m.name)).join(" | ") || "never"};\n`,
+        `export type UnseededModel = ${
+          models
+            .filter((m) => !m.seeded)
+            .map((m) => JSON.stringify(m.name))
+            .join(" | ") || "never"
+        };\n`,
     );
   },
 });

@@ -6,18 +6,34 @@ import { Writable } from "node:stream";
 
 const args = process.argv.slice(2);
 if (args[0] === "--embedded") {
-  const [{ runCli }, { SERVER_VARIABLES }] = await Promise.all([import("../src/cli/cli.ts"), import("../src/db/embedded.ts")]);
+  const [{ runCli }, { SERVER_VARIABLES }] = await Promise.all([
+    import("../src/cli/cli.ts"),
+    import("../src/db/embedded.ts"),
+  ]);
   const [, dir, command, scale] = args;
   // Nothing configured: the CLI uses the embedded database of `dir`, as on a fresh clone.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !(SERVER_VARIABLES as readonly string[]).includes(name)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !(SERVER_VARIABLES as readonly string[]).includes(name)),
+  );
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const code = await runCli([command!, "--scale", scale!, "--json"], { env, cwd: dir!, stdout: sink, stderr: process.stderr });
+  const code = await runCli([command!, "--scale", scale!, "--json"], {
+    env,
+    cwd: dir!,
+    stdout: sink,
+    stderr: process.stderr,
+  });
   process.stdout.write(`${JSON.stringify({ code, maxRssKb: process.resourceUsage().maxRSS })}\n`);
   process.exit(code);
 }
 const [url, scale, method] = args;
 const { seedDatabase } = await import("../src/api/seed.ts");
-const summary = await seedDatabase({ env: {}, databaseUrl: url, profile: "dev", scale: Number(scale), method: method as "copy" | "prisma" | "auto" });
+const summary = await seedDatabase({
+  env: {},
+  databaseUrl: url,
+  profile: "dev",
+  scale: Number(scale),
+  method: method as "copy" | "prisma" | "auto",
+});
 process.stdout.write(
   `${JSON.stringify({ method: summary.method, totalRows: summary.totalRows, phases: summary.phases, failed: summary.integrity.filter((r) => r.violations > 0).length, maxRssKb: process.resourceUsage().maxRSS })}\n`,
 );

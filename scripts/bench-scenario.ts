@@ -68,7 +68,10 @@ const planned = large().plan();
 const counts = Object.fromEntries(Object.entries(planned.rows).map(([model, rows]) => [model, rows.length]));
 const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: target.url, max: 1 }) });
 const rollback = new Error("rolled back: the bench writes nothing");
-const delegate = (tx: unknown, model: ModelName) => (tx as Record<string, { createMany(a: unknown): Promise<unknown>; create(a: unknown): Promise<unknown> }>)[model[0]!.toLowerCase() + model.slice(1)]!;
+const delegate = (tx: unknown, model: ModelName) =>
+  (tx as Record<string, { createMany(a: unknown): Promise<unknown>; create(a: unknown): Promise<unknown> }>)[
+    model[0]!.toLowerCase() + model.slice(1)
+  ]!;
 
 async function timed(write: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -90,7 +93,9 @@ const viaCreateMany = () =>
   timed(() =>
     prisma.$transaction(
       async (tx) => {
-        for (const table of insertOrder()) if (planned.rows[table.model].length > 0) await delegate(tx, table.model).createMany({ data: planned.rows[table.model] });
+        for (const table of insertOrder())
+          if (planned.rows[table.model].length > 0)
+            await delegate(tx, table.model).createMany({ data: planned.rows[table.model] });
         throw rollback;
       },
       { timeout: 600_000, maxWait: 60_000 },
@@ -100,7 +105,8 @@ const viaCreate = () =>
   timed(() =>
     prisma.$transaction(
       async (tx) => {
-        for (const table of insertOrder()) for (const row of planned.rows[table.model]) await delegate(tx, table.model).create({ data: row });
+        for (const table of insertOrder())
+          for (const row of planned.rows[table.model]) await delegate(tx, table.model).create({ data: row });
         throw rollback;
       },
       { timeout: 600_000, maxWait: 60_000 },
@@ -129,7 +135,8 @@ const ratiosRow: number[] = [];
 for (const clone of clones) {
   const committed = new PrismaClient({ adapter: new PrismaPg({ connectionString: clone.url, max: 1 }) });
   const b = await timed(async () => {
-    for (const table of insertOrder()) for (const row of planned.rows[table.model]) await delegate(committed, table.model).create({ data: row });
+    for (const table of insertOrder())
+      for (const row of planned.rows[table.model]) await delegate(committed, table.model).create({ data: row });
   });
   await committed.$disconnect();
   await admin.query(`DROP DATABASE "${clone.database}" WITH (FORCE)`);
@@ -145,16 +152,29 @@ console.log(`\nScenarios (this machine, PostgreSQL at ${server.host}:${server.po
 console.log("| measure | median ms | p95 ms | target |");
 console.log("|---|---:|---:|---|");
 const threadMedian = median(thread);
-console.log(`| private thread (channel, 3 members, 5 replies, 1 reaction): declare + plan + write, in a rolled-back transaction, ${thread.length} runs | ${fmt(threadMedian)} | ${fmt(p95(thread))} | median ≤ 10: ${threadMedian <= 10 ? "met" : "NOT MET"} |`);
-console.log(`\n10,000 messages (${Object.entries(counts).filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`).join(", ")}), ${runs} rounds, pair by pair:\n`);
+console.log(
+  `| private thread (channel, 3 members, 5 replies, 1 reaction): declare + plan + write, in a rolled-back transaction, ${thread.length} runs | ${fmt(threadMedian)} | ${fmt(p95(thread))} | median ≤ 10: ${threadMedian <= 10 ? "met" : "NOT MET"} |`,
+);
+console.log(
+  `\n10,000 messages (${Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([m, n]) => `${m} ${n}`)
+    .join(", ")}), ${runs} rounds, pair by pair:\n`,
+);
 console.log("| writer | median ms | ours / it (median of pairs) | target |");
 console.log("|---|---:|---:|---|");
 console.log(`| scenario: plan + one statement | ${fmt(median(ours))} | 1.00 | |`);
 const rMany = median(ratiosMany);
-console.log(`| Prisma createMany of the identical rows, one transaction | ${fmt(median(many))} | ${rMany.toFixed(2)} | ≥ 1.0 (aim 3): ${rMany >= 1 ? "met" : "NOT MET"} |`);
+console.log(
+  `| Prisma createMany of the identical rows, one transaction | ${fmt(median(many))} | ${rMany.toFixed(2)} | ≥ 1.0 (aim 3): ${rMany >= 1 ? "met" : "NOT MET"} |`,
+);
 const rRow = median(ratiosRow);
-console.log(`| Prisma create per row, each committed (as per-row factories do) | ${fmt(median(perRow))} | ${rRow.toFixed(1)} | ≥ 20: ${rRow >= 20 ? "met" : "NOT MET"} |`);
-console.log(`| Prisma create per row, all in one transaction | ${fmt(median(perRowTx))} | ${median(ratiosRowTx).toFixed(1)} | |`);
+console.log(
+  `| Prisma create per row, each committed (as per-row factories do) | ${fmt(median(perRow))} | ${rRow.toFixed(1)} | ≥ 20: ${rRow >= 20 ? "met" : "NOT MET"} |`,
+);
+console.log(
+  `| Prisma create per row, all in one transaction | ${fmt(median(perRowTx))} | ${median(ratiosRowTx).toFixed(1)} | |`,
+);
 
 await prisma.$disconnect();
 await client.end();

@@ -25,7 +25,11 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "--help", argv: [...cli, "--help"], target: { ratio: 2.5 } },
-  { name: "db:seed --profile minimal (15 rows)", argv: [...cli, "seed", "--profile", "minimal"], target: { ratio: 5, rssMb: 160 } },
+  {
+    name: "db:seed --profile minimal (15 rows)",
+    argv: [...cli, "seed", "--profile", "minimal"],
+    target: { ratio: 5, rssMb: 160 },
+  },
   { name: "db:seed (dev, 2,072 rows)", argv: [...cli, "seed"] },
 ];
 
@@ -33,7 +37,10 @@ const CASES: Case[] = [
 function once(argv: string[], tag: string): { ms: number; rssKb: number } {
   const file = join(rssDir, `${tag}-${Math.random()}`);
   const started = performance.now();
-  const child = spawnSync(process.execPath, ["--import", "./scripts/peak-rss.mjs", ...argv], { encoding: "utf8", env: { ...process.env, DATABASE_URL: scratch.url, PEAK_RSS_FILE: file } });
+  const child = spawnSync(process.execPath, ["--import", "./scripts/peak-rss.mjs", ...argv], {
+    encoding: "utf8",
+    env: { ...process.env, DATABASE_URL: scratch.url, PEAK_RSS_FILE: file },
+  });
   const ms = performance.now() - started;
   if (child.status !== 0) throw new Error(`${argv.join(" ")} exited ${child.status}: ${child.stderr}`);
   return { ms, rssKb: Number(readFileSync(file, "utf8").trim()) };
@@ -64,8 +71,12 @@ for (const c of CASES) {
   }
   const ratio = median(ratios);
   const peak = Math.max(...rss);
-  const target = c.target ? `≤ ${c.target.ratio}×${c.target.rssMb ? `, ≤ ${c.target.rssMb} MB` : ""}: ${ratio <= c.target.ratio && (!c.target.rssMb || peak <= c.target.rssMb) ? "met" : "MISSED"}` : "";
-  console.log(`| ${c.name} | ${Math.round(median(walls))} | ${Math.round(median(bases))} | ${fmt(ratio)} (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))}) | ${Math.round(peak)} | ${target} |`);
+  const target = c.target
+    ? `≤ ${c.target.ratio}×${c.target.rssMb ? `, ≤ ${c.target.rssMb} MB` : ""}: ${ratio <= c.target.ratio && (!c.target.rssMb || peak <= c.target.rssMb) ? "met" : "MISSED"}`
+    : "";
+  console.log(
+    `| ${c.name} | ${Math.round(median(walls))} | ${Math.round(median(bases))} | ${fmt(ratio)} (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))}) | ${Math.round(peak)} | ${target} |`,
+  );
 }
 console.log(`\nThrough npm (\`npm run db:seed\`), npm's own start-up adds about 0.2 s to each.`);
 const admin = new pg.Client({ connectionString: withDatabase(base, "postgres").url });

@@ -6,7 +6,13 @@ import pg from "pg";
 import { loadEnv, resolveDatabaseConfig, withDatabase } from "../src/db/config.ts";
 import { migrateDatabase } from "../src/api/reset.ts";
 import { seedDatabase } from "../src/api/seed.ts";
-import { createTestDatabase, prepareTemplate, READY_COMMENT, RollbackPool, settleReadyClones } from "../src/testing/index.ts";
+import {
+  createTestDatabase,
+  prepareTemplate,
+  READY_COMMENT,
+  RollbackPool,
+  settleReadyClones,
+} from "../src/testing/index.ts";
 import type { Profile } from "../src/plan/plan.ts";
 
 const server = resolveDatabaseConfig(loadEnv());
@@ -50,15 +56,18 @@ const scratch = await createTestDatabase({ template, ready: 0 });
 const rollbackPool = new RollbackPool({ connectionString: scratch.url });
 const plain = new pg.Client({ connectionString: scratch.url });
 await plain.connect();
-const write = (run: (sql: string) => Promise<unknown>, i: number) => run(`UPDATE users SET full_name = 'x${i}' WHERE username = 'testuser1'`);
+const write = (run: (sql: string) => Promise<unknown>, i: number) =>
+  run(`UPDATE users SET full_name = 'x${i}' WHERE username = 'testuser1'`);
 const withRollback: number[] = [];
 const without: number[] = [];
 for (let i = 0; i < 200; i++) {
-  withRollback.push(await ms(async () => {
-    await rollbackPool.begin();
-    await write((sql) => rollbackPool.query(sql), i);
-    await rollbackPool.rollback();
-  }));
+  withRollback.push(
+    await ms(async () => {
+      await rollbackPool.begin();
+      await write((sql) => rollbackPool.query(sql), i);
+      await rollbackPool.rollback();
+    }),
+  );
   without.push(await ms(() => write((sql) => plain.query(sql), i)));
 }
 await plain.end();
@@ -71,7 +80,8 @@ await migrateDatabase({ env: {}, databaseUrl: reseedDb.url });
 const pool = new pg.Pool({ connectionString: reseedDb.url, max: 2 });
 await seedDatabase({ env: {}, databaseUrl: reseedDb.url, profile, pool });
 const reseed: number[] = [];
-for (let i = 0; i < 10; i++) reseed.push(await ms(() => seedDatabase({ env: {}, databaseUrl: reseedDb.url, profile, pool })));
+for (let i = 0; i < 10; i++)
+  reseed.push(await ms(() => seedDatabase({ env: {}, databaseUrl: reseedDb.url, profile, pool })));
 await pool.end();
 
 console.log(`\nTest kit (${profile} profile, ${clones} clones per row), ms:\n`);
@@ -81,15 +91,27 @@ console.log(`| first template build (migrate + seed + mark) | ${fmt(build)} | |`
 console.log(`| template reuse (nothing changed) | ${fmt(median(reuse))} | ${fmt(p95(reuse))} |`);
 console.log(`| clone per test file (CREATE DATABASE … TEMPLATE) | ${fmt(median(cold))} | ${fmt(p95(cold))} |`);
 console.log(`| clone per test file, one made ahead | ${fmt(median(warm))} | ${fmt(p95(warm))} |`);
-console.log(`| per-test rollback overhead (begin + rollback, vs the same write committed) | ${fmt(median(withRollback) - median(without))} | |`);
-console.log(`| reset by warm in-process reseed (seedDatabase, pool reused) | ${fmt(median(reseed))} | ${fmt(p95(reseed))} |`);
+console.log(
+  `| per-test rollback overhead (begin + rollback, vs the same write committed) | ${fmt(median(withRollback) - median(without))} | |`,
+);
+console.log(
+  `| reset by warm in-process reseed (seedDatabase, pool reused) | ${fmt(median(reseed))} | ${fmt(p95(reseed))} |`,
+);
 // The kit hands over clones made ahead (its Vitest setup does): that is the figure the target is for.
 const ratio = median(warm) / median(reseed);
-console.log(`\nclone / warm reseed: ${ratio.toFixed(2)} (target ≤ 0.5: ${ratio <= 0.5 ? "met" : "NOT MET"}); cloned on demand: ${(median(cold) / median(reseed)).toFixed(2)}`);
+console.log(
+  `\nclone / warm reseed: ${ratio.toFixed(2)} (target ≤ 0.5: ${ratio <= 0.5 ? "met" : "NOT MET"}); cloned on demand: ${(median(cold) / median(reseed)).toFixed(2)}`,
+);
 
 const admin = new pg.Client({ connectionString: withDatabase(server, "postgres").url });
 await admin.connect();
-for (const { datname } of (await admin.query(`SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [`${READY_COMMENT} template=${template.name}`])).rows) await admin.query(`DROP DATABASE "${datname}"`);
+for (const { datname } of (
+  await admin.query(`SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [
+    `${READY_COMMENT} template=${template.name}`,
+  ])
+).rows)
+  await admin.query(`DROP DATABASE "${datname}"`);
 await admin.query(`ALTER DATABASE "${template.name}" WITH IS_TEMPLATE false`);
-for (const name of [template.name, reseedDb.database]) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+for (const name of [template.name, reseedDb.database])
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 await admin.end();

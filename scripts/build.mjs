@@ -98,7 +98,8 @@ function carryChunks(from, to) {
   const fresh = new Set(readdirSync(to));
   for (const name of entries) {
     const path = join(from, name);
-    if (/^chunk-.*\.js$/.test(name) && !fresh.has(name) && Date.now() - statSync(path).mtimeMs < 24 * 3600_000) copyFileSync(path, join(to, name));
+    if (/^chunk-.*\.js$/.test(name) && !fresh.has(name) && Date.now() - statSync(path).mtimeMs < 24 * 3600_000)
+      copyFileSync(path, join(to, name));
   }
 }
 
@@ -125,7 +126,11 @@ export function buildTypes(root = ROOT) {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (path.endsWith(".d.ts")) writeFileSync(path, readFileSync(path, "utf8").replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2"));
+      else if (path.endsWith(".d.ts"))
+        writeFileSync(
+          path,
+          readFileSync(path, "utf8").replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2"),
+        );
     }
   };
   walk(join(root, "dist", "types"));
@@ -141,5 +146,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const build = packing || process.argv.includes("--force") || !isCurrent();
   if (build) await buildDist(ROOT, { carry: !packing });
   if (types) buildTypes();
-  console.log(`dist/ ${build ? "built" : "is current"}${types ? ", type declarations built" : ""} (${Math.round(performance.now() - t)} ms)`);
+  console.log(
+    `dist/ ${build ? "built" : "is current"}${types ? ", type declarations built" : ""} (${Math.round(performance.now() - t)} ms)`,
+  );
 }

@@ -5,5 +5,8 @@ import { localSeedJsonSchema } from "../src/plan/localSeed.ts";
 
 export const LOCAL_SCHEMA_FILE = "prisma/seed.local.schema.json";
 
-writeFileSync(new URL(`../${LOCAL_SCHEMA_FILE}`, import.meta.url), `${JSON.stringify(localSeedJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL(`../${LOCAL_SCHEMA_FILE}`, import.meta.url),
+  `${JSON.stringify(localSeedJsonSchema(), null, 2)}\n`,
+);
 console.log(`wrote ${LOCAL_SCHEMA_FILE}`);

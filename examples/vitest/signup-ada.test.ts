@@ -12,6 +12,8 @@ it("signs up 'newcomer' from the ada file and finds the seeded users", async () 
   const s = scenario();
   s.user({ email: "newcomer@example.com", username: "newcomer", fullName: "From ada" });
   await s.create(db);
-  const { rows } = await db.query(`SELECT username FROM users WHERE username IN ('newcomer', 'testuser1') ORDER BY username`);
+  const { rows } = await db.query(
+    `SELECT username FROM users WHERE username IN ('newcomer', 'testuser1') ORDER BY username`,
+  );
   expect(rows.map((r) => r.username)).toEqual(["newcomer", "testuser1"]);
 });

@@ -11,7 +11,8 @@ import { handlesOf, seedWith, type RunHandles, type SeedOptions, type SeedSummar
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
 /** Options of migrateDatabase. */
-export interface MigrateOptions extends Pick<RunOptions, "env" | "databaseUrl" | "loadDotEnv" | "cwd" | "migrationsDir" | "allowRemote"> {
+export interface MigrateOptions
+  extends Pick<RunOptions, "env" | "databaseUrl" | "loadDotEnv" | "cwd" | "migrationsDir" | "allowRemote"> {
   sink?: SeedLogSink;
 }
 
@@ -43,7 +44,10 @@ export async function migrateDatabase(options: MigrateOptions = {}): Promise<Mig
  * @example
  * await migrateWith(() => run, handlesOf({}));
  */
-export async function migrateWith(resolve: () => ResolvedRun, { log }: Pick<RunHandles, "log">): Promise<MigrateResult> {
+export async function migrateWith(
+  resolve: () => ResolvedRun,
+  { log }: Pick<RunHandles, "log">,
+): Promise<MigrateResult> {
   let run: ResolvedRun | undefined;
   try {
     run = resolve();
@@ -56,7 +60,13 @@ export async function migrateWith(resolve: () => ResolvedRun, { log }: Pick<RunH
       await assertNoDowngrade(client, config.database, guard.environment);
       const applied = await applyMigrations(client, migrations, log);
       await recordEnvironment(client, guard.environment);
-      log.emit("complete", { step: "migrate", message: applied.length ? `${applied.length} migration(s) applied to ${config.database} (${guard.environment})` : `${config.database} is up to date (${guard.environment})`, applied });
+      log.emit("complete", {
+        step: "migrate",
+        message: applied.length
+          ? `${applied.length} migration(s) applied to ${config.database} (${guard.environment})`
+          : `${config.database} is up to date (${guard.environment})`,
+        applied,
+      });
       return { target: config.target, createdDatabase, applied, environment: guard.environment };
     } finally {
       await client.end().catch(() => {});
@@ -86,7 +96,10 @@ export async function resetDatabase(options: SeedOptions = {}): Promise<SeedSumm
  * @example
  * const summary = await resetWith(() => resolveRun("reset", { profile: "dev" }), handlesOf({}));
  */
-export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles): Promise<SeedSummary & { migrations: MigrateResult }> {
+export async function resetWith(
+  resolve: () => ResolvedRun,
+  handles: RunHandles,
+): Promise<SeedSummary & { migrations: MigrateResult }> {
   const { log } = handles;
   let run: ResolvedRun | undefined;
   let migrations: MigrateResult;
@@ -112,11 +125,20 @@ export async function resetWith(resolve: () => ResolvedRun, handles: RunHandles)
     // The run history is not seed data: it survives the reset.
     if (keptHistory) await restoreHistory(client);
     await recordEnvironment(client, guard.environment);
-    log.emit("complete", { step: "migrate", message: `${applied.length} migration(s) applied to ${config.database} (${guard.environment})`, applied });
+    log.emit("complete", {
+      step: "migrate",
+      message: `${applied.length} migration(s) applied to ${config.database} (${guard.environment})`,
+      applied,
+    });
     migrations = { target: config.target, createdDatabase, applied, environment: guard.environment };
   } catch (error) {
     if (client) await client.end().catch(() => {});
-    throw failed(log, { step: "reset" }, run ? asSeedError(error, run.secrets, { settings: run.settings, server }) : error, run?.secrets ?? []);
+    throw failed(
+      log,
+      { step: "reset" },
+      run ? asSeedError(error, run.secrets, { settings: run.settings, server }) : error,
+      run?.secrets ?? [],
+    );
   }
   try {
     const summary = await seedWith(run, { ...handles, connection: client });

@@ -86,8 +86,18 @@ const NEEDS: Record<RunKind, { refuseProduction: boolean; plan: boolean; cache: 
 export function resolveRun(kind: RunKind, options: RunOptions = {}): ResolvedRun {
   const needs = NEEDS[kind];
   const cwd = options.cwd ?? process.cwd();
-  const overrides = { lockWaitMs: options.lockWaitMs, lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs };
-  const environment = resolveEnvironment({ env: options.env, loadDotEnv: options.loadDotEnv, databaseUrl: options.databaseUrl, cwd, overrides });
+  const overrides = {
+    lockWaitMs: options.lockWaitMs,
+    lockTimeoutMs: options.lockTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
+  };
+  const environment = resolveEnvironment({
+    env: options.env,
+    loadDotEnv: options.loadDotEnv,
+    databaseUrl: options.databaseUrl,
+    cwd,
+    overrides,
+  });
   const guard = guardRun(environment, { allowRemote: options.allowRemote, allowProduction: !needs.refuseProduction });
   const plan = Object.freeze(checkPlanOptions(needs.plan ? options : {}));
   const local = needs.plan ? resolveLocalRows({ dataFile: options.dataFile, cwd }, environment.env, plan) : null;
@@ -116,7 +126,11 @@ export function resolveRun(kind: RunKind, options: RunOptions = {}): ResolvedRun
  * const embedded = retarget(run, await startEmbedded({ dir: embeddedDir(run.cwd) }));
  */
 export function retarget(run: ResolvedRun, embedded: { url: string; target: DatabaseConfig }): ResolvedRun {
-  return Object.freeze({ ...run, env: Object.freeze({ ...run.env, DATABASE_URL: embedded.url }), target: embedded.target });
+  return Object.freeze({
+    ...run,
+    env: Object.freeze({ ...run.env, DATABASE_URL: embedded.url }),
+    target: embedded.target,
+  });
 }
 
 /** Default size of the plan cache: about five scale-1000 plans. */
@@ -133,11 +147,17 @@ const DEFAULT_CACHE_MB = 2048;
 export function resolvePlanCache(env: Env, cwd: string, wanted: boolean): PlanCache | null {
   const enabled = env.SEED_CACHE?.trim();
   if (enabled !== undefined && enabled !== "" && enabled !== "0" && enabled !== "1") {
-    throw new SeedError("INVALID_CONFIG", `SEED_CACHE is '${enabled}' but must be 1 (keep large plans, the default) or 0 (never)`);
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `SEED_CACHE is '${enabled}' but must be 1 (keep large plans, the default) or 0 (never)`,
+    );
   }
   const mb = env.SEED_CACHE_MB?.trim();
   if (mb !== undefined && mb !== "" && !/^\d+$/.test(mb)) {
-    throw new SeedError("INVALID_CONFIG", `SEED_CACHE_MB is '${mb}' but must be a whole number of megabytes, e.g. ${DEFAULT_CACHE_MB}`);
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `SEED_CACHE_MB is '${mb}' but must be a whole number of megabytes, e.g. ${DEFAULT_CACHE_MB}`,
+    );
   }
   if (enabled === "0" || (enabled !== "1" && !wanted)) return null;
   const dir = resolve(cwd, env.SEED_CACHE_DIR?.trim() || join(".chatgenius", "cache"));

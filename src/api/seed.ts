@@ -9,13 +9,28 @@ import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import { recordRun, type RunRecord } from "../monitoring/history.ts";
 import type { IntegrityResult } from "../write/integrity.ts";
 import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "../core/log.ts";
-import { appendRows, countTables, emptyRows, estimateRows, planChunks, type PlanOptions, type Profile } from "../plan/plan.ts";
+import {
+  appendRows,
+  countTables,
+  emptyRows,
+  estimateRows,
+  planChunks,
+  type PlanOptions,
+  type Profile,
+} from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
 import { encodedChunks, startGenerators, type StartedGenerators } from "../write/chunks.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
-import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan, type PlanRecorder } from "../write/planCache.ts";
+import {
+  openCachedPlan,
+  planKey,
+  printsWithout,
+  recordPlan,
+  type CachedPlan,
+  type PlanRecorder,
+} from "../write/planCache.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
@@ -77,7 +92,13 @@ export interface RunHandles extends Omit<SeedHandles, "sink"> {
  * const handles = handlesOf({ sink: jsonSink((line) => process.stdout.write(line)) });
  */
 export function handlesOf(options: SeedHandles): RunHandles {
-  return { pool: options.pool, prisma: options.prisma, signal: options.signal, connection: options.connection, log: createEventLog(options.sink ?? silentSink) };
+  return {
+    pool: options.pool,
+    prisma: options.prisma,
+    signal: options.signal,
+    connection: options.connection,
+    log: createEventLog(options.sink ?? silentSink),
+  };
 }
 
 /** What a run did: the figures the CLI prints and `--json` reports. */
@@ -137,15 +158,32 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
   // What the database or role sets itself (a timeout, read-only): an error names it, not SEED_*.
   let server: ServerSettings = {};
   try {
-    const method: WriteMethod = run.method !== "auto" ? run.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
-    log.emit("start", { step: "run", command: run.command, target, ...planOptions, method, dryRun, ...(local ? { localAccounts: local.accounts } : {}) });
+    const method: WriteMethod =
+      run.method !== "auto" ? run.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
+    log.emit("start", {
+      step: "run",
+      command: run.command,
+      target,
+      ...planOptions,
+      method,
+      dryRun,
+      ...(local ? { localAccounts: local.accounts } : {}),
+    });
 
     const summary: SeedSummary = {
-      target, ...planOptions, dryRun, method, tables: [], totalRows: 0, integrity: [],
+      target,
+      ...planOptions,
+      dryRun,
+      method,
+      tables: [],
+      totalRows: 0,
+      integrity: [],
       phases: { validate: 0, generate: 0, cleanup: 0, write: 0, verify: 0, total: 0 },
       ...(local ? { localAccounts: local.accounts } : {}),
     };
-    const client = handles.connection ? { client: handles.connection, release: () => {} } : await acquire(config, handles.pool);
+    const client = handles.connection
+      ? { client: handles.connection, release: () => {} }
+      : await acquire(config, handles.pool);
     server = await serverSettings(client.client).catch(() => ({}));
     const limits = effectiveLimits(settings, server);
     let locked = false;
@@ -168,7 +206,15 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
       recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
       if (!handles.connection) await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
-        const record = { command: run.command, profile: planOptions.profile, seed: planOptions.seed, scale: planOptions.scale, method, startedAt, localAccounts: local?.hash ?? null };
+        const record = {
+          command: run.command,
+          profile: planOptions.profile,
+          seed: planOptions.seed,
+          scale: planOptions.scale,
+          method,
+          startedAt,
+          localAccounts: local?.hash ?? null,
+        };
         history = { config, run: record };
       }
       if (!handles.connection && !dryRun) {
@@ -190,18 +236,42 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         if (local) appendRows(rows, local.rows);
         const prisma = handles.prisma ?? (await createPrisma(config));
         try {
-          const result = await writeWithPrisma(prisma, rows, log, { transactionTimeoutMs: run.transactionTimeoutMs, ...limits, signal: handles.signal, cancel: canceller(config) });
+          const result = await writeWithPrisma(prisma, rows, log, {
+            transactionTimeoutMs: run.transactionTimeoutMs,
+            ...limits,
+            signal: handles.signal,
+            cancel: canceller(config),
+          });
           fill(summary, result);
           fingerprints = result.fingerprints;
         } finally {
           if (!handles.prisma) await prisma.$disconnect();
         }
       } else {
-        if (cachedPlan) log.emit("start", { step: "cache", action: "hit", file: cachedPlan.file, rows: cachedPlan.rows, bytes: cachedPlan.bytes });
-        const planned = chunks ? encodedChunks(chunks, timing, format) : cachedPlan ? cachedPlan.chunks() : recorder ? recorder.record(generators!.chunks) : generators!.chunks;
+        if (cachedPlan)
+          log.emit("start", {
+            step: "cache",
+            action: "hit",
+            file: cachedPlan.file,
+            rows: cachedPlan.rows,
+            bytes: cachedPlan.bytes,
+          });
+        const planned = chunks
+          ? encodedChunks(chunks, timing, format)
+          : cachedPlan
+            ? cachedPlan.chunks()
+            : recorder
+              ? recorder.record(generators!.chunks)
+              : generators!.chunks;
         const source = local ? followedBy(planned, local.rows, format) : planned;
         const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, { expectedRows, deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM, ...limits, signal: handles.signal, cancel: canceller(config) });
+        const result = await writeWithCopy(client.client, source, log, {
+          expectedRows,
+          deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM,
+          ...limits,
+          signal: handles.signal,
+          cancel: canceller(config),
+        });
         fill(summary, result);
         fingerprints = result.fingerprints;
         // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
@@ -210,7 +280,13 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
       if (history && fingerprints) {
-        await recordRun(client.client, { ...history.run, status: "success", finishedAt: new Date(), rowsPerTable: Object.fromEntries(summary.tables.map((t) => [t.table, t.rows])), fingerprints });
+        await recordRun(client.client, {
+          ...history.run,
+          status: "success",
+          finishedAt: new Date(),
+          rowsPerTable: Object.fromEntries(summary.tables.map((t) => [t.table, t.rows])),
+          fingerprints,
+        });
         history = null;
       }
     } finally {
@@ -244,29 +320,47 @@ function canceller(config: DatabaseConfig): (backendPid: number) => Promise<void
 }
 
 /** Records a failed, rolled-back run, on a fresh connection: the run's own may be gone. */
-async function recordFailure(history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> }, error: SeedError): Promise<void> {
+async function recordFailure(
+  history: { config: DatabaseConfig; run: Omit<RunRecord, "status" | "finishedAt" | "rowsPerTable"> },
+  error: SeedError,
+): Promise<void> {
   const client = await connect(history.config).catch(() => null);
   if (!client) return;
   try {
-    await recordRun(client, { ...history.run, status: "failed", finishedAt: new Date(), rowsPerTable: {}, errorCode: error.code, errorMessage: error.message });
+    await recordRun(client, {
+      ...history.run,
+      status: "failed",
+      finishedAt: new Date(),
+      rowsPerTable: {},
+      errorCode: error.code,
+      errorMessage: error.message,
+    });
   } finally {
     await client.end().catch(() => {});
   }
 }
 
 function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithCopy>>) {
-  summary.tables = Object.entries(result.inserted).map(([table, v]) => ({ table, rows: v.rows, removed: result.removed[table] ?? 0, ms: v.ms }));
+  summary.tables = Object.entries(result.inserted).map(([table, v]) => ({
+    table,
+    rows: v.rows,
+    removed: result.removed[table] ?? 0,
+    ms: v.ms,
+  }));
   summary.integrity = result.integrity;
   summary.phases.cleanup = result.phases.cleanup;
   summary.phases.write = result.phases.write;
   summary.phases.verify = result.phases.verify;
 }
 
-async function* followedBy(chunks: AsyncIterable<EncodedChunk>, last: Rows, format: BulkFormat): AsyncGenerator<EncodedChunk> {
+async function* followedBy(
+  chunks: AsyncIterable<EncodedChunk>,
+  last: Rows,
+  format: BulkFormat,
+): AsyncGenerator<EncodedChunk> {
   yield* chunks;
   yield encodeChunk(last, format);
 }
-
 
 function countRows(rows: Rows): number {
   return Object.values(rows).reduce((sum, list) => sum + list.length, 0);
@@ -289,7 +383,10 @@ function planSource(options: Required<PlanOptions>, timing: ChunkTiming): Iterab
 }
 
 /** A connection from the caller's pool, or a new one. */
-async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client: pg.ClientBase; release: () => void }> {
+async function acquire(
+  config: DatabaseConfig,
+  pool?: pg.Pool,
+): Promise<{ client: pg.ClientBase; release: () => void }> {
   if (!pool) {
     const client = await connect(config);
     return { client, release: () => void client.end().catch(() => {}) };
@@ -301,5 +398,3 @@ async function acquire(config: DatabaseConfig, pool?: pg.Pool): Promise<{ client
     throw translatePgError(error, config);
   }
 }
-
-

@@ -44,7 +44,12 @@ export interface SeedScriptState {
 export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & SeedScriptState {
   const kind = options.command === "reset" ? "reset" : "seed";
   // validateSeedFile checks the file alone (a bad URL is not the file's problem); a run resolves all.
-  const localFile = () => resolveLocalRows({ dataFile: options.dataFile ?? "default", cwd: options.cwd }, runEnv(options), checkPlanOptions(options));
+  const localFile = () =>
+    resolveLocalRows(
+      { dataFile: options.dataFile ?? "default", cwd: options.cwd },
+      runEnv(options),
+      checkPlanOptions(options),
+    );
   return scriptOf(() => resolveRun(kind, options), handlesOf(options), localFile);
 }
 
@@ -54,7 +59,11 @@ export function createSeedScript(options: SeedScriptOptions = {}): SeedScript & 
  * @example
  * const script = scriptOf(() => run, { log, signal }, () => run.local);
  */
-export function scriptOf(resolve: () => ResolvedRun, handles: RunHandles, localFile: () => ResolvedRun["local"]): SeedScript & SeedScriptState {
+export function scriptOf(
+  resolve: () => ResolvedRun,
+  handles: RunHandles,
+  localFile: () => ResolvedRun["local"],
+): SeedScript & SeedScriptState {
   const { log } = handles;
   // seedWith and resetWith log the error of a run themselves: remember which one, so that
   // handleError() adds an event only for errors that were not logged yet.
@@ -85,12 +94,23 @@ export function scriptOf(resolve: () => ResolvedRun, handles: RunHandles, localF
     validateSeedFile() {
       try {
         const local = localFile();
-        log.emit("complete", { step: "validate", message: local ? `${local.accounts.file}: ${local.accounts.users.length} account(s), every check passes` : "no local seed file", file: local?.accounts.file ?? null });
+        log.emit("complete", {
+          step: "validate",
+          message: local
+            ? `${local.accounts.file}: ${local.accounts.users.length} account(s), every check passes`
+            : "no local seed file",
+          file: local?.accounts.file ?? null,
+        });
         return true;
       } catch (error) {
         const seedError = asSeedError(error);
         const problems = seedError.problems ?? [{ path: "", expected: seedError.message }];
-        for (const problem of problems) log.emit("error", { step: "validate", path: problem.path }, { code: seedError.code, message: problem.path ? `${problem.path}: ${problem.expected}` : problem.expected });
+        for (const problem of problems)
+          log.emit(
+            "error",
+            { step: "validate", path: problem.path },
+            { code: seedError.code, message: problem.path ? `${problem.path}: ${problem.expected}` : problem.expected },
+          );
         return false;
       }
     },

@@ -4,7 +4,11 @@ import { asSeedError } from "../db/asSeedError.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
 /** Options of verifyDatabase: the seed to compare with, and where. */
-export interface VerifyOptions extends Pick<RunOptions, "env" | "databaseUrl" | "loadDotEnv" | "dataFile" | "cwd" | "allowRemote" | "profile" | "seed" | "scale"> {
+export interface VerifyOptions
+  extends Pick<
+    RunOptions,
+    "env" | "databaseUrl" | "loadDotEnv" | "dataFile" | "cwd" | "allowRemote" | "profile" | "seed" | "scale"
+  > {
   /** Compare with freshly generated rows even when a recorded run's fingerprints match. */
   regenerate?: boolean;
 }
@@ -35,7 +39,13 @@ export async function verifyWith(resolve: () => ResolvedRun, regenerate: boolean
   let run: ResolvedRun | undefined;
   try {
     run = resolve();
-    return await compareWithSeed({ target: run.target, plan: run.plan, local: run.local, lockTimeoutMs: run.settings.lockTimeoutMs, regenerate });
+    return await compareWithSeed({
+      target: run.target,
+      plan: run.plan,
+      local: run.local,
+      lockTimeoutMs: run.settings.lockTimeoutMs,
+      regenerate,
+    });
   } catch (error) {
     throw asSeedError(error, run?.secrets ?? []);
   }

@@ -17,7 +17,8 @@ import serve from "./serve.ts";
 export type { CliIO } from "./context.ts";
 export { SERVE_PORT } from "./flags.ts";
 
-const toSeedError = async (error: unknown, secrets: readonly string[]): Promise<SeedError> => (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
+const toSeedError = async (error: unknown, secrets: readonly string[]): Promise<SeedError> =>
+  (await import("../db/asSeedError.ts")).asSeedError(error, secrets);
 
 /**
  * The commands of the CLI, as data: parsing, `--help`, the flag errors and the README's flag
@@ -126,7 +127,10 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
     }
     if (!json) {
       loading = createLogger(io, verbose)
-        .then((logger) => humanSink(logger, io), () => () => {})
+        .then(
+          (logger) => humanSink(logger, io),
+          () => () => {},
+        )
         .then((ready) => {
           human = ready;
           for (const next of waiting.splice(0)) next();
@@ -143,14 +147,17 @@ export async function runCli(argv: readonly string[], io: CliIO, signal?: AbortS
       context.log.emit("error", { step: "cli" }, { code: seedError.code, message: seedError.message });
     }
     io.stderr.write(`error: ${seedError.message}\n`);
-    if (verbose && seedError.cause) io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), context.secrets)}\n`);
+    if (verbose && seedError.cause)
+      io.stderr.write(`${redact(String((seedError.cause as Error).stack ?? seedError.cause), context.secrets)}\n`);
     return seedError.exitCode;
   }
 }
 
 function isMain(): boolean {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }
@@ -185,7 +192,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const ignore = () => {};
   for (const stream of [process.stdout, process.stderr]) stream.on("error", ignore);
   try {
-    return await runCli(argv, { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }, controller.signal);
+    return await runCli(
+      argv,
+      { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
+      controller.signal,
+    );
   } finally {
     for (const [name, handler] of handlers) process.off(name, handler);
   }
@@ -199,7 +210,11 @@ export async function main(argv: readonly string[]): Promise<number> {
  * @example
  * process.on("SIGINT", () => onSignal("SIGINT")); // onSignal = signalHandler(controller, process.exit)
  */
-export function signalHandler(controller: AbortController, exit: (code: number) => void, now: () => number = Date.now): (name: InterruptSignal) => void {
+export function signalHandler(
+  controller: AbortController,
+  exit: (code: number) => void,
+  now: () => number = Date.now,
+): (name: InterruptSignal) => void {
   let firstAt = 0;
   return (name) => {
     if (!controller.signal.aborted) {

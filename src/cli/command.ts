@@ -36,7 +36,11 @@ export function flag<const F extends Flag>(record: F): F {
 }
 
 /** What a flag parses to: booleans to true, integers to numbers, the rest to strings. */
-export type FlagValue<F extends Flag> = F["type"] extends "boolean" ? boolean : F["type"] extends "integer" ? number : string;
+export type FlagValue<F extends Flag> = F["type"] extends "boolean"
+  ? boolean
+  : F["type"] extends "integer"
+    ? number
+    : string;
 export type Values<F extends Flags> = { -readonly [K in keyof F]?: FlagValue<F[K]> };
 
 /** One command, as data (after citty's defineCommand): its name, description, flags and run. */
@@ -77,16 +81,28 @@ const hint = "run with --help to see the flags";
  * flagUsage("scale", SCALE); // "--scale N"
  */
 export function flagUsage(name: string, flag: Flag): string {
-  const value = flag.type === "boolean" ? "" : ` ${flag.type === "choice" ? flag.choices!.join("|") : flag.value ?? "VALUE"}`;
+  const value =
+    flag.type === "boolean" ? "" : ` ${flag.type === "choice" ? flag.choices!.join("|") : (flag.value ?? "VALUE")}`;
   return `${flag.short ? `-${flag.short}, ` : ""}--${name}${value}`;
 }
 
 /** The error line of a bad value: what it must be, the value exactly as typed, the flag's own example. */
 function badValue(name: string, flag: Flag, raw: string): SeedError {
   const past = flag.max !== undefined && /^\d+$/.test(raw.trim()) && Number(raw.trim()) > flag.max;
-  const range = flag.max === undefined || flag.max === Number.MAX_SAFE_INTEGER ? `≥ ${flag.min ?? 0}${past ? ` and at most ${flag.max}` : ""}` : `from ${flag.min ?? 0} to ${flag.max}`;
-  const must = flag.type === "integer" ? `a whole number ${range}` : flag.type === "choice" ? `one of ${flag.choices!.join(", ")}` : "a value";
-  return new SeedError("INVALID_USAGE", `--${name} must be ${must}, got '${raw}'${flag.example ? `: e.g. ${flag.example}` : ""}`);
+  const range =
+    flag.max === undefined || flag.max === Number.MAX_SAFE_INTEGER
+      ? `≥ ${flag.min ?? 0}${past ? ` and at most ${flag.max}` : ""}`
+      : `from ${flag.min ?? 0} to ${flag.max}`;
+  const must =
+    flag.type === "integer"
+      ? `a whole number ${range}`
+      : flag.type === "choice"
+        ? `one of ${flag.choices!.join(", ")}`
+        : "a value";
+  return new SeedError(
+    "INVALID_USAGE",
+    `--${name} must be ${must}, got '${raw}'${flag.example ? `: e.g. ${flag.example}` : ""}`,
+  );
 }
 
 /** A flag's value from its text, checked against the flag's type and range. */
@@ -99,7 +115,13 @@ function convert(name: string, flag: Flag, raw: string): string | number {
   const text = raw.trim();
   const n = Number(text);
   // The check is on the text as typed: a number past 2^53 would otherwise be echoed rounded.
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < (flag.min ?? 0) || (flag.max !== undefined && n > flag.max)) throw badValue(name, flag, raw);
+  if (
+    !/^\d+$/.test(text) ||
+    !Number.isSafeInteger(n) ||
+    n < (flag.min ?? 0) ||
+    (flag.max !== undefined && n > flag.max)
+  )
+    throw badValue(name, flag, raw);
   return n;
 }
 
@@ -111,7 +133,10 @@ function convert(name: string, flag: Flag, raw: string): string | number {
  * @example
  * parseArgv(["seed", "--scale", "2"], COMMANDS); // { command: seed, values: { scale: 2 } }
  */
-export function parseArgv(argv: readonly string[], commands: readonly AnyCommand[]): { command: AnyCommand; values: Record<string, string | number | boolean> } {
+export function parseArgv(
+  argv: readonly string[],
+  commands: readonly AnyCommand[],
+): { command: AnyCommand; values: Record<string, string | number | boolean> } {
   const positionals: string[] = [];
   const given: [name: string, raw: string | undefined, shown: string][] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -125,12 +150,15 @@ export function parseArgv(argv: readonly string[], commands: readonly AnyCommand
       continue;
     }
     const long = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    const name = long ? long[1]! : [...commands.flatMap((c) => Object.entries(c.flags))].find(([, f]) => f.short === arg.slice(1))?.[0];
+    const name = long
+      ? long[1]!
+      : [...commands.flatMap((c) => Object.entries(c.flags))].find(([, f]) => f.short === arg.slice(1))?.[0];
     if (!name) throw new SeedError("INVALID_USAGE", `unknown flag '${arg}': ${hint}`);
     const flag = commands.map((c) => c.flags[name]).find(Boolean);
     if (!flag) throw new SeedError("INVALID_USAGE", `unknown flag '--${name}': ${hint}`);
     if (flag.type === "boolean") {
-      if (long?.[2] !== undefined) throw new SeedError("INVALID_USAGE", `--${name} takes no value, got '${long[2]}': write --${name} alone`);
+      if (long?.[2] !== undefined)
+        throw new SeedError("INVALID_USAGE", `--${name} takes no value, got '${long[2]}': write --${name} alone`);
       given.push([name, undefined, arg]);
       continue;
     }
@@ -139,7 +167,10 @@ export function parseArgv(argv: readonly string[], commands: readonly AnyCommand
       const next = argv[i + 1];
       // A number with a minus sign is a (bad) value; another flag means the value is missing.
       if (next === undefined || (next.startsWith("-") && !/^-\d/.test(next))) {
-        throw new SeedError("INVALID_USAGE", `flag '--${name}' needs a value${flag.example ? `, e.g. ${flag.example}` : ""}: ${hint}`);
+        throw new SeedError(
+          "INVALID_USAGE",
+          `flag '--${name}' needs a value${flag.example ? `, e.g. ${flag.example}` : ""}: ${hint}`,
+        );
       }
       raw = next;
       i += 1;
@@ -149,14 +180,21 @@ export function parseArgv(argv: readonly string[], commands: readonly AnyCommand
   const name = positionals[0] ?? commands[0]!.name;
   const command = commands.find((c) => c.name === name);
   if (!command || positionals.length > 1) {
-    throw new SeedError("INVALID_USAGE", `unknown command '${positionals.join(" ")}': use one of ${commands.map((c) => c.name).join(", ")} (see --help)`);
+    throw new SeedError(
+      "INVALID_USAGE",
+      `unknown command '${positionals.join(" ")}': use one of ${commands.map((c) => c.name).join(", ")} (see --help)`,
+    );
   }
   const values: Record<string, string | number | boolean> = {};
   // --help answers whatever else is wrong with the line.
   if (given.some(([n]) => n === "help")) return { command, values: { help: true } };
   for (const [flagName, raw] of given) {
     const flag = command.flags[flagName];
-    if (!flag) throw new SeedError("INVALID_USAGE", `--${flagName} does not apply to '${command.name}': run with --help to see its flags`);
+    if (!flag)
+      throw new SeedError(
+        "INVALID_USAGE",
+        `--${flagName} does not apply to '${command.name}': run with --help to see its flags`,
+      );
     values[flagName] = raw === undefined ? true : convert(flagName, flag, raw);
   }
   return { command, values };
@@ -170,7 +208,8 @@ export function parseArgv(argv: readonly string[], commands: readonly AnyCommand
  */
 export function allFlags(commands: readonly AnyCommand[]): [string, Flag][] {
   const seen = new Map<string, Flag>();
-  for (const command of commands) for (const [name, flag] of Object.entries(command.flags)) if (!seen.has(name)) seen.set(name, flag);
+  for (const command of commands)
+    for (const [name, flag] of Object.entries(command.flags)) if (!seen.has(name)) seen.set(name, flag);
   return [...seen];
 }
 

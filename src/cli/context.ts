@@ -46,17 +46,25 @@ export function cliOptions(io: CliIO, allowRemote: boolean | undefined): RunOpti
  * @example
  * return withRun(context, "report", cliOptions(context.io, false), async (run) => EXIT_CODES.ok);
  */
-export async function withRun(context: CliContext, kind: RunKind, options: RunOptions, body: (run: ResolvedRun) => Promise<number>): Promise<number> {
+export async function withRun(
+  context: CliContext,
+  kind: RunKind,
+  options: RunOptions,
+  body: (run: ResolvedRun) => Promise<number>,
+): Promise<number> {
   const { resolveRun, retarget } = await import("../api/run.ts");
   const run = resolveRun(kind, options);
   context.secrets.push(...run.secrets);
   if (run.serverConfigured) return body(run);
   const db = await startEmbedded({ dir: embeddedDir(context.io.cwd), env: run.env, name: EMBEDDED_DIR });
-  context.notice(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+  context.notice(
+    `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
+  );
   try {
     const embedded = retarget(run, db);
     // The embedded database belongs to the project: it is always kept migrated.
-    if (kind !== "migrate" && kind !== "reset") await (await import("../api/reset.ts")).migrateWith(() => embedded, context);
+    if (kind !== "migrate" && kind !== "reset")
+      await (await import("../api/reset.ts")).migrateWith(() => embedded, context);
     return await body(embedded);
   } finally {
     await db.stop();

@@ -7,7 +7,14 @@ export interface Screen {
   stderr: NodeJS.WritableStream;
 }
 
-const ICONS: Partial<Record<string, string>> = { start: "◐", info: "ℹ", success: "✔", ready: "✔", warn: "⚠", debug: "⚙" };
+const ICONS: Partial<Record<string, string>> = {
+  start: "◐",
+  info: "ℹ",
+  success: "✔",
+  ready: "✔",
+  warn: "⚠",
+  debug: "⚙",
+};
 
 /**
  * consola over the CLI's own streams: info and above by default, debug with `--verbose`;
@@ -41,7 +48,10 @@ export async function createLogger(screen: Screen, verbose: boolean): Promise<Co
 export function humanSink(logger: ConsolaInstance, screen: Screen): SeedLogSink {
   const live = screen.stdout.isTTY === true;
   let line = "";
-  let phase: { name: "cleanup"; tables: number; rows: number } | { name: "write"; rows: number; tables: number } | null = null;
+  let phase:
+    | { name: "cleanup"; tables: number; rows: number }
+    | { name: "write"; rows: number; tables: number }
+    | null = null;
   const show = (text: string) => {
     if (!live) return;
     line = text;
@@ -63,17 +73,38 @@ export function humanSink(logger: ConsolaInstance, screen: Screen): SeedLogSink 
     const done = phase;
     phase = null;
     if (live) return;
-    if (done.name === "cleanup") logger.info(`cleanup: ${done.tables} tables emptied, ${number(done.rows)} rows removed`);
+    if (done.name === "cleanup")
+      logger.info(`cleanup: ${done.tables} tables emptied, ${number(done.rows)} rows removed`);
     else logger.info(`write: ${number(done.rows)} rows into ${done.tables} tables`);
   };
   return (event) => {
     const d = event.details;
     switch (event.operation) {
       case "start":
-        if (d.step === "run") print(() => logger.start(`${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`));
-        else if (d.step === "cache") print(() => logger.info(`rows from the plan cache (${number(d.rows)} rows, ${megabytes(d.bytes)}): nothing to generate`));
-        else if (d.step === "lock") print(() => logger.warn(`waiting for another seed or reset of this database (${d.holder ?? "pid unknown"}), up to ${Math.round(Number(d.waitMs) / 1000)} s`));
-        else if (d.step === "constraints") print(() => logger.debug(`foreign keys (${d.foreignKeys}), keys (${d.keys ?? 0}) and indexes (${d.indexes}) dropped for the load; rebuilt and checked before commit`));
+        if (d.step === "run")
+          print(() =>
+            logger.start(
+              `${d.command ?? "seed"} ${d.target} (profile ${d.profile}, seed ${d.seed}, scale ${d.scale}${d.dryRun ? ", dry run" : ""})`,
+            ),
+          );
+        else if (d.step === "cache")
+          print(() =>
+            logger.info(
+              `rows from the plan cache (${number(d.rows)} rows, ${megabytes(d.bytes)}): nothing to generate`,
+            ),
+          );
+        else if (d.step === "lock")
+          print(() =>
+            logger.warn(
+              `waiting for another seed or reset of this database (${d.holder ?? "pid unknown"}), up to ${Math.round(Number(d.waitMs) / 1000)} s`,
+            ),
+          );
+        else if (d.step === "constraints")
+          print(() =>
+            logger.debug(
+              `foreign keys (${d.foreignKeys}), keys (${d.keys ?? 0}) and indexes (${d.indexes}) dropped for the load; rebuilt and checked before commit`,
+            ),
+          );
         else if (d.step === "migration") print(() => logger.debug(`applying migration ${d.name}`));
         else print(() => logger.debug(`${d.step}: ${d.action ?? "start"}`));
         break;
@@ -110,8 +141,10 @@ export function humanSink(logger: ConsolaInstance, screen: Screen): SeedLogSink 
           clear();
           logger.debug(`done in ${d.durationMs} ms: ${d.totalRows} rows`);
         } else if (d.step === "migration") print(() => logger.debug(`migration ${d.name} applied`));
-        else if (d.step === "constraints") print(() => logger.debug(`foreign keys, keys and indexes rebuilt and validated in ${d.ms} ms`));
-        else if (d.step === "cache" && d.action === "saved") print(() => logger.info(`plan cached for the next run (${megabytes(d.bytes)}; SEED_CACHE=0 turns this off)`));
+        else if (d.step === "constraints")
+          print(() => logger.debug(`foreign keys, keys and indexes rebuilt and validated in ${d.ms} ms`));
+        else if (d.step === "cache" && d.action === "saved")
+          print(() => logger.info(`plan cached for the next run (${megabytes(d.bytes)}; SEED_CACHE=0 turns this off)`));
         else if (d.step === "cache") print(() => logger.warn(String(d.message)));
         else if (d.message) print(() => logger.success(String(d.message)));
         break;

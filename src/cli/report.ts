@@ -7,11 +7,15 @@ import { EXIT_CODES } from "../core/errors.ts";
 export default defineCommand({
   name: "report",
   script: "db:report",
-  description: "run history (success rate, errors by code, durations and their trend per profile and scale), row counts, integrity, constraints",
+  description:
+    "run history (success rate, errors by code, durations and their trend per profile and scale), row counts, integrity, constraints",
   flags: { last: LAST, json: JSON_FLAG, verbose: VERBOSE, "allow-remote": ALLOW_REMOTE, help: HELP },
   run: (values, context) =>
     withRun(context, "report", cliOptions(context.io, values["allow-remote"]), async (run) => {
-      const [{ reportWith }, { formatReport }] = await Promise.all([import("../api/report.ts"), import("./summary.ts")]);
+      const [{ reportWith }, { formatReport }] = await Promise.all([
+        import("../api/report.ts"),
+        import("./summary.ts"),
+      ]);
       const report = await reportWith(() => run, values.last ?? 20);
       context.out(context.json ? JSON.stringify(report) : formatReport(report));
       return EXIT_CODES.ok;

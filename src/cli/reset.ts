@@ -9,7 +9,16 @@ export default defineCommand({
   name: "reset",
   script: "db:reset",
   description: "create the database if missing, drop and recreate its schema, migrate, seed",
-  flags: { profile: PROFILE, scale: SCALE, seed: SEED, json: JSON_FLAG, verbose: VERBOSE, "allow-remote": ALLOW_REMOTE, data: DATA, help: HELP },
+  flags: {
+    profile: PROFILE,
+    scale: SCALE,
+    seed: SEED,
+    json: JSON_FLAG,
+    verbose: VERBOSE,
+    "allow-remote": ALLOW_REMOTE,
+    data: DATA,
+    help: HELP,
+  },
   run: (values, context) => seedOrReset("reset", values, context),
 });
 
@@ -17,11 +26,37 @@ export default defineCommand({
  * seed and reset run as the spec's SeedScript, over the run the CLI resolved: its error goes
  * to the log once, and runCli prints the one line and returns the exit code.
  */
-export async function seedOrReset(kind: "seed" | "reset", values: { profile?: string; scale?: number; seed?: number; data?: string; "dry-run"?: boolean; "allow-remote"?: boolean }, context: CliContext): Promise<number> {
-  const options = { ...cliOptions(context.io, values["allow-remote"]), profile: values.profile as Profile | undefined, scale: values.scale, seed: values.seed, dataFile: values.data ?? "default", dryRun: values["dry-run"] ?? false, cache: true };
+export async function seedOrReset(
+  kind: "seed" | "reset",
+  values: {
+    profile?: string;
+    scale?: number;
+    seed?: number;
+    data?: string;
+    "dry-run"?: boolean;
+    "allow-remote"?: boolean;
+  },
+  context: CliContext,
+): Promise<number> {
+  const options = {
+    ...cliOptions(context.io, values["allow-remote"]),
+    profile: values.profile as Profile | undefined,
+    scale: values.scale,
+    seed: values.seed,
+    dataFile: values.data ?? "default",
+    dryRun: values["dry-run"] ?? false,
+    cache: true,
+  };
   return withRun(context, kind, options, async (run) => {
-    const [{ scriptOf }, { formatSummary }] = await Promise.all([import("../api/seedScript.ts"), import("./summary.ts")]);
-    const script = scriptOf(() => run, { log: context.log, signal: context.signal }, () => run.local);
+    const [{ scriptOf }, { formatSummary }] = await Promise.all([
+      import("../api/seedScript.ts"),
+      import("./summary.ts"),
+    ]);
+    const script = scriptOf(
+      () => run,
+      { log: context.log, signal: context.signal },
+      () => run.local,
+    );
     try {
       await script.runSeeds();
     } catch (error) {

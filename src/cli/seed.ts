@@ -7,6 +7,16 @@ export default defineCommand({
   name: "seed",
   script: "db:seed",
   description: "replace the contents of every seeded table in one transaction (default)",
-  flags: { profile: PROFILE, scale: SCALE, seed: SEED, json: JSON_FLAG, "dry-run": DRY_RUN, verbose: VERBOSE, "allow-remote": ALLOW_REMOTE, data: DATA, help: HELP },
+  flags: {
+    profile: PROFILE,
+    scale: SCALE,
+    seed: SEED,
+    json: JSON_FLAG,
+    "dry-run": DRY_RUN,
+    verbose: VERBOSE,
+    "allow-remote": ALLOW_REMOTE,
+    data: DATA,
+    help: HELP,
+  },
   run: (values, context) => seedOrReset("seed", values, context),
 });

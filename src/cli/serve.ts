@@ -16,15 +16,29 @@ export default defineCommand({
   description: "serve the embedded database on a local port (migrated and seeded first if new) until Ctrl-C",
   flags: { port: PORT, verbose: VERBOSE, help: HELP },
   async run(values, { io, out, signal }) {
-    const [{ resolveRun, retarget }, { migrateWith }, { seedWith }, { readMigrations }] = await Promise.all([import("../api/run.ts"), import("../api/reset.ts"), import("../api/seed.ts"), import("../db/migrations.ts")]);
+    const [{ resolveRun, retarget }, { migrateWith }, { seedWith }, { readMigrations }] = await Promise.all([
+      import("../api/run.ts"),
+      import("../api/reset.ts"),
+      import("../api/seed.ts"),
+      import("../db/migrations.ts"),
+    ]);
     const settled = resolveRun("seed", cliOptions(io, false));
     if (settled.serverConfigured) {
-      throw new SeedError("INVALID_USAGE", "db:serve serves the embedded database, but a server is configured (DATABASE_URL, PG* or .env): connect to that server directly, or unset them to use the embedded one");
+      throw new SeedError(
+        "INVALID_USAGE",
+        "db:serve serves the embedded database, but a server is configured (DATABASE_URL, PG* or .env): connect to that server directly, or unset them to use the embedded one",
+      );
     }
     const port = values.port ?? SERVE_PORT;
     // The migration and first seed of a new folder are told in one line each, not event by event.
     const silent = createEventLog(silentSink);
-    const db = await startEmbedded({ dir: embeddedDir(io.cwd), port, serving: true, env: settled.env, name: EMBEDDED_DIR });
+    const db = await startEmbedded({
+      dir: embeddedDir(io.cwd),
+      port,
+      serving: true,
+      env: settled.env,
+      name: EMBEDDED_DIR,
+    });
     try {
       const run = retarget(settled, db);
       const { applied } = await migrateWith(() => run, { log: silent });

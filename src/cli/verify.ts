@@ -8,12 +8,32 @@ import type { Profile } from "../plan/plan.ts";
 export default defineCommand({
   name: "verify",
   script: "db:verify",
-  description: "is the database exactly what that seed writes? compares per-table fingerprints, then rows; writes nothing",
-  flags: { profile: PROFILE, scale: SCALE, seed: SEED, data: DATA, regenerate: REGENERATE, json: JSON_FLAG, verbose: VERBOSE, "allow-remote": ALLOW_REMOTE, help: HELP },
+  description:
+    "is the database exactly what that seed writes? compares per-table fingerprints, then rows; writes nothing",
+  flags: {
+    profile: PROFILE,
+    scale: SCALE,
+    seed: SEED,
+    data: DATA,
+    regenerate: REGENERATE,
+    json: JSON_FLAG,
+    verbose: VERBOSE,
+    "allow-remote": ALLOW_REMOTE,
+    help: HELP,
+  },
   run: (values, context) => {
-    const options = { ...cliOptions(context.io, values["allow-remote"]), profile: values.profile as Profile | undefined, scale: values.scale, seed: values.seed, dataFile: values.data ?? "default" };
+    const options = {
+      ...cliOptions(context.io, values["allow-remote"]),
+      profile: values.profile as Profile | undefined,
+      scale: values.scale,
+      seed: values.seed,
+      dataFile: values.data ?? "default",
+    };
     return withRun(context, "verify", options, async (run) => {
-      const [{ verifyWith }, { formatVerify }] = await Promise.all([import("../api/verify.ts"), import("./summary.ts")]);
+      const [{ verifyWith }, { formatVerify }] = await Promise.all([
+        import("../api/verify.ts"),
+        import("./summary.ts"),
+      ]);
       const result = await verifyWith(() => run, values.regenerate ?? false);
       context.out(context.json ? JSON.stringify(result) : formatVerify(result));
       return result.identical ? EXIT_CODES.ok : EXIT_CODES.seedFailed;

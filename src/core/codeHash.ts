@@ -14,7 +14,8 @@ import { packageRoot } from "./paths.ts";
  */
 export function hashPackageFiles(hash: Hash, folders: readonly string[]): Hash {
   const root = packageRoot();
-  for (const folder of folders) for (const file of filesUnder(join(root, folder))) hash.update(file.slice(root.length)).update(readFileSync(file));
+  for (const folder of folders)
+    for (const file of filesUnder(join(root, folder))) hash.update(file.slice(root.length)).update(readFileSync(file));
   return hash;
 }
 

@@ -88,7 +88,8 @@ function toColumn(field: DmmfField): Column {
       : native
         ? (NATIVE_UDT[native[0]] ?? native[0].toLowerCase())
         : (SCALAR_UDT[field.type] ?? field.type.toLowerCase());
-  const maxLength = native && (native[0] === "VarChar" || native[0] === "Char") && native[1][0] ? Number(native[1][0]) : null;
+  const maxLength =
+    native && (native[0] === "VarChar" || native[0] === "Char") && native[1][0] ? Number(native[1][0]) : null;
   return {
     field: field.name,
     name: field.dbName,
@@ -118,7 +119,14 @@ function toTable(model: DmmfModel): Table {
     ...scalar.filter((f) => f.isId || f.isUnique).map((f) => [f.name]),
     ...model.uniqueFields.map((key) => [...key]),
   ];
-  return { model: model.name as ModelName, name: model.dbName, seeded: model.seeded, columns: scalar.map(toColumn), foreignKeys, uniqueKeys };
+  return {
+    model: model.name as ModelName,
+    name: model.dbName,
+    seeded: model.seeded,
+    columns: scalar.map(toColumn),
+    foreignKeys,
+    uniqueKeys,
+  };
 }
 
 /** Every table of the schema, in the schema file's order: what the live schema must have. */
@@ -154,7 +162,10 @@ export function insertOrder(tables: readonly Table[] = TABLES): Table[] {
     );
     if (!ready) {
       const cycle = [...remaining.keys()].join(", ");
-      throw new SeedError("INVALID_FIXTURES", `the schema's relations form a cycle between ${cycle}: the seed cannot order its inserts`);
+      throw new SeedError(
+        "INVALID_FIXTURES",
+        `the schema's relations form a cycle between ${cycle}: the seed cannot order its inserts`,
+      );
     }
     ordered.push(ready);
     remaining.delete(ready.model);
@@ -179,7 +190,11 @@ export function waves(table: Table, rows: Record<string, unknown>[]): Record<str
   const out: Record<string, unknown>[][] = [];
   while (rest.length > 0) {
     const ready = rest.filter((r) => refs.every((f) => r[f] === null || r[f] === undefined || done.has(r[f])));
-    if (ready.length === 0) throw new SeedError("INVALID_FIXTURES", `rows of ${table.name} reference each other in a cycle: fix the fixture builder`);
+    if (ready.length === 0)
+      throw new SeedError(
+        "INVALID_FIXTURES",
+        `rows of ${table.name} reference each other in a cycle: fix the fixture builder`,
+      );
     for (const r of ready) done.add(r.id);
     const readySet = new Set(ready);
     rest = rest.filter((r) => !readySet.has(r));
@@ -187,4 +202,3 @@ export function waves(table: Table, rows: Record<string, unknown>[]): Record<str
   }
   return out;
 }
-

@@ -55,7 +55,11 @@ export class SeedError extends Error {
   /** Each problem on its own, where there are several (the local seed file's, with JSON paths). */
   readonly problems?: readonly { path: string; expected: string }[];
 
-  constructor(code: SeedErrorCode, message: string, options?: { cause?: unknown; problems?: readonly { path: string; expected: string }[] }) {
+  constructor(
+    code: SeedErrorCode,
+    message: string,
+    options?: { cause?: unknown; problems?: readonly { path: string; expected: string }[] },
+  ) {
     super(message, options);
     this.name = "SeedError";
     this.code = code;
@@ -76,8 +80,13 @@ export class SeedError extends Error {
  * if (signal.aborted) throw interrupted(signal);
  */
 export function interrupted(signal: AbortSignal): SeedError {
-  const name: InterruptSignal = (SIGNALS as readonly unknown[]).includes(signal.reason) ? (signal.reason as InterruptSignal) : "SIGINT";
-  return new SeedError(`INTERRUPTED_${name}`, `interrupted by ${name}: the transaction was rolled back, the database is as it was`);
+  const name: InterruptSignal = (SIGNALS as readonly unknown[]).includes(signal.reason)
+    ? (signal.reason as InterruptSignal)
+    : "SIGINT";
+  return new SeedError(
+    `INTERRUPTED_${name}`,
+    `interrupted by ${name}: the transaction was rolled back, the database is as it was`,
+  );
 }
 
 /**

@@ -1,4 +1,3 @@
-
 /** The operations a seed reports; one list feeds the type and the runtime check. */
 export const OPERATIONS = ["start", "cleanup", "insert", "complete", "error"] as const;
 export type SeedOperation = (typeof OPERATIONS)[number];
@@ -50,7 +49,6 @@ export function jsonSink(write: (line: string) => void): SeedLogSink {
 
 const number = (n: unknown) => Math.round(Number(n)).toLocaleString("en-US");
 
-
 /** One progress line: rows done (of the estimate), rows/s, time left, rows per table. */
 export function formatProgress(d: Record<string, unknown>): string {
   const of = d.expectedRows ? ` of ~${number(d.expectedRows)}` : "";
@@ -68,7 +66,10 @@ export function isSeedLogEvent(value: unknown): value is SeedLogEvent {
   const e = value as Record<string, unknown>;
   const okError =
     e.error === undefined ||
-    (typeof e.error === "object" && e.error !== null && typeof (e.error as Record<string, unknown>).code === "string" && typeof (e.error as Record<string, unknown>).message === "string");
+    (typeof e.error === "object" &&
+      e.error !== null &&
+      typeof (e.error as Record<string, unknown>).code === "string" &&
+      typeof (e.error as Record<string, unknown>).message === "string");
   return (
     typeof e.timestamp === "string" &&
     !Number.isNaN(Date.parse(e.timestamp)) &&

@@ -18,9 +18,14 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === NAME) return (root = dir);
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === NAME)
+      return (root = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new SeedError("INVALID_CONFIG", `${NAME}: no package.json named ${NAME} above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new SeedError(
+        "INVALID_CONFIG",
+        `${NAME}: no package.json named ${NAME} above ${fileURLToPath(import.meta.url)}`,
+      );
     dir = parent;
   }
 }

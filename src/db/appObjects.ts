@@ -36,7 +36,9 @@ export const APP_OBJECTS: readonly AppObject[] = [
 
 /** How a missing object reads in an error line: `sync_auth0_user(5 arguments)`, `trigger x on t`. */
 export function describeAppObject(o: AppObject): string {
-  return o.kind === "function" ? `function ${o.name}(${o.of} argument${o.of === 1 ? "" : "s"})` : `trigger ${o.name} on ${o.of}`;
+  return o.kind === "function"
+    ? `function ${o.name}(${o.of} argument${o.of === 1 ? "" : "s"})`
+    : `trigger ${o.name} on ${o.of}`;
 }
 
 /**

@@ -56,7 +56,11 @@ export function loadEnv(options: { cwd?: string; env?: Env; file?: string } = {}
   try {
     text = readFileSync(file, "utf8");
   } catch (cause) {
-    throw new SeedError("INVALID_CONFIG", `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions or remove it`, { cause });
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions or remove it`,
+      { cause },
+    );
   }
   checkDotEnv(text, relative(cwd, file) || file);
   return { ...parseEnv(text), ...env };
@@ -74,7 +78,10 @@ function checkDotEnv(text: string, shown: string): void {
     if (/^\s*(#.*)?$/.test(line)) continue;
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
     if (!match) {
-      throw new SeedError("INVALID_CONFIG", `${shown} line ${i + 1} is not NAME=value ('${redact(line.trim()).slice(0, 40)}'): fix it, or comment it out with #`);
+      throw new SeedError(
+        "INVALID_CONFIG",
+        `${shown} line ${i + 1} is not NAME=value ('${redact(line.trim()).slice(0, 40)}'): fix it, or comment it out with #`,
+      );
     }
     const [, name, value] = match as unknown as [string, string, string];
     const quote = value[0];
@@ -83,7 +90,10 @@ function checkDotEnv(text: string, shown: string): void {
     // Double quotes and backticks may span lines; the value ends at the line that closes them.
     const closing = quote === "'" ? -1 : lines.findIndex((later, j) => j > i && later.includes(quote));
     if (closing < 0) {
-      throw new SeedError("INVALID_CONFIG", `${shown} line ${i + 1}: the value of ${name} opens a quote (${quote}) that is never closed: close it at the end of the value, or remove it`);
+      throw new SeedError(
+        "INVALID_CONFIG",
+        `${shown} line ${i + 1}: the value of ${name} opens a quote (${quote}) that is never closed: close it at the end of the value, or remove it`,
+      );
     }
     i = closing;
   }
@@ -126,7 +136,13 @@ export interface ResolvedEnvironment {
  * @example
  * resolveEnvironment({ env: { SEED_LOCK_WAIT: "5" }, databaseUrl: "postgresql://postgres@127.0.0.1/x" }).settings.lockWaitMs; // 5000
  */
-export function resolveEnvironment(options: { env?: Env; loadDotEnv?: boolean; databaseUrl?: string; cwd?: string; overrides?: Partial<SeedSettings> }): ResolvedEnvironment {
+export function resolveEnvironment(options: {
+  env?: Env;
+  loadDotEnv?: boolean;
+  databaseUrl?: string;
+  cwd?: string;
+  overrides?: Partial<SeedSettings>;
+}): ResolvedEnvironment {
   const cwd = options.cwd ?? process.cwd();
   const base = options.env ?? process.env;
   const env = options.loadDotEnv ? loadEnv({ env: base, cwd }) : { ...base };
@@ -240,14 +256,24 @@ function fromUrl(raw: string): DatabaseConfig {
     );
   }
   if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-    throw new SeedError("INVALID_CONFIG", `DATABASE_URL uses '${url.protocol}' but must start with postgresql://, e.g. postgresql://postgres@localhost:5432/chatgenius`);
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `DATABASE_URL uses '${url.protocol}' but must start with postgresql://, e.g. postgresql://postgres@localhost:5432/chatgenius`,
+    );
   }
   const database = safeDecode(url.pathname.replace(/^\//, ""));
   if (!database || database.includes("/") || url.hash) {
     const credential = unencodedCredential(raw);
     if (credential) throw credential;
-    if (url.hash) throw new SeedError("INVALID_CONFIG", "DATABASE_URL has a '#' after its database name: remove it, or percent-encode it as %23 if it is part of the name");
-    throw new SeedError("INVALID_CONFIG", "DATABASE_URL names no database: add it after the host, e.g. postgresql://postgres@localhost:5432/chatgenius");
+    if (url.hash)
+      throw new SeedError(
+        "INVALID_CONFIG",
+        "DATABASE_URL has a '#' after its database name: remove it, or percent-encode it as %23 if it is part of the name",
+      );
+    throw new SeedError(
+      "INVALID_CONFIG",
+      "DATABASE_URL names no database: add it after the host, e.g. postgresql://postgres@localhost:5432/chatgenius",
+    );
   }
   if (url.port) parsePort(url.port, "the port in DATABASE_URL");
   const socket = url.searchParams.get("host");
@@ -314,7 +340,10 @@ export function resolveSeedSettings(env: Env): SeedSettings {
     const raw = env[name]?.trim();
     const seconds = raw === undefined || raw === "" ? fallback : Number(raw);
     if (!Number.isFinite(seconds) || seconds < 0 || !/^\d+(\.\d+)?$/.test(raw ?? String(fallback))) {
-      throw new SeedError("INVALID_CONFIG", `${name} is '${raw}' but must be a number of seconds ≥ 0, e.g. ${fallback}`);
+      throw new SeedError(
+        "INVALID_CONFIG",
+        `${name} is '${raw}' but must be a number of seconds ≥ 0, e.g. ${fallback}`,
+      );
     }
     out[key] = Math.round(seconds * 1000);
   }

@@ -44,7 +44,13 @@ export interface Embedded {
  * const db = await startEmbedded({ dir: ".chatgenius/pglite" });
  * try { await seedDatabase({ databaseUrl: db.url }); } finally { await db.stop(); }
  */
-export async function startEmbedded(options: { dir: string; port?: number; serving?: boolean; env?: Env; name?: string }): Promise<Embedded> {
+export async function startEmbedded(options: {
+  dir: string;
+  port?: number;
+  serving?: boolean;
+  env?: Env;
+  name?: string;
+}): Promise<Embedded> {
   const dir = resolve(options.dir);
   const lock = `${dir}.lock`;
   assertUnlocked(lock);
@@ -56,7 +62,10 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
   let server: PGLiteSocketServer | undefined;
   try {
     // PGlite (a WebAssembly PostgreSQL) is loaded only by runs that use it.
-    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import("@electric-sql/pglite"), import("@electric-sql/pglite-socket")]);
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+      import("@electric-sql/pglite"),
+      import("@electric-sql/pglite-socket"),
+    ]);
     db = await openOrCreate(PGlite, dir, options.env ?? process.env);
     server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
     await server.start();
@@ -64,13 +73,21 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
     await db?.close().catch(() => {});
     rmSync(lock, { force: true });
     const e = error as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") throw new SeedError("INVALID_USAGE", `port ${port} is in use: pick another with --port`, { cause: error });
-    throw new SeedError("DATABASE_UNREACHABLE", `the embedded database in ${dir} could not be opened (${e.message}): delete the folder to start afresh (npm run db:reset recreates it)`, { cause: error });
+    if (e.code === "EADDRINUSE")
+      throw new SeedError("INVALID_USAGE", `port ${port} is in use: pick another with --port`, { cause: error });
+    throw new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the embedded database in ${dir} could not be opened (${e.message}): delete the folder to start afresh (npm run db:reset recreates it)`,
+      { cause: error },
+    );
   }
   return {
     url,
     // Named by its folder: the loopback URL and its port mean nothing to the person reading.
-    target: Object.freeze({ ...resolveDatabaseConfig({ DATABASE_URL: url }), target: `embedded database in ${options.name ?? dir}` }),
+    target: Object.freeze({
+      ...resolveDatabaseConfig({ DATABASE_URL: url }),
+      target: `embedded database in ${options.name ?? dir}`,
+    }),
     dir,
     async stop() {
       await server?.stop().catch(() => {});
@@ -87,7 +104,11 @@ export async function startEmbedded(options: { dir: string; port?: number; servi
  * user's cache (one per PGlite version, about 5 MB) and every later new folder starts from them.
  * SEED_CACHE=0 turns that off; any failure to read or keep them falls back to initdb.
  */
-async function openOrCreate(PGlite: typeof import("@electric-sql/pglite").PGlite, dir: string, env: Env): Promise<PGlite> {
+async function openOrCreate(
+  PGlite: typeof import("@electric-sql/pglite").PGlite,
+  dir: string,
+  env: Env,
+): Promise<PGlite> {
   const fresh = !existsSync(join(dir, "PG_VERSION"));
   const pristine = fresh ? pristineCluster(env) : null;
   if (!pristine) return PGlite.create(dir);
@@ -145,8 +166,13 @@ function assertUnlocked(lock: string): void {
     // An unreadable lock is a stale one.
   }
   if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) {
-    const how = holder.url ? `: connect with DATABASE_URL=${holder.url}, or stop it (Ctrl-C)` : ": wait for it to finish";
-    throw new SeedError("SEED_BUSY", `the embedded database is open in another process (pid ${holder.pid}${holder.url ? ", npm run db:serve" : ""})${how}`);
+    const how = holder.url
+      ? `: connect with DATABASE_URL=${holder.url}, or stop it (Ctrl-C)`
+      : ": wait for it to finish";
+    throw new SeedError(
+      "SEED_BUSY",
+      `the embedded database is open in another process (pid ${holder.pid}${holder.url ? ", npm run db:serve" : ""})${how}`,
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export const ALLOW_REMOTE_VARIABLE = "SEED_ALLOW_REMOTE";
 export function assertNotProduction(env: Env): void {
   for (const name of ["NODE_ENV", "APP_ENV"] as const) {
     if (env[name]?.trim().toLowerCase() === "production") {
-      throw new SeedError("PRODUCTION_REFUSED", `refusing to run: ${name} is 'production' and the seed deletes data. Point DATABASE_URL at a development or test database and unset ${name}`);
+      throw new SeedError(
+        "PRODUCTION_REFUSED",
+        `refusing to run: ${name} is 'production' and the seed deletes data. Point DATABASE_URL at a development or test database and unset ${name}`,
+      );
     }
   }
 }
@@ -31,8 +34,19 @@ export function environmentName(env: Env): string {
 
 /** True for loopback hosts and Unix sockets. */
 export function isLocalHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
-  return h === "" || h.startsWith("/") || h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "0:0:0:0:0:0:0:1";
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
+  return (
+    h === "" ||
+    h.startsWith("/") ||
+    h === "localhost" ||
+    h.endsWith(".localhost") ||
+    h === "::1" ||
+    /^127(\.\d{1,3}){3}$/.test(h) ||
+    h === "0:0:0:0:0:0:0:1"
+  );
 }
 
 /**
@@ -43,7 +57,10 @@ export function isLocalHost(host: string): boolean {
  * @example
  * const config = guardTarget(process.env, { allowRemote: false });
  */
-export function guardTarget(env: Env, options: { allowRemote?: boolean; allowProduction?: boolean } = {}): DatabaseConfig {
+export function guardTarget(
+  env: Env,
+  options: { allowRemote?: boolean; allowProduction?: boolean } = {},
+): DatabaseConfig {
   if (!options.allowProduction) assertNotProduction(env);
   const target = resolveDatabaseConfig(env);
   guardRun({ env, target }, options);
@@ -67,7 +84,10 @@ export interface GuardVerdict {
  * @example
  * guardRun(resolveEnvironment({}), { allowRemote: false }).environment; // "development"
  */
-export function guardRun(resolved: { env: Env; target: DatabaseConfig }, options: { allowRemote?: boolean; allowProduction?: boolean } = {}): GuardVerdict {
+export function guardRun(
+  resolved: { env: Env; target: DatabaseConfig },
+  options: { allowRemote?: boolean; allowProduction?: boolean } = {},
+): GuardVerdict {
   if (!options.allowProduction) assertNotProduction(resolved.env);
   const remote = !isLocalHost(resolved.target.host);
   if (remote && !(options.allowRemote === true || resolved.env[ALLOW_REMOTE_VARIABLE] === "1")) {
@@ -76,7 +96,11 @@ export function guardRun(resolved: { env: Env; target: DatabaseConfig }, options
       `refusing to run against '${resolved.target.host}', which is not this machine: the seed deletes data. If this really is a development or test database, pass --allow-remote or set ${ALLOW_REMOTE_VARIABLE}=1`,
     );
   }
-  return Object.freeze({ environment: environmentName(resolved.env), production: options.allowProduction ? "allowed" : "refused", remote });
+  return Object.freeze({
+    environment: environmentName(resolved.env),
+    production: options.allowProduction ? "allowed" : "refused",
+    remote,
+  });
 }
 
 /** The environment name recorded in the database, or null when none is. */

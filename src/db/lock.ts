@@ -15,7 +15,10 @@ const POLL_MS = 250;
  * await acquireSeedLock(client, { waitMs: 60_000, log });
  * try { … } finally { await releaseSeedLock(client); }
  */
-export async function acquireSeedLock(client: pg.ClientBase, options: { waitMs: number; log?: EventLog; signal?: AbortSignal }): Promise<void> {
+export async function acquireSeedLock(
+  client: pg.ClientBase,
+  options: { waitMs: number; log?: EventLog; signal?: AbortSignal },
+): Promise<void> {
   const started = Date.now();
   let reported = false;
   for (;;) {

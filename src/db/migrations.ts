@@ -43,7 +43,8 @@ const HISTORY_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
  * readMigrations().map((m) => m.name); // ["20261123234500_init"]
  */
 export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  if (!existsSync(dir)) throw new SeedError("MIGRATION_FAILED", `no migrations folder at ${dir}: restore prisma/migrations from git`);
+  if (!existsSync(dir))
+    throw new SeedError("MIGRATION_FAILED", `no migrations folder at ${dir}: restore prisma/migrations from git`);
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, "migration.sql")))
     .map((d) => d.name)
@@ -55,10 +56,14 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Rows of `_prisma_migrations`, or none when the table does not exist yet. */
-async function history(client: pg.ClientBase): Promise<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }[]> {
+async function history(
+  client: pg.ClientBase,
+): Promise<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }[]> {
   const exists = await client.query(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS ok`);
   if (!exists.rows[0].ok) return [];
-  const { rows } = await client.query(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`);
+  const { rows } = await client.query(
+    `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`,
+  );
   return rows;
 }
 
@@ -69,18 +74,30 @@ async function history(client: pg.ClientBase): Promise<{ migration_name: string;
  * @example
  * await pendingMigrations(client); // [] when up to date
  */
-export async function pendingMigrations(client: pg.ClientBase, migrations: readonly Migration[] = readMigrations()): Promise<string[]> {
+export async function pendingMigrations(
+  client: pg.ClientBase,
+  migrations: readonly Migration[] = readMigrations(),
+): Promise<string[]> {
   const rows = await history(client);
   const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
   if (failed) {
-    throw new SeedError("PENDING_MIGRATIONS", `migration ${failed.migration_name} failed part-way in this database: run 'npm run db:reset' to recreate it`);
+    throw new SeedError(
+      "PENDING_MIGRATIONS",
+      `migration ${failed.migration_name} failed part-way in this database: run 'npm run db:reset' to recreate it`,
+    );
   }
-  const applied = new Set(rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name));
+  const applied = new Set(
+    rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name),
+  );
   return migrations.filter((m) => !applied.has(m.name)).map((m) => m.name);
 }
 
 /** Throws PENDING_MIGRATIONS naming every unapplied migration. */
-export async function assertNoPendingMigrations(client: pg.ClientBase, database: string, migrations?: readonly Migration[]): Promise<void> {
+export async function assertNoPendingMigrations(
+  client: pg.ClientBase,
+  database: string,
+  migrations?: readonly Migration[],
+): Promise<void> {
   const pending = await pendingMigrations(client, migrations);
   if (pending.length > 0) {
     throw new SeedError(
@@ -103,7 +120,8 @@ export async function ensureDatabase(config: DatabaseConfig): Promise<boolean> {
     admin = await connect(withDatabase(config, "postgres"));
   } catch (error) {
     // Not every server has (or lets us into) `postgres`; the target itself may exist.
-    if (error instanceof SeedError && error.code === "DATABASE_MISSING") admin = await connect(withDatabase(config, "template1"));
+    if (error instanceof SeedError && error.code === "DATABASE_MISSING")
+      admin = await connect(withDatabase(config, "template1"));
     else throw error;
   }
   try {
@@ -131,7 +149,11 @@ export async function ensureDatabase(config: DatabaseConfig): Promise<boolean> {
  * @example
  * await applyMigrations(client, readMigrations(), log);
  */
-export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[], log?: EventLog): Promise<string[]> {
+export async function applyMigrations(
+  client: pg.ClientBase,
+  migrations: readonly Migration[],
+  log?: EventLog,
+): Promise<string[]> {
   await client.query(`SELECT pg_advisory_lock(${PRISMA_MIGRATE_LOCK})`);
   try {
     await client.query(HISTORY_DDL);
@@ -144,14 +166,24 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
       await client.query("BEGIN");
       try {
         const id = randomUUID();
-        await client.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`, [id, migration.checksum, migration.name]);
+        await client.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
+          [id, migration.checksum, migration.name],
+        );
         await client.query(migration.sql);
-        await client.query(`UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
+        await client.query(
+          `UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
+          [id],
+        );
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK").catch(() => {});
         const e = error as { message?: string };
-        throw new SeedError("MIGRATION_FAILED", `migration ${migration.name} failed and was rolled back: ${e.message ?? String(error)}. Fix its migration.sql or run 'npm run db:reset'`, { cause: error });
+        throw new SeedError(
+          "MIGRATION_FAILED",
+          `migration ${migration.name} failed and was rolled back: ${e.message ?? String(error)}. Fix its migration.sql or run 'npm run db:reset'`,
+          { cause: error },
+        );
       }
       log?.emit("complete", { step: "migration", name: migration.name, ms: Date.now() - started });
       applied.push(migration.name);
@@ -169,7 +201,12 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
  * their migration is idempotent (CREATE OR REPLACE), so it is run once more, in a
  * transaction, without a new history row (Prisma's bookkeeping stays as Prisma left it).
  */
-async function restoreAppObjects(client: pg.ClientBase, migrations: readonly Migration[], pending: ReadonlySet<string>, log?: EventLog): Promise<void> {
+async function restoreAppObjects(
+  client: pg.ClientBase,
+  migrations: readonly Migration[],
+  pending: ReadonlySet<string>,
+  log?: EventLog,
+): Promise<void> {
   const migration = migrations.find((m) => m.name === APP_OBJECTS_MIGRATION);
   if (!migration || pending.has(migration.name) || (await missingAppObjects(client)).length === 0) return;
   log?.emit("start", { step: "migration", name: `${migration.name} (restoring missing functions and triggers)` });
@@ -180,7 +217,11 @@ async function restoreAppObjects(client: pg.ClientBase, migrations: readonly Mig
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    throw new SeedError("MIGRATION_FAILED", `restoring the functions and triggers of ${migration.name} failed and was rolled back: ${(error as Error).message}. Run 'npm run db:reset'`, { cause: error });
+    throw new SeedError(
+      "MIGRATION_FAILED",
+      `restoring the functions and triggers of ${migration.name} failed and was rolled back: ${(error as Error).message}. Run 'npm run db:reset'`,
+      { cause: error },
+    );
   }
   log?.emit("complete", { step: "migration", name: migration.name, ms: Date.now() - started });
 }

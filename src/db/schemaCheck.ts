@@ -42,7 +42,9 @@ export async function schemaProblems(client: pg.ClientBase, tables: readonly Tab
       const found = columns.get(column.name);
       if (!found) problems.push(`column ${table.name}.${column.name} is missing`);
       else if (!compatible(column.udtName, column.maxLength, found)) {
-        const actual = found.character_maximum_length ? `${found.udt_name}(${found.character_maximum_length})` : found.udt_name;
+        const actual = found.character_maximum_length
+          ? `${found.udt_name}(${found.character_maximum_length})`
+          : found.udt_name;
         const expected = column.maxLength ? `${column.udtName}(${column.maxLength})` : column.udtName;
         problems.push(`column ${table.name}.${column.name} is ${actual}, expected ${expected}`);
       }
@@ -56,11 +58,15 @@ export async function assertSchemaCompatible(client: pg.ClientBase, database: st
   const problems = await schemaProblems(client);
   if (problems.length === 0) return;
   const shown = problems.slice(0, 5).join("; ") + (problems.length > 5 ? ` and ${problems.length - 5} more` : "");
-  throw new SeedError("SCHEMA_MISMATCH", `database '${database}' does not match prisma/schema.prisma: ${shown}. Run 'npm run db:reset' to recreate it from the migrations`);
+  throw new SeedError(
+    "SCHEMA_MISMATCH",
+    `database '${database}' does not match prisma/schema.prisma: ${shown}. Run 'npm run db:reset' to recreate it from the migrations`,
+  );
 }
 
 function compatible(expected: string, maxLength: number | null, live: LiveColumn): boolean {
-  if (expected === live.udt_name) return maxLength === null || live.character_maximum_length === null || live.character_maximum_length >= maxLength;
+  if (expected === live.udt_name)
+    return maxLength === null || live.character_maximum_length === null || live.character_maximum_length >= maxLength;
   // Text holds anything a VARCHAR does.
   if (expected === "varchar" && live.udt_name === "text") return true;
   if (expected === "_varchar" && live.udt_name === "_text") return true;
@@ -75,7 +81,9 @@ function compatible(expected: string, maxLength: number | null, live: LiveColumn
 export async function assertAppObjects(client: pg.ClientBase, database: string): Promise<void> {
   const missing = await missingAppObjects(client);
   if (missing.length === 0) return;
-  const shown = missing.slice(0, 3).map(describeAppObject).join(", ") + (missing.length > 3 ? ` and ${missing.length - 3} more` : "");
+  const shown =
+    missing.slice(0, 3).map(describeAppObject).join(", ") +
+    (missing.length > 3 ? ` and ${missing.length - 3} more` : "");
   throw new SeedError(
     "SCHEMA_MISMATCH",
     `database '${database}' lacks the functions and triggers the ChatGenius server calls (${shown}): run 'npm run db:migrate' to restore them`,

@@ -34,9 +34,23 @@ export async function serverSettings(client: pg.ClientBase): Promise<ServerSetti
       WHERE name IN (${WATCHED_SETTINGS.map((n) => `'${n}'`).join(", ")}) AND source IN ('database', 'user', 'database user')`,
   );
   const out: ServerSettings = {};
-  for (const row of rows as { name: WatchedSetting; setting: string; unit: string | null; source: ServerSetting["source"]; database: string; role: string }[]) {
+  for (const row of rows as {
+    name: WatchedSetting;
+    setting: string;
+    unit: string | null;
+    source: ServerSetting["source"];
+    database: string;
+    role: string;
+  }[]) {
     const ms = row.unit === "ms" ? Number(row.setting) : row.unit === "s" ? Number(row.setting) * 1000 : 0;
-    const value = row.name === "default_transaction_read_only" ? row.setting : ms === 0 ? "0" : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+    const value =
+      row.name === "default_transaction_read_only"
+        ? row.setting
+        : ms === 0
+          ? "0"
+          : ms % 1000 === 0
+            ? `${ms / 1000}s`
+            : `${ms}ms`;
     out[row.name] = { name: row.name, value, ms, source: row.source, database: row.database, role: row.role };
   }
   return out;
@@ -51,8 +65,13 @@ export async function serverSettings(client: pg.ClientBase): Promise<ServerSetti
  * effectiveLimits({ lockWaitMs: 60_000, lockTimeoutMs: 10_000, statementTimeoutMs: 600_000 }, { statement_timeout: setting }).statementTimeoutMs;
  */
 export function effectiveLimits(settings: SeedSettings, server: ServerSettings): SeedSettings {
-  const stricter = (own: number, theirs: ServerSetting | undefined) => (theirs && theirs.ms > 0 && (own === 0 || theirs.ms < own) ? theirs.ms : own);
-  return { ...settings, lockTimeoutMs: stricter(settings.lockTimeoutMs, server.lock_timeout), statementTimeoutMs: stricter(settings.statementTimeoutMs, server.statement_timeout) };
+  const stricter = (own: number, theirs: ServerSetting | undefined) =>
+    theirs && theirs.ms > 0 && (own === 0 || theirs.ms < own) ? theirs.ms : own;
+  return {
+    ...settings,
+    lockTimeoutMs: stricter(settings.lockTimeoutMs, server.lock_timeout),
+    statementTimeoutMs: stricter(settings.statementTimeoutMs, server.statement_timeout),
+  };
 }
 
 /**
@@ -61,7 +80,11 @@ export function effectiveLimits(settings: SeedSettings, server: ServerSettings):
  * @example
  * decidingSetting("lock_timeout", run.settings, await serverSettings(client))?.source; // "database"
  */
-export function decidingSetting(name: "statement_timeout" | "lock_timeout", settings: SeedSettings, server: ServerSettings): ServerSetting | null {
+export function decidingSetting(
+  name: "statement_timeout" | "lock_timeout",
+  settings: SeedSettings,
+  server: ServerSettings,
+): ServerSetting | null {
   const theirs = server[name];
   const own = name === "statement_timeout" ? settings.statementTimeoutMs : settings.lockTimeoutMs;
   return theirs && theirs.ms > 0 && (own === 0 || theirs.ms <= own) ? theirs : null;
@@ -76,7 +99,12 @@ export function decidingSetting(name: "statement_timeout" | "lock_timeout", sett
 export function whereSet(setting: ServerSetting): { where: string; reset: string } {
   const db = `"${setting.database.replace(/"/g, '""')}"`;
   const role = `"${setting.role.replace(/"/g, '""')}"`;
-  if (setting.source === "database") return { where: `set on database '${setting.database}'`, reset: `ALTER DATABASE ${db} RESET ${setting.name}` };
-  if (setting.source === "user") return { where: `set on role '${setting.role}'`, reset: `ALTER ROLE ${role} RESET ${setting.name}` };
-  return { where: `set on role '${setting.role}' in database '${setting.database}'`, reset: `ALTER ROLE ${role} IN DATABASE ${db} RESET ${setting.name}` };
+  if (setting.source === "database")
+    return { where: `set on database '${setting.database}'`, reset: `ALTER DATABASE ${db} RESET ${setting.name}` };
+  if (setting.source === "user")
+    return { where: `set on role '${setting.role}'`, reset: `ALTER ROLE ${role} RESET ${setting.name}` };
+  return {
+    where: `set on role '${setting.role}' in database '${setting.database}'`,
+    reset: `ALTER ROLE ${role} IN DATABASE ${db} RESET ${setting.name}`,
+  };
 }

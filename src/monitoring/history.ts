@@ -61,7 +61,9 @@ export async function recordRun(client: pg.ClientBase, run: RunRecord): Promise<
 export async function saveHistory(client: pg.ClientBase): Promise<boolean> {
   const { rows } = await client.query(`SELECT to_regclass('"seed_runs"') IS NOT NULL AS ok`);
   if (!rows[0].ok) return false;
-  await client.query(`DROP TABLE IF EXISTS pg_temp.saved_seed_runs; CREATE TEMP TABLE saved_seed_runs AS SELECT * FROM "seed_runs"`);
+  await client.query(
+    `DROP TABLE IF EXISTS pg_temp.saved_seed_runs; CREATE TEMP TABLE saved_seed_runs AS SELECT * FROM "seed_runs"`,
+  );
   return true;
 }
 
@@ -71,6 +73,9 @@ export async function restoreHistory(client: pg.ClientBase): Promise<void> {
       WHERE a.table_schema = 'public' AND a.table_name = 'seed_runs' AND b.table_name = 'saved_seed_runs' AND b.table_schema LIKE 'pg_temp%' ORDER BY a.ordinal_position`,
   );
   const columns = rows.map((r) => ident(r.name)).join(", ");
-  if (columns) await client.query(`INSERT INTO "seed_runs" (${columns}) SELECT ${columns} FROM pg_temp.saved_seed_runs ON CONFLICT DO NOTHING`);
+  if (columns)
+    await client.query(
+      `INSERT INTO "seed_runs" (${columns}) SELECT ${columns} FROM pg_temp.saved_seed_runs ON CONFLICT DO NOTHING`,
+    );
   await client.query(`DROP TABLE pg_temp.saved_seed_runs`);
 }

@@ -35,7 +35,15 @@ export interface SeedReport {
   successRate: { runs: number; succeeded: number; failed: number; rate: number | null };
   errors: { code: string; count: number; frequency: number }[];
   /** Successful runs' durations per profile and scale (a scale-1000 run and a scale-1 run never share a mean), oldest first in `trend`. */
-  durations: { profile: string; scale: number; methods: string[]; runs: number; meanMs: number; p95Ms: number; trend: number[] }[];
+  durations: {
+    profile: string;
+    scale: number;
+    methods: string[];
+    runs: number;
+    meanMs: number;
+    p95Ms: number;
+    trend: number[];
+  }[];
   rowCounts: { table: string; rows: number }[];
   integrity: (IntegrityResult & { status: "pass" | "fail" })[];
   constraints: ConstraintCheck[];
@@ -49,12 +57,18 @@ export interface SeedReport {
  * @example
  * runStatistics([{ status: "success", profile: "dev", scale: 1, method: "copy", durationMs: 120, errorCode: null }]).successRate.rate; // 1
  */
-export function runStatistics(runs: readonly (Pick<ReportRun, "status" | "profile" | "durationMs" | "errorCode"> & Partial<Pick<ReportRun, "scale" | "method">>)[]): Pick<SeedReport, "successRate" | "errors" | "durations"> {
+export function runStatistics(
+  runs: readonly (Pick<ReportRun, "status" | "profile" | "durationMs" | "errorCode"> &
+    Partial<Pick<ReportRun, "scale" | "method">>)[],
+): Pick<SeedReport, "successRate" | "errors" | "durations"> {
   const succeeded = runs.filter((r) => r.status === "success").length;
   const failed = runs.length - succeeded;
   const byCode = new Map<string, number>();
-  for (const r of runs) if (r.status !== "success") byCode.set(r.errorCode ?? "UNKNOWN", (byCode.get(r.errorCode ?? "UNKNOWN") ?? 0) + 1);
-  const errors = [...byCode].map(([code, count]) => ({ code, count, frequency: count / runs.length })).sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
+  for (const r of runs)
+    if (r.status !== "success") byCode.set(r.errorCode ?? "UNKNOWN", (byCode.get(r.errorCode ?? "UNKNOWN") ?? 0) + 1);
+  const errors = [...byCode]
+    .map(([code, count]) => ({ code, count, frequency: count / runs.length }))
+    .sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
   const groups = new Map<string, { profile: string; scale: number; methods: Set<string>; list: number[] }>();
   for (const r of runs) {
     if (r.status !== "success") continue;
@@ -67,9 +81,21 @@ export function runStatistics(runs: readonly (Pick<ReportRun, "status" | "profil
   }
   const durations = [...groups.values()].map(({ profile, scale, methods, list }) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return { profile, scale, methods: [...methods].sort(), runs: list.length, meanMs: Math.round(list.reduce((s, x) => s + x, 0) / list.length), p95Ms: sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!, trend: [...list].reverse() };
+    return {
+      profile,
+      scale,
+      methods: [...methods].sort(),
+      runs: list.length,
+      meanMs: Math.round(list.reduce((s, x) => s + x, 0) / list.length),
+      p95Ms: sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!,
+      trend: [...list].reverse(),
+    };
   });
-  return { successRate: { runs: runs.length, succeeded, failed, rate: runs.length ? succeeded / runs.length : null }, errors, durations };
+  return {
+    successRate: { runs: runs.length, succeeded, failed, rate: runs.length ? succeeded / runs.length : null },
+    errors,
+    durations,
+  };
 }
 
 /**
@@ -104,13 +130,22 @@ export async function buildReport(client: pg.ClientBase, target: string, last: n
     const { rows: c } = await client.query(`SELECT count(*)::int AS n FROM ${ident(table.name)}`);
     rowCounts.push({ table: table.name, rows: c[0].n });
   }
-  const integrity = (await runIntegrityChecks(async <T,>(sql: string) => (await client.query(sql)).rows as T[])).map((r) => ({ ...r, status: r.violations === 0 ? ("pass" as const) : ("fail" as const) }));
+  const integrity = (await runIntegrityChecks(async <T>(sql: string) => (await client.query(sql)).rows as T[])).map(
+    (r) => ({ ...r, status: r.violations === 0 ? ("pass" as const) : ("fail" as const) }),
+  );
   return { target, runs, ...runStatistics(runs), rowCounts, integrity, constraints: await constraintChecks(client) };
 }
 
 /** Every foreign key and unique key the schema declares: present and valid in the live database? */
 async function constraintChecks(client: pg.ClientBase): Promise<ConstraintCheck[]> {
-  const { rows: live } = await client.query<{ name: string; table: string; kind: string; columns: string[]; ref: string | null; valid: boolean }>(
+  const { rows: live } = await client.query<{
+    name: string;
+    table: string;
+    kind: string;
+    columns: string[];
+    ref: string | null;
+    valid: boolean;
+  }>(
     `SELECT c.conname AS name, c.conrelid::regclass::text AS table, c.contype AS kind, c.confrelid::regclass::text AS ref, c.convalidated AS valid,
             ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k ORDER BY a.attname) AS columns
        FROM pg_constraint c WHERE c.connamespace = 'public'::regnamespace AND c.contype IN ('f', 'u', 'p')
@@ -123,13 +158,31 @@ async function constraintChecks(client: pg.ClientBase): Promise<ConstraintCheck[
   const out: ConstraintCheck[] = [];
   for (const table of TABLES) {
     for (const fk of table.foreignKeys) {
-      const found = live.find((c) => c.kind === "f" && c.table === table.name && key(c.columns) === key(fk.columns) && c.ref === tableOf(fk.references).name);
-      out.push({ table: table.name, kind: "foreign key", columns: [...fk.columns], name: found?.name ?? null, status: !found ? "missing" : found.valid ? "pass" : "invalid" });
+      const found = live.find(
+        (c) =>
+          c.kind === "f" &&
+          c.table === table.name &&
+          key(c.columns) === key(fk.columns) &&
+          c.ref === tableOf(fk.references).name,
+      );
+      out.push({
+        table: table.name,
+        kind: "foreign key",
+        columns: [...fk.columns],
+        name: found?.name ?? null,
+        status: !found ? "missing" : found.valid ? "pass" : "invalid",
+      });
     }
     for (const fields of table.uniqueKeys) {
       const columns = fields.map((f) => table.columns.find((c) => c.field === f)?.name ?? f);
       const found = live.find((c) => c.kind !== "f" && c.table === table.name && key(c.columns) === key(columns));
-      out.push({ table: table.name, kind: "unique", columns, name: found?.name ?? null, status: !found ? "missing" : found.valid ? "pass" : "invalid" });
+      out.push({
+        table: table.name,
+        kind: "unique",
+        columns,
+        name: found?.name ?? null,
+        status: !found ? "missing" : found.valid ? "pass" : "invalid",
+      });
     }
   }
   return out;

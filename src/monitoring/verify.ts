@@ -62,7 +62,7 @@ const EXAMPLES = 5;
 export async function compareWithSeed(input: VerifyInput): Promise<VerifyResult> {
   const { target: config, plan: planOptions, local } = input;
   const client = await connect(config);
-  const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
+  const query: QueryRunner = async <T>(sql: string) => (await client.query(sql)).rows as T[];
   try {
     await assertReady(client, config.database);
     await client.query("BEGIN");
@@ -76,7 +76,16 @@ export async function compareWithSeed(input: VerifyInput): Promise<VerifyResult>
       localAccounts: local?.hash ?? null,
       identical: suspects.length === 0,
       basis: suspects.length === 0 ? "recorded run" : "regenerated",
-      tables: TABLES.map((t) => ({ table: t.name, identical: true, liveRows: count(live[t.name]), expectedRows: count(live[t.name]), added: 0, removed: 0, changed: 0, examples: { added: [], removed: [], changed: [] } })),
+      tables: TABLES.map((t) => ({
+        table: t.name,
+        identical: true,
+        liveRows: count(live[t.name]),
+        expectedRows: count(live[t.name]),
+        added: 0,
+        removed: 0,
+        changed: 0,
+        examples: { added: [], removed: [], changed: [] },
+      })),
     };
     if (suspects.length > 0) {
       await loadExpected(client, suspects, planOptions, local?.rows);
@@ -99,7 +108,11 @@ export async function compareWithSeed(input: VerifyInput): Promise<VerifyResult>
 const expectedName = (table: Table) => `expected_${table.name}`;
 const count = (fingerprint: string | undefined) => Number((fingerprint ?? "0:").split(":")[0]);
 
-async function recordedFingerprints(client: pg.ClientBase, plan: Readonly<Required<PlanOptions>>, localAccounts: string | null): Promise<Record<string, string> | null> {
+async function recordedFingerprints(
+  client: pg.ClientBase,
+  plan: Readonly<Required<PlanOptions>>,
+  localAccounts: string | null,
+): Promise<Record<string, string> | null> {
   const { rows } = await client.query(
     `SELECT fingerprints FROM "seed_runs" WHERE status = 'success' AND fingerprints IS NOT NULL AND profile = $1 AND seed = $2 AND scale = $3 AND local_accounts IS NOT DISTINCT FROM $4
       ORDER BY started_at DESC LIMIT 1`,
@@ -109,11 +122,17 @@ async function recordedFingerprints(client: pg.ClientBase, plan: Readonly<Requir
 }
 
 /** Loads what the seed writes into temporary copies of the suspect tables (dropped with the transaction). */
-async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Readonly<Required<PlanOptions>>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
+async function loadExpected(
+  client: pg.ClientBase,
+  tables: readonly Table[],
+  plan: Readonly<Required<PlanOptions>>,
+  local?: Parameters<typeof encodeChunk>[0],
+): Promise<void> {
   const format = (await isEmbedded(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));
-  for (const table of tables) await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);
+  for (const table of tables)
+    await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);
   const load = async (rows: Parameters<typeof encodeChunk>[0]) => {
     for (const part of encodeChunk(rows, format).tables) {
       if (!wanted.has(part.name)) continue;
@@ -126,15 +145,27 @@ async function loadExpected(client: pg.ClientBase, tables: readonly Table[], pla
   if (local) await load(local);
 }
 
-async function compareRows(client: pg.ClientBase, table: Table): Promise<Pick<TableDiff, "added" | "removed" | "changed" | "examples">> {
+async function compareRows(
+  client: pg.ClientBase,
+  table: Table,
+): Promise<Pick<TableDiff, "added" | "removed" | "changed" | "examples">> {
   const t = ident(table.name);
   const e = ident(expectedName(table));
   const pick = async (sql: string) => {
-    const { rows } = await client.query<{ n: number; ids: string[] | null }>(`SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${EXAMPLES}] AS ids FROM (${sql}) d`);
+    const { rows } = await client.query<{ n: number; ids: string[] | null }>(
+      `SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${EXAMPLES}] AS ids FROM (${sql}) d`,
+    );
     return { n: rows[0]!.n, ids: rows[0]!.ids ?? [] };
   };
   const added = await pick(`SELECT l.id FROM ${t} l WHERE NOT EXISTS (SELECT 1 FROM ${e} x WHERE x.id = l.id)`);
   const removed = await pick(`SELECT x.id FROM ${e} x WHERE NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.id = x.id)`);
-  const changed = await pick(`SELECT l.id FROM ${t} l JOIN ${e} x ON x.id = l.id WHERE l::text IS DISTINCT FROM x::text`);
-  return { added: added.n, removed: removed.n, changed: changed.n, examples: { added: added.ids, removed: removed.ids, changed: changed.ids } };
+  const changed = await pick(
+    `SELECT l.id FROM ${t} l JOIN ${e} x ON x.id = l.id WHERE l::text IS DISTINCT FROM x::text`,
+  );
+  return {
+    added: added.n,
+    removed: removed.n,
+    changed: changed.n,
+    examples: { added: added.ids, removed: removed.ids, changed: changed.ids },
+  };
 }

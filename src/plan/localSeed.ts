@@ -18,7 +18,8 @@ import { AUTH0_ID, assertValidAddedRows } from "./validate.ts";
 /** Where the CLI looks for a developer's own accounts when no file is named. Git-ignored. */
 export const DEFAULT_DATA_FILE = "prisma/seed.local.json";
 
-const AUTH0_EXPECTED = "an Auth0 id: auth0| and 24 lowercase hex digits, google-oauth2| and 21 digits starting with 1, or <connection>|<id>";
+const AUTH0_EXPECTED =
+  "an Auth0 id: auth0| and 24 lowercase hex digits, google-oauth2| and 21 digits starting with 1, or <connection>|<id>";
 
 /**
  * The local file's validator, built on first use: zod is loaded only by runs that have a local
@@ -35,15 +36,25 @@ function buildSchemas(z: typeof Zod.z) {
   /** One developer's account in the local seed file. */
   const LocalUserSchema = z
     .object({
-      auth0_id: z.string({ error: `expected ${AUTH0_EXPECTED}` }).max(128, { error: "expected at most 128 characters" }).regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` })
-        .refine((id) => !id.startsWith("google-oauth2|") || GOOGLE_ID.test(id), { error: "expected a Google subject id: google-oauth2| and 21 digits, the first of them 1" }),
-      email: z.email({ error: "expected an email address of at most 255 characters" }).max(255, { error: "expected at most 255 characters" }),
+      auth0_id: z
+        .string({ error: `expected ${AUTH0_EXPECTED}` })
+        .max(128, { error: "expected at most 128 characters" })
+        .regex(AUTH0_ID, { error: `expected ${AUTH0_EXPECTED}` })
+        .refine((id) => !id.startsWith("google-oauth2|") || GOOGLE_ID.test(id), {
+          error: "expected a Google subject id: google-oauth2| and 21 digits, the first of them 1",
+        }),
+      email: z
+        .email({ error: "expected an email address of at most 255 characters" })
+        .max(255, { error: "expected at most 255 characters" }),
       username: z
         .string({ error: "expected a username (text)" })
         .min(1, { error: "expected a non-empty username" })
         .max(50, { error: "expected at most 50 characters" })
         .regex(/^[a-z0-9._-]+$/, { error: "expected lowercase letters, digits, '.', '_' or '-'" }),
-      full_name: z.string({ error: "expected a full name (text)" }).min(1, { error: "expected a non-empty full name" }).max(100, { error: "expected at most 100 characters" }),
+      full_name: z
+        .string({ error: "expected a full name (text)" })
+        .min(1, { error: "expected a non-empty full name" })
+        .max(100, { error: "expected at most 100 characters" }),
       avatar_url: z.url({ error: "expected an http(s) URL" }).optional(),
       presence: z.enum(Presence, { error: `expected one of ${Object.values(Presence).join(", ")}` }).optional(),
       theme: z.enum(Theme, { error: `expected one of ${Object.values(Theme).join(", ")}` }).optional(),
@@ -51,14 +62,22 @@ function buildSchemas(z: typeof Zod.z) {
         .array(
           z
             .object({
-              name: z.string({ error: "expected a channel name (text)" }).min(1, { error: "expected a non-empty channel name" }).max(80, { error: "expected at most 80 characters" }),
+              name: z
+                .string({ error: "expected a channel name (text)" })
+                .min(1, { error: "expected a non-empty channel name" })
+                .max(80, { error: "expected at most 80 characters" }),
               role: z.enum(MemberRole, { error: `expected one of ${Object.values(MemberRole).join(", ")}` }).optional(),
             })
             .strict(),
           { error: "expected a list of { name, role }" },
         )
         .optional(),
-      dm_partners: z.array(z.string({ error: "expected a username (text)" }).min(1).max(50, { error: "expected at most 50 characters" }), { error: "expected a list of usernames" }).optional(),
+      dm_partners: z
+        .array(
+          z.string({ error: "expected a username (text)" }).min(1).max(50, { error: "expected at most 50 characters" }),
+          { error: "expected a list of usernames" },
+        )
+        .optional(),
     })
     .strict();
 
@@ -83,7 +102,8 @@ export function localSeedJsonSchema(): Record<string, unknown> {
     ...schemas().z.toJSONSchema(schemas().LocalSeedFileSchema, { target: "draft-2020-12" }),
     $id: "https://chatgenius.example/schemas/seed.local.schema.json",
     title: "ChatGenius local seed accounts",
-    description: "Developers' own Auth0 accounts, added to the seed. Generated from src/plan/localSeed.ts by `npm run generate:schema`.",
+    description:
+      "Developers' own Auth0 accounts, added to the seed. Generated from src/plan/localSeed.ts by `npm run generate:schema`.",
   };
 }
 
@@ -108,18 +128,28 @@ export function loadLocalSeed(options: { cwd: string; file?: string }): LocalSee
   const shown = isAbsolute(options.file ?? "") ? path : relative(options.cwd, path) || path;
   if (!existsSync(path)) {
     if (!explicit) return null;
-    throw new SeedError("INVALID_DATA_FILE", `${shown}: no such file. Create it (see prisma/seed.local.example.json) or fix --data / SEED_DATA_FILE`);
+    throw new SeedError(
+      "INVALID_DATA_FILE",
+      `${shown}: no such file. Create it (see prisma/seed.local.example.json) or fix --data / SEED_DATA_FILE`,
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, "utf8"));
   } catch (cause) {
     const reason = (cause as Error).message.split("\n")[0];
-    throw new SeedError("INVALID_DATA_FILE", `${shown}: not valid JSON (${reason}): fix the syntax; an editor using prisma/seed.local.schema.json shows where`, { cause });
+    throw new SeedError(
+      "INVALID_DATA_FILE",
+      `${shown}: not valid JSON (${reason}): fix the syntax; an editor using prisma/seed.local.schema.json shows where`,
+      { cause },
+    );
   }
   const parsed = schemas().LocalSeedFileSchema.safeParse(data);
   if (!parsed.success) {
-    throw problems(shown, parsed.error.issues.map((issue) => ({ path: jsonPath(issue.path), expected: issue.message })));
+    throw problems(
+      shown,
+      parsed.error.issues.map((issue) => ({ path: jsonPath(issue.path), expected: issue.message })),
+    );
   }
   return { file: shown, users: parsed.data.users };
 }
@@ -147,13 +177,25 @@ export function buildLocalRows(local: LocalSeed, directory: Directory): Rows {
   const byEmail = new Map(directory.users.map((u) => [u.email.toLowerCase(), u]));
   const byUsername = new Map(directory.users.map((u) => [u.username, u]));
   const channels = new Map(directory.channels.filter((c) => c.type !== "dm").map((c) => [c.name, c]));
-  const seen = { auth0: new Map<string, number>(), email: new Map<string, number>(), username: new Map<string, number>() };
+  const seen = {
+    auth0: new Map<string, number>(),
+    email: new Map<string, number>(),
+    username: new Map<string, number>(),
+  };
   local.users.forEach((u, i) => {
     const at = `users[${i}]`;
     const clash = (key: keyof typeof seen, field: string, value: string, existing: RowOf<"User"> | undefined) => {
-      if (existing) issues.push({ path: `${at}.${field}`, expected: `a value no other user has: '${value}' belongs to ${existing.username}` });
+      if (existing)
+        issues.push({
+          path: `${at}.${field}`,
+          expected: `a value no other user has: '${value}' belongs to ${existing.username}`,
+        });
       const other = seen[key].get(value);
-      if (other !== undefined) issues.push({ path: `${at}.${field}`, expected: `a value no other entry has: '${value}' is also users[${other}].${field}` });
+      if (other !== undefined)
+        issues.push({
+          path: `${at}.${field}`,
+          expected: `a value no other entry has: '${value}' is also users[${other}].${field}`,
+        });
       seen[key].set(value, i);
     };
     clash("auth0", "auth0_id", u.auth0_id, byAuth0.get(u.auth0_id));
@@ -164,13 +206,29 @@ export function buildLocalRows(local: LocalSeed, directory: Directory): Rows {
   local.users.forEach((u, i) => {
     const names = new Set<string>();
     u.channels?.forEach((c, j) => {
-      if (!channels.has(c.name)) issues.push({ path: `users[${i}].channels[${j}].name`, expected: `a channel of this profile (${[...channels.keys()].slice(0, 8).join(", ")}${channels.size > 8 ? ", …" : ""}), not '${c.name}'` });
-      if (names.has(c.name)) issues.push({ path: `users[${i}].channels[${j}].name`, expected: `each channel once: '${c.name}' is listed twice` });
+      if (!channels.has(c.name))
+        issues.push({
+          path: `users[${i}].channels[${j}].name`,
+          expected: `a channel of this profile (${[...channels.keys()].slice(0, 8).join(", ")}${channels.size > 8 ? ", …" : ""}), not '${c.name}'`,
+        });
+      if (names.has(c.name))
+        issues.push({
+          path: `users[${i}].channels[${j}].name`,
+          expected: `each channel once: '${c.name}' is listed twice`,
+        });
       names.add(c.name);
     });
     u.dm_partners?.forEach((p, j) => {
-      if (p === u.username) issues.push({ path: `users[${i}].dm_partners[${j}]`, expected: "another user's username, not the entry's own" });
-      else if (!byUsername.has(p) && !localNames.has(p)) issues.push({ path: `users[${i}].dm_partners[${j}]`, expected: `the username of a user of this profile or of another entry, not '${p}'` });
+      if (p === u.username)
+        issues.push({
+          path: `users[${i}].dm_partners[${j}]`,
+          expected: "another user's username, not the entry's own",
+        });
+      else if (!byUsername.has(p) && !localNames.has(p))
+        issues.push({
+          path: `users[${i}].dm_partners[${j}]`,
+          expected: `the username of a user of this profile or of another entry, not '${p}'`,
+        });
     });
   });
   if (issues.length > 0) throw problems(local.file, issues);
@@ -180,7 +238,11 @@ export function buildLocalRows(local: LocalSeed, directory: Directory): Rows {
 /** Local accounts are created 30 minutes into the fixture window, after #general. */
 const LOCAL_AT = WINDOW_START + 30 * MINUTE;
 
-function toRows(local: LocalSeed, byUsername: Map<string, RowOf<"User">>, channels: Map<string, RowOf<"Channel">>): Rows {
+function toRows(
+  local: LocalSeed,
+  byUsername: Map<string, RowOf<"User">>,
+  channels: Map<string, RowOf<"Channel">>,
+): Rows {
   const rows = emptyRows();
   // Sorted by Auth0 id: the order of the entries in the file changes nothing.
   const entries = [...local.users].sort((a, b) => (a.auth0_id < b.auth0_id ? -1 : a.auth0_id > b.auth0_id ? 1 : 0));
@@ -222,7 +284,14 @@ function toRows(local: LocalSeed, byUsername: Map<string, RowOf<"User">>, channe
     for (const c of u.channels ?? []) {
       const channel = channels.get(c.name)!;
       const joinedAt = Math.max(LOCAL_AT, new Date(channel.createdAt!).getTime()) + MINUTE;
-      rows.ChannelMember.push({ id: ulid(joinedAt, ids(`${u.auth0_id}:member:${channel.id}`)), channelId: channel.id, userId: user.id, role: c.role ?? "member", createdAt: at(joinedAt), updatedAt: at(joinedAt) });
+      rows.ChannelMember.push({
+        id: ulid(joinedAt, ids(`${u.auth0_id}:member:${channel.id}`)),
+        channelId: channel.id,
+        userId: user.id,
+        role: c.role ?? "member",
+        createdAt: at(joinedAt),
+        updatedAt: at(joinedAt),
+      });
     }
   }
   const pairs = new Set<string>();
@@ -248,8 +317,22 @@ function toRows(local: LocalSeed, byUsername: Map<string, RowOf<"User">>, channe
       };
       rows.Channel.push(channel);
       rows.ChannelMember.push(
-        { id: ulid(createdAt, ids(`dm:${key}:${me.auth0Id}`)), channelId: channel.id, userId: me.id, role: "owner", createdAt: at(createdAt), updatedAt: at(createdAt) },
-        { id: ulid(createdAt, ids(`dm:${key}:${partner.auth0Id}`)), channelId: channel.id, userId: partner.id, role: "member", createdAt: at(createdAt), updatedAt: at(createdAt) },
+        {
+          id: ulid(createdAt, ids(`dm:${key}:${me.auth0Id}`)),
+          channelId: channel.id,
+          userId: me.id,
+          role: "owner",
+          createdAt: at(createdAt),
+          updatedAt: at(createdAt),
+        },
+        {
+          id: ulid(createdAt, ids(`dm:${key}:${partner.auth0Id}`)),
+          channelId: channel.id,
+          userId: partner.id,
+          role: "member",
+          createdAt: at(createdAt),
+          updatedAt: at(createdAt),
+        },
       );
     }
   }
@@ -257,12 +340,19 @@ function toRows(local: LocalSeed, byUsername: Map<string, RowOf<"User">>, channe
 }
 
 function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "") || "(file)";
+  return (
+    path.reduce<string>(
+      (out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+      "",
+    ) || "(file)"
+  );
 }
 
 function problems(file: string, list: { path: string; expected: string }[]): SeedError {
   const shown = list.map((p) => `${p.path}: ${p.expected}`).join("; ");
-  return new SeedError("INVALID_DATA_FILE", `${file}: ${list.length} problem(s): ${shown}. Nothing was written`, { problems: list });
+  return new SeedError("INVALID_DATA_FILE", `${file}: ${list.length} problem(s): ${shown}. Nothing was written`, {
+    problems: list,
+  });
 }
 
 /** Local accounts resolved for a run: their rows, the summary's list, and a hash for run history. */
@@ -278,8 +368,13 @@ export interface ResolvedLocal {
  * `dataFile` names one (must exist), `"default"` means prisma/seed.local.json when present;
  * SEED_DATA_FILE in `env` names one too.
  */
-export function resolveLocalRows(options: { dataFile?: string; cwd?: string }, env: Env, planOptions: PlanOptions): ResolvedLocal | null {
-  const named = options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE?.trim() || undefined;
+export function resolveLocalRows(
+  options: { dataFile?: string; cwd?: string },
+  env: Env,
+  planOptions: PlanOptions,
+): ResolvedLocal | null {
+  const named =
+    options.dataFile && options.dataFile !== "default" ? options.dataFile : env.SEED_DATA_FILE?.trim() || undefined;
   if (!named && options.dataFile !== "default") return null;
   const local = loadLocalSeed({ cwd: options.cwd ?? process.cwd(), file: named });
   if (!local) return null;

@@ -50,7 +50,10 @@ export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
   }
   const scale = options.scale ?? 1;
   if (!Number.isSafeInteger(scale) || scale < 1 || scale > MAX_SCALE) {
-    throw new SeedError("INVALID_USAGE", `scale ${scale} is not a whole number from 1 to ${MAX_SCALE}: pass e.g. --scale 2`);
+    throw new SeedError(
+      "INVALID_USAGE",
+      `scale ${scale} is not a whole number from 1 to ${MAX_SCALE}: pass e.g. --scale 2`,
+    );
   }
   if (profile !== "dev" && options.scale !== undefined && scale !== 1) {
     throw new SeedError("INVALID_USAGE", "--scale applies to the dev profile only: drop --scale or use --profile dev");
@@ -67,7 +70,17 @@ export const SLICES_PER_CHUNK = 5;
 
 /** An empty set of rows for every model. */
 export function emptyRows(): Rows {
-  return { User: [], Channel: [], ChannelMember: [], Message: [], Reaction: [], File: [], MessageRead: [], UserSettings: [], UserStatus: [] };
+  return {
+    User: [],
+    Channel: [],
+    ChannelMember: [],
+    Message: [],
+    Reaction: [],
+    File: [],
+    MessageRead: [],
+    UserSettings: [],
+    UserStatus: [],
+  };
 }
 
 /**
@@ -79,7 +92,11 @@ export function emptyRows(): Rows {
  * @example
  * for (const rows of planChunks({ scale: 1000 })) write(rows);
  */
-export function* planChunks(options: PlanOptions = {}, slicesPerChunk = SLICES_PER_CHUNK, part: ChunkPart = { index: 0, of: 1 }): Generator<Rows> {
+export function* planChunks(
+  options: PlanOptions = {},
+  slicesPerChunk = SLICES_PER_CHUNK,
+  part: ChunkPart = { index: 0, of: 1 },
+): Generator<Rows> {
   const { profile, seed, scale } = checkPlanOptions(options);
   const canonical = buildCanonical();
   if (part.index === 0) yield canonicalChunk();
@@ -88,7 +105,8 @@ export function* planChunks(options: PlanOptions = {}, slicesPerChunk = SLICES_P
   for (let start = 0, ordinal = 1; start < slices; start += slicesPerChunk, ordinal++) {
     if (ordinal % part.of !== part.index) continue;
     const rows = emptyRows();
-    for (let index = start; index < Math.min(slices, start + slicesPerChunk); index++) buildSlice({ seed, index, canonical }, rows);
+    for (let index = start; index < Math.min(slices, start + slicesPerChunk); index++)
+      buildSlice({ seed, index, canonical }, rows);
     if (profile === "edge") appendRows(rows, buildEdge({ seed, index: 0, canonical }));
     yield rows;
   }
@@ -125,7 +143,11 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   const { channels, rosters } = buildChannels(slice, users);
   const members = buildChannelMembers(slice, users, rosters);
   // Who can write, react and read in each channel: its members who have not left.
-  const membersByChannel = groupBy(members, (m) => (active.has(m.userId) ? m.channelId : undefined), (m) => m.userId);
+  const membersByChannel = groupBy(
+    members,
+    (m) => (active.has(m.userId) ? m.channelId : undefined),
+    (m) => m.userId,
+  );
   const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
   const deadline = (channelId: string) => deadlines.get(channelId) ?? messageWindow(canonical.general).to;
   const usernames = new Map([...canonical.users, ...users].map((u) => [u.id, u.username]));
@@ -202,5 +224,12 @@ const EDGE_ROWS_ESTIMATE = 450;
 /** About how many rows a plan has (exact for minimal). */
 export function estimateRows(options: PlanOptions = {}): number {
   const { profile, scale } = checkPlanOptions(options);
-  return 15 + (profile === "dev" ? scale * ROWS_PER_SLICE_ESTIMATE : profile === "edge" ? ROWS_PER_SLICE_ESTIMATE + EDGE_ROWS_ESTIMATE : 0);
+  return (
+    15 +
+    (profile === "dev"
+      ? scale * ROWS_PER_SLICE_ESTIMATE
+      : profile === "edge"
+        ? ROWS_PER_SLICE_ESTIMATE + EDGE_ROWS_ESTIMATE
+        : 0)
+  );
 }

@@ -48,7 +48,8 @@ export class Random {
 
   /** One element of a non-empty list. */
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new SeedError("INVALID_FIXTURES", "a row builder picked from an empty list: give it at least one item");
+    if (items.length === 0)
+      throw new SeedError("INVALID_FIXTURES", "a row builder picked from an empty list: give it at least one item");
     return items[Math.floor(this.next() * items.length)]!;
   }
 

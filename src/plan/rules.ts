@@ -101,7 +101,8 @@ export const RULES: readonly Rule[] = [
     table: "messages",
     sql: `SELECT r.id FROM messages r JOIN messages t ON t.id = r.thread_id WHERE r.channel_id <> t.channel_id`,
     *check(ix) {
-      for (const m of ix.rows.Message) if (m.threadId && ix.messages.get(m.threadId)?.channelId !== m.channelId) yield m.id;
+      for (const m of ix.rows.Message)
+        if (m.threadId && ix.messages.get(m.threadId)?.channelId !== m.channelId) yield m.id;
     },
   },
   {
@@ -125,7 +126,12 @@ export const RULES: readonly Rule[] = [
       for (const m of ix.rows.Message) if (m.threadId && ix.messages.get(m.threadId)?.threadId) yield m.id;
     },
   },
-  seesMessageChannel("reaction-user-sees-channel", "A reaction's user can see the message's channel", "reactions", "Reaction"),
+  seesMessageChannel(
+    "reaction-user-sees-channel",
+    "A reaction's user can see the message's channel",
+    "reactions",
+    "Reaction",
+  ),
   {
     id: "read-user-sees-channel",
     text: "A read marker's user can see the message's channel, and the message is in the marker's channel",
@@ -174,7 +180,8 @@ export function indexRows(rows: Rows): RuleIndex {
 export function checkRules(rows: Rows): Violation[] {
   const index = indexRows(rows);
   const out: Violation[] = [];
-  for (const rule of RULES) for (const rowId of rule.check(index)) out.push({ rule: rule.id, table: rule.table, rowId, detail: rule.text });
+  for (const rule of RULES)
+    for (const rowId of rule.check(index)) out.push({ rule: rule.id, table: rule.table, rowId, detail: rule.text });
   return out;
 }
 

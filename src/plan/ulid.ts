@@ -63,7 +63,15 @@ function encodeTime(ms: number): string {
   // 48 bits: the low 30 in an int, the high 18 above them.
   let low = ms % 0x40000000;
   let high = (ms - low) / 0x40000000;
-  const d9 = DIGITS[low & 31]!, d8 = DIGITS[(low >>>= 5) & 31]!, d7 = DIGITS[(low >>>= 5) & 31]!, d6 = DIGITS[(low >>>= 5) & 31]!, d5 = DIGITS[(low >>>= 5) & 31]!, d4 = DIGITS[(low >>>= 5) & 31]!;
-  const d3 = DIGITS[high & 31]!, d2 = DIGITS[(high >>>= 5) & 31]!, d1 = DIGITS[(high >>>= 5) & 31]!, d0 = DIGITS[(high >>>= 5) & 31]!;
+  const d9 = DIGITS[low & 31]!,
+    d8 = DIGITS[(low >>>= 5) & 31]!,
+    d7 = DIGITS[(low >>>= 5) & 31]!,
+    d6 = DIGITS[(low >>>= 5) & 31]!,
+    d5 = DIGITS[(low >>>= 5) & 31]!,
+    d4 = DIGITS[(low >>>= 5) & 31]!;
+  const d3 = DIGITS[high & 31]!,
+    d2 = DIGITS[(high >>>= 5) & 31]!,
+    d1 = DIGITS[(high >>>= 5) & 31]!,
+    d0 = DIGITS[(high >>>= 5) & 31]!;
   return d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8 + d9;
 }

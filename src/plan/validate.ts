@@ -7,7 +7,8 @@ import { isUlid, ulidTime, ulidTimeOrNaN } from "./ulid.ts";
 
 /** Auth0 user ids: `<connection>|<id>`; database users are `auth0|` + 24 lowercase hex digits. */
 // Other connections (samlp, github, …) keep their own id shapes; auth0 and google-oauth2 ids must be exact.
-export const AUTH0_ID = /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
+export const AUTH0_ID =
+  /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
 
 /** Timestamp fields that must lie inside the fixture window. */
 const TIME_FIELDS = ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"];
@@ -43,15 +44,20 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
       for (const column of lengthChecked) {
         const value = row[column.field];
         if (Array.isArray(value)) {
-          for (const v of value) if (tooLong(v, column.maxLength!)) bad("length", `${column.name} has an element longer than ${column.maxLength} characters`);
-        } else if (tooLong(value, column.maxLength!)) bad("length", `${column.name} is longer than ${column.maxLength} characters`);
+          for (const v of value)
+            if (tooLong(v, column.maxLength!))
+              bad("length", `${column.name} has an element longer than ${column.maxLength} characters`);
+        } else if (tooLong(value, column.maxLength!))
+          bad("length", `${column.name} is longer than ${column.maxLength} characters`);
       }
       const created = row.createdAt;
       if (!isUlid(rowId)) bad("ulid", "id is not a ULID");
-      else if (!(created instanceof Date) || ulidTime(rowId) !== created.getTime()) bad("ulid-time", "id and created_at are not the same millisecond");
+      else if (!(created instanceof Date) || ulidTime(rowId) !== created.getTime())
+        bad("ulid-time", "id and created_at are not the same millisecond");
       for (const field of timeFields) {
         const value = row[field];
-        if (value instanceof Date && value.getTime() > WINDOW_END) bad("past-window", `${field} lies after the fixture window`);
+        if (value instanceof Date && value.getTime() > WINDOW_END)
+          bad("past-window", `${field} lies after the fixture window`);
       }
       for (let i = 0; i < table.uniqueKeys.length; i++) {
         const key = table.uniqueKeys[i]!;
@@ -61,19 +67,33 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
       }
       for (const { fk, field, parents } of fks) {
         const value = row[field];
-        if (value !== null && value !== undefined && !parents.has(String(value))) bad("reference", `${fk.columns.join(", ")} points at a missing ${fk.references}`);
+        if (value !== null && value !== undefined && !parents.has(String(value)))
+          bad("reference", `${fk.columns.join(", ")} points at a missing ${fk.references}`);
       }
     }
   }
   const emails = new Set<string>();
   for (const u of rows.User) {
     const email = u.email.toLowerCase();
-    if (emails.has(email)) out.push({ rule: "email-unique-ci", table: "users", rowId: u.id, detail: "email is not unique case-insensitively" });
+    if (emails.has(email))
+      out.push({
+        rule: "email-unique-ci",
+        table: "users",
+        rowId: u.id,
+        detail: "email is not unique case-insensitively",
+      });
     emails.add(email);
-    if (!AUTH0_ID.test(u.auth0Id)) out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
+    if (!AUTH0_ID.test(u.auth0Id))
+      out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
   }
   for (const s of rows.UserSettings) {
-    if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !ids.get("Channel")!.has(c))) out.push({ rule: "reference", table: "user_settings", rowId: s.id, detail: "muted_channels names a missing channel" });
+    if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !ids.get("Channel")!.has(c)))
+      out.push({
+        rule: "reference",
+        table: "user_settings",
+        rowId: s.id,
+        detail: "muted_channels names a missing channel",
+      });
   }
   out.push(...checkRules(rows));
   return out;
@@ -103,7 +123,10 @@ function throwViolations(violations: Violation[]): void {
     .map((v) => `${v.table} row ${v.rowId} breaks '${v.rule}'${v.detail ? ` (${v.detail})` : ""}`)
     .join("; ");
   const more = violations.length > 3 ? ` and ${violations.length - 3} more` : "";
-  throw new SeedError("INVALID_FIXTURES", `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the fixture builder in src/fixtures/ for that table; nothing was written`);
+  throw new SeedError(
+    "INVALID_FIXTURES",
+    `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the fixture builder in src/fixtures/ for that table; nothing was written`,
+  );
 }
 
 /** Milliseconds spent building and validating the rows of a streamed plan. */
@@ -125,7 +148,11 @@ function checksOf(table: Table): ChunkChecks {
   let checks = chunkChecks.get(table.name);
   if (!checks) {
     const fields = new Set(table.columns.map((c) => c.field));
-    checks = { lengths: table.columns.filter((c) => c.maxLength !== null), times: TIME_FIELDS.filter((f) => fields.has(f)), ulid: fields.has("id") && fields.has("createdAt") };
+    checks = {
+      lengths: table.columns.filter((c) => c.maxLength !== null),
+      times: TIME_FIELDS.filter((f) => fields.has(f)),
+      ulid: fields.has("id") && fields.has("createdAt"),
+    };
     chunkChecks.set(table.name, checks);
   }
   return checks;
@@ -155,16 +182,41 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
       for (const column of lengths) {
         const value = row[column.field];
         if (Array.isArray(value)) {
-          for (const v of value) if (tooLong(v, column.maxLength!)) out.push({ rule: "length", table: table.name, rowId: String(row.id), detail: `${column.name} has an element longer than ${column.maxLength} characters` });
-        } else if (tooLong(value, column.maxLength!)) out.push({ rule: "length", table: table.name, rowId: String(row.id), detail: `${column.name} is longer than ${column.maxLength} characters` });
+          for (const v of value)
+            if (tooLong(v, column.maxLength!))
+              out.push({
+                rule: "length",
+                table: table.name,
+                rowId: String(row.id),
+                detail: `${column.name} has an element longer than ${column.maxLength} characters`,
+              });
+        } else if (tooLong(value, column.maxLength!))
+          out.push({
+            rule: "length",
+            table: table.name,
+            rowId: String(row.id),
+            detail: `${column.name} is longer than ${column.maxLength} characters`,
+          });
       }
       if (ulid) {
         const created = row.createdAt;
-        if (!(created instanceof Date) || ulidTimeOrNaN(row.id) !== created.getTime()) out.push({ rule: "ulid-time", table: table.name, rowId: String(row.id), detail: "id is not a ULID of created_at's millisecond" });
+        if (!(created instanceof Date) || ulidTimeOrNaN(row.id) !== created.getTime())
+          out.push({
+            rule: "ulid-time",
+            table: table.name,
+            rowId: String(row.id),
+            detail: "id is not a ULID of created_at's millisecond",
+          });
       }
       for (const field of times) {
         const value = row[field];
-        if (value instanceof Date && value.getTime() > WINDOW_END) out.push({ rule: "past-window", table: table.name, rowId: String(row.id), detail: `${field} lies after the fixture window` });
+        if (value instanceof Date && value.getTime() > WINDOW_END)
+          out.push({
+            rule: "past-window",
+            table: table.name,
+            rowId: String(row.id),
+            detail: `${field} lies after the fixture window`,
+          });
       }
     }
   }
@@ -172,14 +224,28 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
   const emails = new Set<string>();
   for (const u of all.User) {
     const email = u.email.toLowerCase();
-    if (emails.has(email)) out.push({ rule: "email-unique-ci", table: "users", rowId: u.id, detail: "email is not unique case-insensitively" });
+    if (emails.has(email))
+      out.push({
+        rule: "email-unique-ci",
+        table: "users",
+        rowId: u.id,
+        detail: "email is not unique case-insensitively",
+      });
     emails.add(email);
   }
-  for (const u of rows.User) if (!AUTH0_ID.test(u.auth0Id)) out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
+  for (const u of rows.User)
+    if (!AUTH0_ID.test(u.auth0Id))
+      out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
   if (rows.UserSettings.some((s) => Array.isArray(s.mutedChannels) && s.mutedChannels.length > 0)) {
     const channels = new Set(all.Channel.map((c) => c.id));
     for (const s of rows.UserSettings) {
-      if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !channels.has(c))) out.push({ rule: "reference", table: "user_settings", rowId: s.id, detail: "muted_channels names a missing channel" });
+      if (Array.isArray(s.mutedChannels) && s.mutedChannels.some((c) => !channels.has(c)))
+        out.push({
+          rule: "reference",
+          table: "user_settings",
+          rowId: s.id,
+          detail: "muted_channels names a missing channel",
+        });
     }
   }
   out.push(...checkRules(all));
@@ -195,7 +261,11 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
  * @example
  * for (const rows of validatedChunks(planChunks({ scale: 100 }))) write(rows);
  */
-export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = { generate: 0, validate: 0 }, canonicalRows?: Rows): Generator<Rows> {
+export function* validatedChunks(
+  chunks: Iterable<Rows>,
+  timing: ChunkTiming = { generate: 0, validate: 0 },
+  canonicalRows?: Rows,
+): Generator<Rows> {
   let canonical: Rows | undefined = canonicalRows;
   const iterator = chunks[Symbol.iterator]();
   for (;;) {
@@ -215,7 +285,10 @@ export function* validatedChunks(chunks: Iterable<Rows>, timing: ChunkTiming = {
  * Validates rows added to a plan (local accounts) against the plan rows they reference:
  * violations are reported only for the added rows.
  */
-export function assertValidAddedRows(added: Rows, referenced: { users: readonly Rows["User"][number][]; channels: readonly Rows["Channel"][number][] }): void {
+export function assertValidAddedRows(
+  added: Rows,
+  referenced: { users: readonly Rows["User"][number][]; channels: readonly Rows["Channel"][number][] },
+): void {
   const own = new Set<string>();
   for (const list of Object.values(added)) for (const row of list as { id: string }[]) own.add(row.id);
   const context = appendRows(emptyRows(), added);

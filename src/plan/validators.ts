@@ -72,7 +72,8 @@ export const APP_VALIDATORS: readonly AppValidator[] = [
     table: "files",
     sql: `SELECT f.id FROM files f WHERE f.size > ${FILE_LIMITS.maxBytes} OR f.size < 0`,
     *check(ix) {
-      for (const f of ix.rows.File) if (BigInt(f.size) > BigInt(FILE_LIMITS.maxBytes) || BigInt(f.size) < 0n) yield f.id;
+      for (const f of ix.rows.File)
+        if (BigInt(f.size) > BigInt(FILE_LIMITS.maxBytes) || BigInt(f.size) < 0n) yield f.id;
     },
   },
   {
@@ -91,7 +92,8 @@ export const APP_VALIDATORS: readonly AppValidator[] = [
     sql: `SELECT f.id FROM files f WHERE f.deleted_at IS NULL AND (SELECT count(*) FROM files o WHERE o.message_id = f.message_id AND o.deleted_at IS NULL) > ${FILE_LIMITS.perMessage}`,
     *check(ix) {
       const perMessage = new Map<string, string[]>();
-      for (const f of liveFiles(ix.rows.File)) perMessage.set(f.messageId, [...(perMessage.get(f.messageId) ?? []), f.id]);
+      for (const f of liveFiles(ix.rows.File))
+        perMessage.set(f.messageId, [...(perMessage.get(f.messageId) ?? []), f.id]);
       for (const ids of perMessage.values()) if (ids.length > FILE_LIMITS.perMessage) yield* ids;
     },
   },
@@ -101,7 +103,8 @@ export const APP_VALIDATORS: readonly AppValidator[] = [
     table: "users",
     sql: `SELECT u.id FROM users u WHERE u.auth0_id LIKE 'google-oauth2|%' AND u.auth0_id !~ '${GOOGLE_ID.source}'`,
     *check(ix) {
-      for (const u of ix.rows.User) if (u.auth0Id.startsWith("google-oauth2|") && !GOOGLE_ID.test(u.auth0Id)) yield u.id;
+      for (const u of ix.rows.User)
+        if (u.auth0Id.startsWith("google-oauth2|") && !GOOGLE_ID.test(u.auth0Id)) yield u.id;
     },
   },
   {
@@ -110,7 +113,8 @@ export const APP_VALIDATORS: readonly AppValidator[] = [
     table: "messages",
     sql: `SELECT r.id FROM messages r JOIN messages t ON t.id = r.thread_id WHERE r.deleted_at IS NULL AND t.deleted_at IS NOT NULL`,
     *check(ix) {
-      for (const m of ix.rows.Message) if (m.threadId && !m.deletedAt && ix.messages.get(m.threadId)?.deletedAt) yield m.id;
+      for (const m of ix.rows.Message)
+        if (m.threadId && !m.deletedAt && ix.messages.get(m.threadId)?.deletedAt) yield m.id;
     },
   },
 ];
@@ -123,6 +127,7 @@ export const APP_VALIDATORS: readonly AppValidator[] = [
  */
 export function checkAppValidators(rows: Rows, index: RuleIndex = indexRows(rows)): Violation[] {
   const out: Violation[] = [];
-  for (const v of APP_VALIDATORS) for (const rowId of v.check(index)) out.push({ rule: v.id, table: v.table, rowId, detail: v.text });
+  for (const v of APP_VALIDATORS)
+    for (const rowId of v.check(index)) out.push({ rule: v.id, table: v.table, rowId, detail: v.text });
   return out;
 }

@@ -1,5 +1,13 @@
 import type { Random } from "../plan/random.ts";
-import { COMPILED, replyText as composeReply, rootText as composeRoot, scene, voiceOf, type Scene, type ThreadState } from "../plan/fixtures/text/compose.ts";
+import {
+  COMPILED,
+  replyText as composeReply,
+  rootText as composeRoot,
+  scene,
+  voiceOf,
+  type Scene,
+  type ThreadState,
+} from "../plan/fixtures/text/compose.ts";
 import { channelTopic, type Topic } from "../plan/fixtures/text/conversations.ts";
 
 /** What a scenario's thread is about, drawn at its root, so that its replies answer it. */
@@ -23,7 +31,10 @@ export interface Cast {
  * @example
  * castOf([{ userId: "01…", username: "ada" }], { id: "01…", username: "ada" }).author; // 0
  */
-export function castOf(members: readonly { userId: string; username: string }[], author: { id: string; username: string }): Cast {
+export function castOf(
+  members: readonly { userId: string; username: string }[],
+  author: { id: string; username: string },
+): Cast {
   const names = members.map((m) => m.username);
   const userIds = members.map((m) => m.userId);
   let index = userIds.indexOf(author.id);
@@ -42,10 +53,20 @@ export function castOf(members: readonly { userId: string; username: string }[],
  * @example
  * const { content, conversation } = rootText(rng, { name: "engineering", type: "public" }, cast, sentAt);
  */
-export function rootText(rng: Random, channel: { name: string; type: "public" | "private" | "dm" }, cast: Cast, sentAt: number): { content: string; conversation: Conversation } {
+export function rootText(
+  rng: Random,
+  channel: { name: string; type: "public" | "private" | "dm" },
+  cast: Cast,
+  sentAt: number,
+): { content: string; conversation: Conversation } {
   const topic = channelTopic(channel.name, channel.type);
   const sc = scene(rng, rng.pick(COMPILED[topic]), sentAt, cast.author, cast.names.length);
-  const content = composeRoot(rng, sc, { names: cast.names, author: cast.author, voice: voiceOf(cast.userIds[cast.author]!) }, topic);
+  const content = composeRoot(
+    rng,
+    sc,
+    { names: cast.names, author: cast.author, voice: voiceOf(cast.userIds[cast.author]!) },
+    topic,
+  );
   return { content, conversation: { scene: sc, topic, state: { said: new Set([content]), used: 0 } } };
 }
 

@@ -3,7 +3,14 @@ import { SeedError } from "../core/errors.ts";
 import { ident } from "../db/connection.ts";
 import { buildCanonical } from "../plan/fixtures/canonical.ts";
 import { encodeJson } from "../write/copy.ts";
-import type { Baseline, ExistingChannel, ExistingMember, ExistingUser, ScenarioContext, ScenarioLookups } from "./scenario.ts";
+import type {
+  Baseline,
+  ExistingChannel,
+  ExistingMember,
+  ExistingUser,
+  ScenarioContext,
+  ScenarioLookups,
+} from "./scenario.ts";
 
 /** A Prisma 7 client, or the client of an interactive transaction (`prisma.$transaction(async (tx) => …)`). */
 export interface PrismaLike {
@@ -26,7 +33,10 @@ function isPrisma(db: ScenarioDatabase): db is PrismaLike {
 async function select<T>(db: ScenarioDatabase, sql: string, values: unknown[]): Promise<T[]> {
   if (isPrisma(db)) return db.$queryRawUnsafe<T[]>(sql, ...values);
   if (typeof (db as PgLike)?.query !== "function") {
-    throw new SeedError("INVALID_USAGE", "scenario: create(db) takes a Prisma client (or an interactive transaction's client), a pg Client or Pool, or RollbackPool");
+    throw new SeedError(
+      "INVALID_USAGE",
+      "scenario: create(db) takes a Prisma client (or an interactive transaction's client), a pg Client or Pool, or RollbackPool",
+    );
   }
   return (await db.query(sql, values)).rows as T[];
 }
@@ -42,7 +52,9 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
   const users = new Map<string, ExistingUser>();
   const channels = new Map<string, ExistingChannel>();
   if (lookups.usernames.length > 0) {
-    const rows = await select<{ id: string; username: string; created_at: Date; deleted_at: Date | null } & Record<string, unknown>>(
+    const rows = await select<
+      { id: string; username: string; created_at: Date; deleted_at: Date | null } & Record<string, unknown>
+    >(
       db,
       `SELECT * FROM users WHERE username IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY deleted_at NULLS FIRST, id`,
       [JSON.stringify(lookups.usernames)],
@@ -50,32 +62,89 @@ export async function lookupContext(db: ScenarioDatabase, lookups: ScenarioLooku
     for (const name of lookups.usernames) {
       const found = rows.filter((r) => r.username === name);
       const live = found.filter((r) => r.deleted_at === null);
-      if (live.length > 1) throw new SeedError("INVALID_SCENARIO", `scenario: user "${name}": the database holds ${live.length} users named '${name}': name one that is unique, or declare a new user`);
+      if (live.length > 1)
+        throw new SeedError(
+          "INVALID_SCENARIO",
+          `scenario: user "${name}": the database holds ${live.length} users named '${name}': name one that is unique, or declare a new user`,
+        );
       const row = found[0];
-      if (row) users.set(name, { id: row.id, username: row.username, createdAt: new Date(row.created_at), deletedAt: row.deleted_at && new Date(row.deleted_at), row: asModel("User", row) as never });
+      if (row)
+        users.set(name, {
+          id: row.id,
+          username: row.username,
+          createdAt: new Date(row.created_at),
+          deletedAt: row.deleted_at && new Date(row.deleted_at),
+          row: asModel("User", row) as never,
+        });
     }
   }
-  const channelRows = lookups.channelNames.length === 0 ? [] : await select<{ id: string; name: string; type: "public" | "private" | "dm"; created_by: string; created_at: Date; archived_at: Date | null } & Record<string, unknown>>(
-    db,
-    `SELECT *, type::text AS type FROM channels WHERE deleted_at IS NULL AND name IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY id`,
-    [JSON.stringify(lookups.channelNames)],
-  );
+  const channelRows =
+    lookups.channelNames.length === 0
+      ? []
+      : await select<
+          {
+            id: string;
+            name: string;
+            type: "public" | "private" | "dm";
+            created_by: string;
+            created_at: Date;
+            archived_at: Date | null;
+          } & Record<string, unknown>
+        >(
+          db,
+          `SELECT *, type::text AS type FROM channels WHERE deleted_at IS NULL AND name IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY id`,
+          [JSON.stringify(lookups.channelNames)],
+        );
   const general = buildCanonical().general;
   const memberChannels = [...channelRows.map((c) => c.id), ...(lookups.general ? [general.id] : [])];
-  const members = memberChannels.length === 0 ? [] : await select<{ channel_id: string; user_id: string; username: string; role: ExistingMember["role"]; created_at: Date; deleted_at: Date | null; user_deleted: boolean }>(
-    db,
-    `SELECT m.channel_id, m.user_id, u.username, m.role::text AS role, m.created_at, m.deleted_at, u.deleted_at IS NOT NULL AS user_deleted
+  const members =
+    memberChannels.length === 0
+      ? []
+      : await select<{
+          channel_id: string;
+          user_id: string;
+          username: string;
+          role: ExistingMember["role"];
+          created_at: Date;
+          deleted_at: Date | null;
+          user_deleted: boolean;
+        }>(
+          db,
+          `SELECT m.channel_id, m.user_id, u.username, m.role::text AS role, m.created_at, m.deleted_at, u.deleted_at IS NOT NULL AS user_deleted
        FROM channel_members m JOIN users u ON u.id = m.user_id
       WHERE m.channel_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY m.created_at, m.id`,
-    [JSON.stringify(memberChannels)],
-  );
+          [JSON.stringify(memberChannels)],
+        );
   const membersOf = (id: string): ExistingMember[] =>
-    members.filter((m) => m.channel_id === id).map((m) => ({ userId: m.user_id, username: m.username, role: m.role, createdAt: new Date(m.created_at), deletedAt: m.deleted_at && new Date(m.deleted_at), userDeleted: Boolean(m.user_deleted) }));
+    members
+      .filter((m) => m.channel_id === id)
+      .map((m) => ({
+        userId: m.user_id,
+        username: m.username,
+        role: m.role,
+        createdAt: new Date(m.created_at),
+        deletedAt: m.deleted_at && new Date(m.deleted_at),
+        userDeleted: Boolean(m.user_deleted),
+      }));
   for (const name of lookups.channelNames) {
     const found = channelRows.filter((c) => c.name === name);
-    if (found.length > 1) throw new SeedError("INVALID_SCENARIO", `scenario: channel "${name}": the database holds ${found.length} live channels named '${name}': name one that is unique, or declare a new channel`);
+    if (found.length > 1)
+      throw new SeedError(
+        "INVALID_SCENARIO",
+        `scenario: channel "${name}": the database holds ${found.length} live channels named '${name}': name one that is unique, or declare a new channel`,
+      );
     const c = found[0];
-    if (c) channels.set(name, { id: c.id, name: c.name, type: c.type, createdBy: c.created_by, createdAt: new Date(c.created_at), archivedAt: c.archived_at && new Date(c.archived_at), members: membersOf(c.id), row: asModel("Channel", c) as never });
+    if (c)
+      channels.set(name, {
+        id: c.id,
+        name: c.name,
+        type: c.type,
+        createdBy: c.created_by,
+        createdAt: new Date(c.created_at),
+        archivedAt: c.archived_at && new Date(c.archived_at),
+        members: membersOf(c.id),
+        row: asModel("Channel", c) as never,
+      });
   }
   return { users, channels, generalMembers: lookups.general ? membersOf(general.id) : [] };
 }
@@ -85,7 +154,14 @@ function asModel(model: ModelName, row: Record<string, unknown>): Record<string,
   const out: Record<string, unknown> = {};
   for (const column of tableOf(model).columns) {
     const value = row[column.name];
-    out[column.field] = value === null || value === undefined ? null : column.type === "DateTime" ? new Date(value as string) : column.type === "BigInt" ? BigInt(value as string) : value;
+    out[column.field] =
+      value === null || value === undefined
+        ? null
+        : column.type === "DateTime"
+          ? new Date(value as string)
+          : column.type === "BigInt"
+            ? BigInt(value as string)
+            : value;
   }
   return out;
 }
@@ -138,10 +214,21 @@ export async function insertRows(db: ScenarioDatabase, rows: Rows): Promise<numb
     if (isPrisma(db)) await db.$executeRawUnsafe(sql, ...values);
     else await (db as PgLike).query(sql, values);
   } catch (cause) {
-    const e = cause as { code?: string; detail?: string; message?: string; meta?: { driverAdapterError?: { cause?: { message?: string } } } };
+    const e = cause as {
+      code?: string;
+      detail?: string;
+      message?: string;
+      meta?: { driverAdapterError?: { cause?: { message?: string } } };
+    };
     const reason = e.detail ?? e.meta?.driverAdapterError?.cause?.message ?? e.message ?? String(cause);
-    const sameRows = /Key \(id\)=/.test(reason) ? ": the database already holds rows of a scenario of the same shape and seed; give this one another seed (scenario({ seed: 2 })) or its rows keys" : "; change the override that collides";
-    throw new SeedError("SEED_FAILED", `scenario: the database refused its rows (${reason.split("\n")[0]}): nothing of the scenario was written${sameRows}`, { cause });
+    const sameRows = /Key \(id\)=/.test(reason)
+      ? ": the database already holds rows of a scenario of the same shape and seed; give this one another seed (scenario({ seed: 2 })) or its rows keys"
+      : "; change the override that collides";
+    throw new SeedError(
+      "SEED_FAILED",
+      `scenario: the database refused its rows (${reason.split("\n")[0]}): nothing of the scenario was written${sameRows}`,
+      { cause },
+    );
   }
   return tables.reduce((n, t) => n + rows[t.model].length, 0);
 }

@@ -1,6 +1,22 @@
 // chatgenius-seed/scenario: the rows a test needs, in a few typed lines, keeping the app's rules.
-export { scenario, Scenario, SCENARIO_RULES, type ScenarioOptions, type PlannedScenario, type ScenarioContext, type ScenarioLookups, type Baseline } from "./scenario.ts";
-export { lookupContext, assertBaseline, insertRows, type ScenarioDatabase, type PrismaLike, type PgLike } from "./database.ts";
+export {
+  scenario,
+  Scenario,
+  SCENARIO_RULES,
+  type ScenarioOptions,
+  type PlannedScenario,
+  type ScenarioContext,
+  type ScenarioLookups,
+  type Baseline,
+} from "./scenario.ts";
+export {
+  lookupContext,
+  assertBaseline,
+  insertRows,
+  type ScenarioDatabase,
+  type PrismaLike,
+  type PgLike,
+} from "./database.ts";
 export type {
   Handle,
   ModelRow,

@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import { insertOrder, tableOf, type ModelName, type RowOf, type Rows } from "../core/datamodel.ts";
 import * as ENUMS from "../generated/prisma/enums.ts";
 import { SeedError } from "../core/errors.ts";
-import { buildCanonical, DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC, type CanonicalRows } from "../plan/fixtures/canonical.ts";
+import {
+  buildCanonical,
+  DEFAULT_NOTIFICATIONS,
+  DEFAULT_OFFLINE_SYNC,
+  type CanonicalRows,
+} from "../plan/fixtures/canonical.ts";
 import { DAY, HOUR, MINUTE, WINDOW_END, at } from "../plan/fixtures/clock.ts";
 import { REACTION_EMOJI } from "../plan/fixtures/reactions.ts";
 import { DEFAULT_SEED, emptyRows } from "../plan/plan.ts";
@@ -148,8 +153,28 @@ const PLURAL: Record<Decl["kind"], string> = {
 /** Every generated timestamp of a scenario lies after this (two days before the seed's window ends), after its parents. */
 const SCENARIO_FROM = WINDOW_END - 2 * DAY;
 const SECOND = 1000;
-const FILE_TYPES = [["pdf", "application/pdf"], ["png", "image/png"], ["jpg", "image/jpeg"], ["gif", "image/gif"]] as const;
-const CHANNEL_WORDS = ["launch", "release", "incident", "roadmap", "onboarding", "search", "billing", "mobile", "api", "design-review", "support-escalations", "offsite", "hiring", "perf"] as const;
+const FILE_TYPES = [
+  ["pdf", "application/pdf"],
+  ["png", "image/png"],
+  ["jpg", "image/jpeg"],
+  ["gif", "image/gif"],
+] as const;
+const CHANNEL_WORDS = [
+  "launch",
+  "release",
+  "incident",
+  "roadmap",
+  "onboarding",
+  "search",
+  "billing",
+  "mobile",
+  "api",
+  "design-review",
+  "support-escalations",
+  "offsite",
+  "hiring",
+  "perf",
+] as const;
 
 function invalid(message: string): SeedError {
   return new SeedError("INVALID_SCENARIO", `scenario: ${message}`);
@@ -176,9 +201,11 @@ export class Scenario {
 
   constructor(options: ScenarioOptions = {}) {
     const seed = options.seed ?? DEFAULT_SEED;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw invalid(`seed ${String(seed)} is not a whole number ≥ 0: pass e.g. scenario({ seed: 42 })`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw invalid(`seed ${String(seed)} is not a whole number ≥ 0: pass e.g. scenario({ seed: 42 })`);
     for (const rule of options.allow ?? []) {
-      if (!SCENARIO_RULES.includes(rule)) throw invalid(`allow names '${rule}', which is no rule: use one of ${SCENARIO_RULES.join(", ")}`);
+      if (!SCENARIO_RULES.includes(rule))
+        throw invalid(`allow names '${rule}', which is no rule: use one of ${SCENARIO_RULES.join(", ")}`);
     }
     this.seed = seed;
     this.recycle = options.recycle ?? true;
@@ -199,7 +226,8 @@ export class Scenario {
 
   /** A user the database already holds, by username (looked up when the scenario is created). */
   existingUser(username: string): Handle<"User"> {
-    if (typeof username !== "string" || username === "") throw invalid(`existingUser() needs a username, e.g. existingUser("testuser1")`);
+    if (typeof username !== "string" || username === "")
+      throw invalid(`existingUser() needs a username, e.g. existingUser("testuser1")`);
     return this.declare("User", { kind: "existingUser", place: `user "${username}"`, username });
   }
 
@@ -221,12 +249,17 @@ export class Scenario {
 
   /** A channel the database already holds, by name (looked up when the scenario is created). */
   existingChannel(name: string): Handle<"Channel"> {
-    if (typeof name !== "string" || name === "") throw invalid(`existingChannel() needs a channel name, e.g. existingChannel("general")`);
+    if (typeof name !== "string" || name === "")
+      throw invalid(`existingChannel() needs a channel name, e.g. existingChannel("general")`);
     return this.declare("Channel", { kind: "existingChannel", place: `channel "${name}"`, name });
   }
 
   /** `user` joins `channel` (role `member` unless given); for a user already in it, sets its membership's fields. */
-  channelMember(channel: Handle<"Channel">, user: Handle<"User">, options: ChannelMemberOptions = {}): Handle<"ChannelMember"> {
+  channelMember(
+    channel: Handle<"Channel">,
+    user: Handle<"User">,
+    options: ChannelMemberOptions = {},
+  ): Handle<"ChannelMember"> {
     this.own(channel, "Channel", "channel");
     this.own(user, "User", "user");
     this.traits("channelMember", options.traits, MEMBER_TRAITS);
@@ -237,12 +270,22 @@ export class Scenario {
   /** A message (a root, or a reply with `replyTo`), optionally with a thread, reactions and files. */
   message(options: MessageOptions = {}): Handle<"Message"> {
     this.traits("message", options.traits, MESSAGE_TRAITS);
-    this.fields("message", "Message", options, ["channelId", "userId", "threadId"], ["key", "traits", "channel", "author", "replyTo", "replies", "reactions", "files"]);
+    this.fields(
+      "message",
+      "Message",
+      options,
+      ["channelId", "userId", "threadId"],
+      ["key", "traits", "channel", "author", "replyTo", "replies", "reactions", "files"],
+    );
     if (options.channel) this.own(options.channel, "Channel", "channel");
     if (options.author) this.own(options.author, "User", "author");
     if (options.replyTo) this.own(options.replyTo, "Message", "replyTo");
-    for (const field of ["replies", "reactions", "files"] as const) if (options[field] !== undefined) this.count(field, options[field]!, 0);
-    if (options.replyTo && options.replies) throw invalid(`a reply cannot have replies of its own (a thread's root is never a reply): drop replies or replyTo`);
+    for (const field of ["replies", "reactions", "files"] as const)
+      if (options[field] !== undefined) this.count(field, options[field]!, 0);
+    if (options.replyTo && options.replies)
+      throw invalid(
+        `a reply cannot have replies of its own (a thread's root is never a reply): drop replies or replyTo`,
+      );
     return this.declare("Message", { kind: "message", place: "", options });
   }
 
@@ -272,7 +315,13 @@ export class Scenario {
   messageRead(options: MessageReadOptions): Handle<"MessageRead"> {
     this.own(options?.user, "User", "user");
     this.own(options?.message, "Message", "message");
-    this.fields("messageRead", "MessageRead", options, ["userId", "channelId", "lastReadMessageId"], ["key", "user", "message"]);
+    this.fields(
+      "messageRead",
+      "MessageRead",
+      options,
+      ["userId", "channelId", "lastReadMessageId"],
+      ["key", "user", "message"],
+    );
     return this.declare("MessageRead", { kind: "messageRead", place: "", options });
   }
 
@@ -351,7 +400,12 @@ export class Scenario {
    */
   fingerprint(): string {
     return createHash("sha256")
-      .update(JSON.stringify({ seed: this.seed, recycle: this.recycle, allow: [...this.allow].sort(), decls: this.decls }, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Date ? v.toISOString() : v)))
+      .update(
+        JSON.stringify(
+          { seed: this.seed, recycle: this.recycle, allow: [...this.allow].sort(), decls: this.decls },
+          (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Date ? v.toISOString() : v),
+        ),
+      )
       .digest("hex");
   }
 
@@ -386,7 +440,9 @@ export class Scenario {
 
   private count(what: string, count: number, min = 1): void {
     if (!Number.isSafeInteger(count) || count < min || count > 1_000_000) {
-      throw invalid(`${what} is ${String(count)}: give a whole number from ${min} to 1,000,000, e.g. ${what === "members" ? "members: 3" : `${what}(3)`.replace(/^(replies|reactions|files)\(3\)$/, "$1: 3")}`);
+      throw invalid(
+        `${what} is ${String(count)}: give a whole number from ${min} to 1,000,000, e.g. ${what === "members" ? "members: 3" : `${what}(3)`.replace(/^(replies|reactions|files)\(3\)$/, "$1: 3")}`,
+      );
     }
   }
 
@@ -397,23 +453,42 @@ export class Scenario {
   }
 
   /** Overrides name the model's own columns (ids and foreign keys excepted) with values of their enum. */
-  private fields(what: string, model: ModelName, options: object, foreignKeys: readonly string[], extra: readonly string[]): void {
+  private fields(
+    what: string,
+    model: ModelName,
+    options: object,
+    foreignKeys: readonly string[],
+    extra: readonly string[],
+  ): void {
     const columns = tableOf(model).columns.filter((c) => c.field !== "id" && !foreignKeys.includes(c.field));
     for (const [field, value] of Object.entries(options ?? {})) {
       if (extra.includes(field)) continue;
       const column = columns.find((c) => c.field === field);
-      if (!column) throw invalid(`${what}() has no field '${field}': use ${[...columns.map((c) => c.field), ...extra].join(", ")}`);
-      const values = column.kind === "enum" ? Object.values((ENUMS as unknown as Record<string, Record<string, string>>)[column.type] ?? {}) : null;
-      if (values && value !== undefined && !values.includes(value as string)) throw invalid(`${what}() ${field} is '${String(value)}': use one of ${values.join(", ")}`);
+      if (!column)
+        throw invalid(
+          `${what}() has no field '${field}': use ${[...columns.map((c) => c.field), ...extra].join(", ")}`,
+        );
+      const values =
+        column.kind === "enum"
+          ? Object.values((ENUMS as unknown as Record<string, Record<string, string>>)[column.type] ?? {})
+          : null;
+      if (values && value !== undefined && !values.includes(value as string))
+        throw invalid(`${what}() ${field} is '${String(value)}': use one of ${values.join(", ")}`);
     }
   }
 
   private own(handle: unknown, model: ModelName, field: string): void {
     if (!this.handles.has(handle as AnyHandle)) {
-      const what = typeof handle === "string" ? `a raw id ('${handle}')` : handle === undefined ? "nothing" : "a handle of another scenario";
+      const what =
+        typeof handle === "string"
+          ? `a raw id ('${handle}')`
+          : handle === undefined
+            ? "nothing"
+            : "a handle of another scenario";
       throw invalid(`${field} is ${what}: pass what this scenario's ${lowerFirst(model)}() call returned`);
     }
-    if ((handle as AnyHandle).model !== model) throw invalid(`${field} is a ${(handle as AnyHandle).model} (${(handle as AnyHandle).place}), not a ${model}`);
+    if ((handle as AnyHandle).model !== model)
+      throw invalid(`${field} is a ${(handle as AnyHandle).model} (${(handle as AnyHandle).place}), not a ${model}`);
   }
 }
 
@@ -548,7 +623,9 @@ class Planner {
     if (typeof options.key === "string") return options.key;
     const { place: _place, handle: _handle, ...declared } = decl as Decl & { handle?: unknown };
     const own = JSON.stringify(declared, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
-    return own === JSON.stringify({ kind: decl.kind, options: {} }) ? decl.place : `${decl.place}~${createHash("sha256").update(own).digest("hex").slice(0, 8)}`;
+    return own === JSON.stringify({ kind: decl.kind, options: {} })
+      ? decl.place
+      : `${decl.place}~${createHash("sha256").update(own).digest("hex").slice(0, 8)}`;
   }
 
   private record(handle: AnyHandle | undefined, model: ModelName, row: Record<string, unknown>, place: string): void {
@@ -565,10 +642,27 @@ class Planner {
         return;
       case "existingUser": {
         const found = this.context.users.get(decl.username);
-        if (!found) throw invalid(`${decl.place}: the database holds no user named '${decl.username}': seed it first, or declare a new one with user()`);
-        this.users.set(handle, { id: found.id, username: found.username, createdAt: ms(found.createdAt), deleted: found.deletedAt !== null, baseline: true });
+        if (!found)
+          throw invalid(
+            `${decl.place}: the database holds no user named '${decl.username}': seed it first, or declare a new one with user()`,
+          );
+        this.users.set(handle, {
+          id: found.id,
+          username: found.username,
+          createdAt: ms(found.createdAt),
+          deleted: found.deletedAt !== null,
+          baseline: true,
+        });
         this.byPlace.set(handle, { model: "User", row: (found.row ?? found) as unknown as Record<string, unknown> });
-        this.contextRows.User.push({ id: found.id, auth0Id: "", email: "", username: found.username, fullName: "", createdAt: found.createdAt, deletedAt: found.deletedAt });
+        this.contextRows.User.push({
+          id: found.id,
+          auth0Id: "",
+          email: "",
+          username: found.username,
+          fullName: "",
+          createdAt: found.createdAt,
+          deletedAt: found.deletedAt,
+        });
         return;
       }
       case "channel":
@@ -576,16 +670,46 @@ class Planner {
         return;
       case "existingChannel": {
         const found = this.context.channels.get(decl.name);
-        if (!found) throw invalid(`${decl.place}: the database holds no live channel named '${decl.name}': seed it first, or declare a new one with channel()`);
-        const members = found.members.map((m) => ({ userId: m.userId, username: m.username, role: m.role, joinedAt: ms(m.createdAt), active: m.deletedAt === null && !m.userDeleted }));
-        this.channels.set(handle, { id: found.id, name: found.name, type: found.type, createdAt: ms(found.createdAt), members, label: `#${found.name}` });
+        if (!found)
+          throw invalid(
+            `${decl.place}: the database holds no live channel named '${decl.name}': seed it first, or declare a new one with channel()`,
+          );
+        const members = found.members.map((m) => ({
+          userId: m.userId,
+          username: m.username,
+          role: m.role,
+          joinedAt: ms(m.createdAt),
+          active: m.deletedAt === null && !m.userDeleted,
+        }));
+        this.channels.set(handle, {
+          id: found.id,
+          name: found.name,
+          type: found.type,
+          createdAt: ms(found.createdAt),
+          members,
+          label: `#${found.name}`,
+        });
         this.byPlace.set(handle, { model: "Channel", row: (found.row ?? found) as unknown as Record<string, unknown> });
-        this.contextRows.Channel.push({ id: found.id, name: found.name, type: found.type, createdBy: found.createdBy, createdAt: found.createdAt, archivedAt: found.archivedAt });
+        this.contextRows.Channel.push({
+          id: found.id,
+          name: found.name,
+          type: found.type,
+          createdBy: found.createdBy,
+          createdAt: found.createdAt,
+          archivedAt: found.archivedAt,
+        });
         for (const m of found.members) this.contextMember(found.id, m);
         return;
       }
       case "channelMember":
-        this.member(this.keyOf(decl), decl.place, this.channels.get(decl.channel)!, this.users.get(decl.user)!, decl.options, handle);
+        this.member(
+          this.keyOf(decl),
+          decl.place,
+          this.channels.get(decl.channel)!,
+          this.users.get(decl.user)!,
+          decl.options,
+          handle,
+        );
         return;
       case "message":
         this.message(this.keyOf(decl), decl.place, decl.options, handle);
@@ -603,10 +727,20 @@ class Planner {
       case "userStatus": {
         const user = this.users.get(decl.user)!;
         const row = decl.kind === "userSettings" ? user.settings : user.status;
-        if (!row) throw invalid(`${decl.place}: ${user.username} is not a new user of this scenario: it has its ${decl.kind === "userSettings" ? "settings" : "status"} row already; change it in the test instead`);
+        if (!row)
+          throw invalid(
+            `${decl.place}: ${user.username} is not a new user of this scenario: it has its ${decl.kind === "userSettings" ? "settings" : "status"} row already; change it in the test instead`,
+          );
         const { mutedChannels, ...fields } = decl.options as UserSettingsOptions;
-        Object.assign(row, fields, mutedChannels ? { mutedChannels: mutedChannels.map((c) => this.channels.get(c)!.id) } : {});
-        this.byPlace.set(handle, { model: decl.kind === "userSettings" ? "UserSettings" : "UserStatus", row: row as Record<string, unknown> });
+        Object.assign(
+          row,
+          fields,
+          mutedChannels ? { mutedChannels: mutedChannels.map((c) => this.channels.get(c)!.id) } : {},
+        );
+        this.byPlace.set(handle, {
+          model: decl.kind === "userSettings" ? "UserSettings" : "UserStatus",
+          row: row as Record<string, unknown>,
+        });
         return;
       }
     }
@@ -614,8 +748,23 @@ class Planner {
 
   /** A membership the database holds, and its user, for the rules (never written). */
   private contextMember(channelId: string, m: ExistingMember): void {
-    this.contextRows.ChannelMember.push({ id: `${channelId}:${m.userId}`, channelId, userId: m.userId, role: m.role, createdAt: m.createdAt, deletedAt: m.deletedAt });
-    if (!this.contextRows.User.some((u) => u.id === m.userId)) this.contextRows.User.push({ id: m.userId, auth0Id: "", email: "", username: m.username, fullName: "", deletedAt: m.userDeleted ? m.createdAt : null });
+    this.contextRows.ChannelMember.push({
+      id: `${channelId}:${m.userId}`,
+      channelId,
+      userId: m.userId,
+      role: m.role,
+      createdAt: m.createdAt,
+      deletedAt: m.deletedAt,
+    });
+    if (!this.contextRows.User.some((u) => u.id === m.userId))
+      this.contextRows.User.push({
+        id: m.userId,
+        auth0Id: "",
+        email: "",
+        username: m.username,
+        fullName: "",
+        deletedAt: m.userDeleted ? m.createdAt : null,
+      });
   }
 
   // ---- users ------------------------------------------------------------------------------
@@ -630,7 +779,11 @@ class Planner {
     const digits = faker.string.numeric({ length: 20, allowLeadingZeros: true });
     const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : SCENARIO_FROM + rng.int(0, 10 * MINUTE);
     const id = ulid(createdAt, rng);
-    const base = `${first}.${last}`.normalize("NFKD").replace(/[^A-Za-z.]/g, "").toLowerCase().slice(0, 40);
+    const base = `${first}.${last}`
+      .normalize("NFKD")
+      .replace(/[^A-Za-z.]/g, "")
+      .toLowerCase()
+      .slice(0, 40);
     let username = base;
     for (let n = 2; this.usernames.has(username); n++) username = `${base}${n}`;
     const deletedAt = traits.has("deleted") ? createdAt + HOUR : null;
@@ -653,9 +806,27 @@ class Planner {
     const state: UserState = { id, username: row.username, createdAt, deleted: row.deletedAt != null, baseline: false };
     // Every user of the app has a settings and a status row.
     const settingsAt = createdAt + rng.int(SECOND, MINUTE);
-    state.settings = { id: ulid(settingsAt, rng), userId: id, theme: rng.chance(0.7) ? "light" : "dark", notifications: { ...DEFAULT_NOTIFICATIONS }, mutedChannels: [], offlineSync: { ...DEFAULT_OFFLINE_SYNC }, createdAt: at(settingsAt), updatedAt: at(settingsAt) };
+    state.settings = {
+      id: ulid(settingsAt, rng),
+      userId: id,
+      theme: rng.chance(0.7) ? "light" : "dark",
+      notifications: { ...DEFAULT_NOTIFICATIONS },
+      mutedChannels: [],
+      offlineSync: { ...DEFAULT_OFFLINE_SYNC },
+      createdAt: at(settingsAt),
+      updatedAt: at(settingsAt),
+    };
     const statusAt = createdAt + rng.int(SECOND, MINUTE);
-    state.status = { id: ulid(statusAt, rng), userId: id, presence: rng.pick(["online", "away", "offline"] as const), statusText: null, statusEmoji: null, statusExpiry: null, createdAt: at(statusAt), updatedAt: at(statusAt) };
+    state.status = {
+      id: ulid(statusAt, rng),
+      userId: id,
+      presence: rng.pick(["online", "away", "offline"] as const),
+      statusText: null,
+      statusEmoji: null,
+      statusExpiry: null,
+      createdAt: at(statusAt),
+      updatedAt: at(statusAt),
+    };
     this.record(undefined, "UserSettings", state.settings as Record<string, unknown>, `${place}.settings`);
     this.record(undefined, "UserStatus", state.status as Record<string, unknown>, `${place}.status`);
     return state;
@@ -663,7 +834,13 @@ class Planner {
 
   /** The seeded baseline's users (testuser1–3), present in every profile. */
   private baselineUser(index: number): UserState {
-    this.canonicalUsers ??= this.canonical.users.map((u) => ({ id: u.id, username: u.username, createdAt: ms(u.createdAt!), deleted: false, baseline: true }));
+    this.canonicalUsers ??= this.canonical.users.map((u) => ({
+      id: u.id,
+      username: u.username,
+      createdAt: ms(u.createdAt!),
+      deleted: false,
+      baseline: true,
+    }));
     const user = this.canonicalUsers[index]!;
     this.baselineUsers.add(user.username);
     if (!this.contextRows.User.some((u) => u.id === user.id)) this.contextRows.User.push(this.canonical.users[index]!);
@@ -677,7 +854,8 @@ class Planner {
     const faker = fakerFor(this.seed, `scenario:${key}`);
     const traits = new Set(options.traits ?? []);
     const types = (["public", "private", "dm"] as const).filter((t) => traits.has(t));
-    if (types.length > 1) throw invalid(`${place}: traits ${types.join(" and ")} are exclusive: a channel has one type`);
+    if (types.length > 1)
+      throw invalid(`${place}: traits ${types.join(" and ")} are exclusive: a channel has one type`);
     const type = options.type ?? types[0] ?? "public";
     const members: UserState[] = [];
     if (Array.isArray(options.members)) {
@@ -685,7 +863,11 @@ class Planner {
     } else {
       const count = (options.members as number | undefined) ?? (type === "dm" ? 2 : 3);
       for (let i = 0; i < count; i++) {
-        members.push(this.recycle && i < this.canonical.users.length ? this.baselineUser(i) : this.newUser(`${key}.members[${i}]`, `${place}.members[${i}]`, {}));
+        members.push(
+          this.recycle && i < this.canonical.users.length
+            ? this.baselineUser(i)
+            : this.newUser(`${key}.members[${i}]`, `${place}.members[${i}]`, {}),
+        );
       }
     }
     const creator = options.creator ? this.users.get(options.creator)! : members[0];
@@ -694,11 +876,15 @@ class Planner {
     const parents = Math.max(SCENARIO_FROM, ...members.map((m) => m.createdAt));
     const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : parents + rng.int(SECOND, MINUTE);
     const id = ulid(createdAt, rng);
-    const suffix = rng.int(0, 36 ** 4 - 1).toString(36).padStart(4, "0");
+    const suffix = rng
+      .int(0, 36 ** 4 - 1)
+      .toString(36)
+      .padStart(4, "0");
     const word = rng.pick(CHANNEL_WORDS);
     const described = rng.chance(0.8) ? `${faker.company.catchPhrase()}.` : null;
     const others = members.filter((m) => m !== creator);
-    const name = type === "dm" ? dmChannelName(creator.username, others[0]?.username ?? creator.username) : `${word}-${suffix}`;
+    const name =
+      type === "dm" ? dmChannelName(creator.username, others[0]?.username ?? creator.username) : `${word}-${suffix}`;
     const archivedAt = traits.has("archived") ? createdAt + 6 * HOUR : null;
     const deletedAt = traits.has("deleted") ? createdAt + 12 * HOUR : null;
     const archiver = options.archivedBy ? this.users.get(options.archivedBy)! : creator;
@@ -717,7 +903,14 @@ class Planner {
     };
     row.createdAt = at(createdAt);
     this.record(handle, "Channel", row as unknown as Record<string, unknown>, place);
-    const state: ChannelState = { id, name: row.name, type: row.type, createdAt, members: [], label: key === place ? place : `"${key}"` };
+    const state: ChannelState = {
+      id,
+      name: row.name,
+      type: row.type,
+      createdAt,
+      members: [],
+      label: key === place ? place : `"${key}"`,
+    };
     members.forEach((user, i) => {
       this.join(state, user, `${place}.members[${i}]`, user === creator ? "owner" : "member", rng);
     });
@@ -738,7 +931,13 @@ class Planner {
         name: g.name,
         type: "public",
         createdAt: ms(g.createdAt!),
-        members: this.canonical.members.map((m, i) => ({ userId: m.userId, username: this.baselineUser(i).username, role: m.role, joinedAt: ms(m.createdAt!), active: true })),
+        members: this.canonical.members.map((m, i) => ({
+          userId: m.userId,
+          username: this.baselineUser(i).username,
+          role: m.role,
+          joinedAt: ms(m.createdAt!),
+          active: true,
+        })),
         label: "#general",
       };
     }
@@ -751,8 +950,19 @@ class Planner {
     return this.defaultChannel;
   }
 
-  private join(channel: ChannelState, user: UserState, place: string, role: "owner" | "admin" | "member", rng: Random, options: ChannelMemberOptions = {}, handle?: AnyHandle): Member {
-    const joinedAt = options.createdAt !== undefined ? ms(options.createdAt) : Math.max(channel.createdAt, user.createdAt) + rng.int(SECOND, 30 * SECOND);
+  private join(
+    channel: ChannelState,
+    user: UserState,
+    place: string,
+    role: "owner" | "admin" | "member",
+    rng: Random,
+    options: ChannelMemberOptions = {},
+    handle?: AnyHandle,
+  ): Member {
+    const joinedAt =
+      options.createdAt !== undefined
+        ? ms(options.createdAt)
+        : Math.max(channel.createdAt, user.createdAt) + rng.int(SECOND, 30 * SECOND);
     const left = (options.traits ?? []).includes("left") ? joinedAt + HOUR : null;
     const row: RowOf<"ChannelMember"> = {
       id: ulid(joinedAt, rng),
@@ -766,12 +976,26 @@ class Planner {
     };
     row.createdAt = at(joinedAt);
     this.record(handle, "ChannelMember", row as unknown as Record<string, unknown>, place);
-    const member: Member = { userId: user.id, username: user.username, role: row.role, joinedAt, active: !row.deletedAt && !user.deleted, row };
+    const member: Member = {
+      userId: user.id,
+      username: user.username,
+      role: row.role,
+      joinedAt,
+      active: !row.deletedAt && !user.deleted,
+      row,
+    };
     channel.members.push(member);
     return member;
   }
 
-  private member(key: string, place: string, channel: ChannelState, user: UserState, options: ChannelMemberOptions, handle: AnyHandle): void {
+  private member(
+    key: string,
+    place: string,
+    channel: ChannelState,
+    user: UserState,
+    options: ChannelMemberOptions,
+    handle: AnyHandle,
+  ): void {
     const { rng } = this.stream(key);
     const existing = channel.members.find((m) => m.userId === user.id && m.row);
     if (existing) {
@@ -788,10 +1012,20 @@ class Planner {
 
   // ---- messages ---------------------------------------------------------------------------
 
-  private message(key: string, place: string, options: MessageOptions, handle?: AnyHandle, thread?: { root: MessageState; index: number; of: number }): MessageState {
+  private message(
+    key: string,
+    place: string,
+    options: MessageOptions,
+    handle?: AnyHandle,
+    thread?: { root: MessageState; index: number; of: number },
+  ): MessageState {
     const { rng } = this.stream(key);
     const root = thread?.root ?? (options.replyTo ? this.messages.get(options.replyTo)! : undefined);
-    const channel = options.channel ? this.channels.get(options.channel)! : root ? root.channel : this.channelForMessage();
+    const channel = options.channel
+      ? this.channels.get(options.channel)!
+      : root
+        ? root.channel
+        : this.channelForMessage();
     const writers = channel.members.filter((m) => m.active);
     const pick = rng.next();
     let author: { id: string; joinedAt: number; username: string };
@@ -803,11 +1037,19 @@ class Planner {
       // A reply's author is preferably someone other than the root's.
       const candidates = root && writers.length > 1 ? writers.filter((m) => m.userId !== root.row.userId) : writers;
       const chosen = candidates[Math.floor(pick * candidates.length)];
-      if (!chosen) throw invalid(`${place}: nobody can write in ${channel.label} (it has no active member): give it members, or give the message an author`);
+      if (!chosen)
+        throw invalid(
+          `${place}: nobody can write in ${channel.label} (it has no active member): give it members, or give the message an author`,
+        );
       author = { id: chosen.userId, username: chosen.username, joinedAt: chosen.joinedAt };
     }
-    const parentsAt = root ? Math.max(root.lastReplyAt, author.joinedAt) : Math.max(SCENARIO_FROM, channel.createdAt, author.joinedAt);
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE));
+    const parentsAt = root
+      ? Math.max(root.lastReplyAt, author.joinedAt)
+      : Math.max(SCENARIO_FROM, channel.createdAt, author.joinedAt);
+    const createdAt =
+      options.createdAt !== undefined
+        ? ms(options.createdAt)
+        : parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE));
     const id = ulid(createdAt, rng);
     const cast = castOf(channel.members, author);
     // The last of a thread of two or more (`replies: n`) closes it; a reply declared on its own answers.
@@ -820,7 +1062,11 @@ class Planner {
     const deletedOwn = createdAt + rng.int(10 * MINUTE, HOUR);
     // A deleted root hides its thread: its replies are deleted with it.
     const rootDeletedAt = root?.row.deletedAt ? ms(root.row.deletedAt) : null;
-    const deletedAt = traits.has("deleted") ? deletedOwn : rootDeletedAt !== null ? Math.max(rootDeletedAt, createdAt + MINUTE) : null;
+    const deletedAt = traits.has("deleted")
+      ? deletedOwn
+      : rootDeletedAt !== null
+        ? Math.max(rootDeletedAt, createdAt + MINUTE)
+        : null;
     const row: RowOf<"Message"> = {
       id,
       channelId: channel.id,
@@ -835,8 +1081,21 @@ class Planner {
     };
     row.createdAt = at(createdAt);
     const label = key === place ? place : `"${key}"`;
-    this.record(handle, "Message", row as unknown as Record<string, unknown>, root ? `${place} (reply to ${root.label})` : place);
-    const state: MessageState = { row, channel, conversation: text.conversation, label, replies: 0, lastReplyAt: createdAt, reacted: new Set() };
+    this.record(
+      handle,
+      "Message",
+      row as unknown as Record<string, unknown>,
+      root ? `${place} (reply to ${root.label})` : place,
+    );
+    const state: MessageState = {
+      row,
+      channel,
+      conversation: text.conversation,
+      label,
+      replies: 0,
+      lastReplyAt: createdAt,
+      reacted: new Set(),
+    };
     if (root) {
       root.replies += 1;
       root.lastReplyAt = Math.max(root.lastReplyAt, createdAt);
@@ -848,12 +1107,20 @@ class Planner {
       const placeOf = `${place}.replies[${i}]`;
       this.message(replyKey, placeOf, {}, undefined, { root: state, index: i, of: replies });
     }
-    for (let i = 0; i < (options.reactions ?? 0); i++) this.reaction(`${key}.reactions[${i}]`, `${place}.reactions[${i}]`, state, {} as ReactionOptions);
-    for (let i = 0; i < (options.files ?? 0); i++) this.file(`${key}.files[${i}]`, `${place}.files[${i}]`, state, {} as FileOptions);
+    for (let i = 0; i < (options.reactions ?? 0); i++)
+      this.reaction(`${key}.reactions[${i}]`, `${place}.reactions[${i}]`, state, {} as ReactionOptions);
+    for (let i = 0; i < (options.files ?? 0); i++)
+      this.file(`${key}.files[${i}]`, `${place}.files[${i}]`, state, {} as FileOptions);
     return state;
   }
 
-  private reaction(key: string, place: string, message: MessageState, options: Partial<ReactionOptions>, handle?: AnyHandle): void {
+  private reaction(
+    key: string,
+    place: string,
+    message: MessageState,
+    options: Partial<ReactionOptions>,
+    handle?: AnyHandle,
+  ): void {
     const { rng } = this.stream(key);
     const emoji = options.emoji ?? rng.pick(REACTION_EMOJI);
     let user: { id: string; joinedAt: number };
@@ -863,17 +1130,42 @@ class Planner {
     } else {
       const candidates = message.channel.members.filter((m) => m.active && !message.reacted.has(m.userId));
       const chosen = candidates[Math.floor(rng.next() * candidates.length)];
-      if (!chosen) throw invalid(`${place}: every member of ${message.channel.label} has reacted to ${message.label} already: add members to the channel, or fewer reactions`);
+      if (!chosen)
+        throw invalid(
+          `${place}: every member of ${message.channel.label} has reacted to ${message.label} already: add members to the channel, or fewer reactions`,
+        );
       user = { id: chosen.userId, joinedAt: chosen.joinedAt };
     }
     message.reacted.add(user.id);
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : Math.max(ms(message.row.createdAt!), user.joinedAt) + rng.int(SECOND, 5 * MINUTE);
-    const row: RowOf<"Reaction"> = { id: ulid(createdAt, rng), messageId: message.row.id, userId: user.id, emoji, createdAt: at(createdAt), updatedAt: at(createdAt), ...withoutKeyAndTraits(options, ["message", "user"]) };
+    const createdAt =
+      options.createdAt !== undefined
+        ? ms(options.createdAt)
+        : Math.max(ms(message.row.createdAt!), user.joinedAt) + rng.int(SECOND, 5 * MINUTE);
+    const row: RowOf<"Reaction"> = {
+      id: ulid(createdAt, rng),
+      messageId: message.row.id,
+      userId: user.id,
+      emoji,
+      createdAt: at(createdAt),
+      updatedAt: at(createdAt),
+      ...withoutKeyAndTraits(options, ["message", "user"]),
+    };
     row.createdAt = at(createdAt);
-    this.record(handle, "Reaction", row as unknown as Record<string, unknown>, `${place} (reaction to ${message.label})`);
+    this.record(
+      handle,
+      "Reaction",
+      row as unknown as Record<string, unknown>,
+      `${place} (reaction to ${message.label})`,
+    );
   }
 
-  private file(key: string, place: string, message: MessageState, options: Partial<FileOptions>, handle?: AnyHandle): void {
+  private file(
+    key: string,
+    place: string,
+    message: MessageState,
+    options: Partial<FileOptions>,
+    handle?: AnyHandle,
+  ): void {
     const { rng } = this.stream(key);
     const faker = fakerFor(this.seed, `scenario:${key}`);
     const [ext, type] = rng.pick(FILE_TYPES);
@@ -904,10 +1196,26 @@ class Planner {
     const { rng } = this.stream(key);
     const message = this.messages.get(options.message)!;
     const user = this.users.get(options.user)!;
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : Math.max(ms(message.row.createdAt!), user.createdAt) + rng.int(SECOND, 10 * MINUTE);
-    const row: RowOf<"MessageRead"> = { id: ulid(createdAt, rng), userId: user.id, channelId: message.channel.id, lastReadMessageId: message.row.id, createdAt: at(createdAt), updatedAt: at(createdAt), ...withoutKeyAndTraits(options, ["message", "user"]) };
+    const createdAt =
+      options.createdAt !== undefined
+        ? ms(options.createdAt)
+        : Math.max(ms(message.row.createdAt!), user.createdAt) + rng.int(SECOND, 10 * MINUTE);
+    const row: RowOf<"MessageRead"> = {
+      id: ulid(createdAt, rng),
+      userId: user.id,
+      channelId: message.channel.id,
+      lastReadMessageId: message.row.id,
+      createdAt: at(createdAt),
+      updatedAt: at(createdAt),
+      ...withoutKeyAndTraits(options, ["message", "user"]),
+    };
     row.createdAt = at(createdAt);
-    this.record(handle, "MessageRead", row as unknown as Record<string, unknown>, `${place} (read marker of ${user.username})`);
+    this.record(
+      handle,
+      "MessageRead",
+      row as unknown as Record<string, unknown>,
+      `${place} (read marker of ${user.username})`,
+    );
   }
 
   // ---- rules ------------------------------------------------------------------------------
@@ -931,14 +1239,20 @@ class Planner {
       .filter((v) => !seen.has(`${v.rowId}:${v.rule}`) && seen.add(`${v.rowId}:${v.rule}`))
       .map((v) => `${this.places.get(v.rowId)}: ${v.rule}${v.detail ? ` (${v.detail})` : ""}`);
     const rules = unique(violations.map((v) => v.rule)).filter((r) => SCENARIO_RULES.includes(r));
-    const hint = rules.length > 0 ? `; fix the override, or let a negative test break it with scenario({ allow: [${rules.map((r) => `"${r}"`).join(", ")}] })` : "; fix the override";
-    throw invalid(`${lines.slice(0, 3).join("; ")}${lines.length > 3 ? ` and ${lines.length - 3} more` : ""}${hint}. Nothing was written`);
+    const hint =
+      rules.length > 0
+        ? `; fix the override, or let a negative test break it with scenario({ allow: [${rules.map((r) => `"${r}"`).join(", ")}] })`
+        : "; fix the override";
+    throw invalid(
+      `${lines.slice(0, 3).join("; ")}${lines.length > 3 ? ` and ${lines.length - 3} more` : ""}${hint}. Nothing was written`,
+    );
   }
 }
 
 /** Overrides without the builder's own options: the model's columns only. */
 function withoutKeyAndTraits(options: object, extra: readonly string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(options)) if (k !== "key" && k !== "traits" && !extra.includes(k) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(options))
+    if (k !== "key" && k !== "traits" && !extra.includes(k) && v !== undefined) out[k] = v;
   return out;
 }

@@ -23,7 +23,9 @@ export interface Handle<M extends ModelName> {
 export type ModelRow<M extends ModelName> = Prisma.TypeMap["model"][M]["payload"]["scalars"];
 
 /** A model's own columns as Prisma's generated input types them, all optional; ids and foreign keys excluded. */
-export type Fields<M extends ModelName, ForeignKeys extends keyof RowOf<M> = never> = Partial<Omit<RowOf<M>, "id" | ForeignKeys>>;
+export type Fields<M extends ModelName, ForeignKeys extends keyof RowOf<M> = never> = Partial<
+  Omit<RowOf<M>, "id" | ForeignKeys>
+>;
 
 /** What every declaration takes: a `key` pins the row's values wherever it moves in the scenario. */
 export interface Keyed {

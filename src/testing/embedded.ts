@@ -49,7 +49,15 @@ export async function prepareEmbeddedTemplate(options: KitOptions, key: string):
     const db = await startEmbedded({ dir: building });
     try {
       await migrateDatabase({ env: {}, databaseUrl: db.url });
-      await seedDatabase({ env: {}, databaseUrl: db.url, profile: options.profile, seed: options.seed, scale: options.scale, dataFile: options.dataFile, cwd: options.cwd });
+      await seedDatabase({
+        env: {},
+        databaseUrl: db.url,
+        profile: options.profile,
+        seed: options.seed,
+        scale: options.scale,
+        dataFile: options.dataFile,
+        cwd: options.cwd,
+      });
       await writeScenarios(db.url, options);
     } finally {
       await db.stop();
@@ -70,7 +78,9 @@ export async function prepareEmbeddedTemplate(options: KitOptions, key: string):
  * @example
  * const db = await createEmbeddedTestDatabase(template);
  */
-export async function createEmbeddedTestDatabase(template: EmbeddedTemplate): Promise<{ name: string; url: string; prepared: boolean; drop(): Promise<void> }> {
+export async function createEmbeddedTestDatabase(
+  template: EmbeddedTemplate,
+): Promise<{ name: string; url: string; prepared: boolean; drop(): Promise<void> }> {
   const copy = join(mkdtempSync(join(tmpdir(), "chatgenius-test-")), "pglite");
   cpSync(template.dir, copy, { recursive: true });
   const db = await startEmbedded({ dir: copy });

@@ -9,13 +9,20 @@ import type { Scenario } from "../scenario/scenario.ts";
  * scenarios written on top of the profile's rows into the template, so that every test file's
  * clone starts with them.
  */
-export type KitOptions = Pick<SeedOptions, "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote"> & {
+export type KitOptions = Pick<
+  SeedOptions,
+  "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote"
+> & {
   readonly scenario?: Scenario | readonly Scenario[];
 };
 
 /** The kit's scenarios as a list. */
 export function kitScenarios(options: KitOptions): readonly Scenario[] {
-  return options.scenario === undefined ? [] : Array.isArray(options.scenario) ? options.scenario : [options.scenario as Scenario];
+  return options.scenario === undefined
+    ? []
+    : Array.isArray(options.scenario)
+      ? options.scenario
+      : [options.scenario as Scenario];
 }
 
 /**
@@ -28,7 +35,16 @@ export function kitScenarios(options: KitOptions): readonly Scenario[] {
  */
 export function kitOptionsFromEnv(env: Env = process.env): KitOptions {
   const profile = env.CHATGENIUS_SEED_PROFILE as Profile | undefined;
-  if (profile !== undefined && !PROFILES.includes(profile)) throw new SeedError("INVALID_CONFIG", `CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
+  if (profile !== undefined && !PROFILES.includes(profile))
+    throw new SeedError("INVALID_CONFIG", `CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
   const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
-  return { env, loadDotEnv: true, databaseUrl: env.TEST_DATABASE_URL || undefined, profile, seed: number(env.CHATGENIUS_SEED_SEED), scale: number(env.CHATGENIUS_SEED_SCALE), dataFile: env.SEED_DATA_FILE };
+  return {
+    env,
+    loadDotEnv: true,
+    databaseUrl: env.TEST_DATABASE_URL || undefined,
+    profile,
+    seed: number(env.CHATGENIUS_SEED_SEED),
+    scale: number(env.CHATGENIUS_SEED_SCALE),
+    dataFile: env.SEED_DATA_FILE,
+  };
 }

@@ -54,7 +54,8 @@ export class RollbackPool extends pg.Pool {
   override connect(): never {
     const connection = this.active();
     const client = {
-      query: (config: string | pg.QueryConfig, values?: unknown[]) => connection.query(this.translate(typeof config === "string" ? config : config.text) ?? config, values),
+      query: (config: string | pg.QueryConfig, values?: unknown[]) =>
+        connection.query(this.translate(typeof config === "string" ? config : config.text) ?? config, values),
       release: () => {},
       on: () => client,
       removeListener: () => client,
@@ -78,7 +79,11 @@ export class RollbackPool extends pg.Pool {
   }
 
   private active(): pg.Client {
-    if (!this.connection) throw new SeedError("INVALID_USAGE", "RollbackPool: call begin() before the test uses the database (e.g. in beforeEach)");
+    if (!this.connection)
+      throw new SeedError(
+        "INVALID_USAGE",
+        "RollbackPool: call begin() before the test uses the database (e.g. in beforeEach)",
+      );
     return this.connection;
   }
 }

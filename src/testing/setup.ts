@@ -7,7 +7,11 @@ import { SeedError } from "../core/errors.ts";
 import { createTestDatabase, settleReadyClones } from "./testDatabase.ts";
 
 const template = inject("chatgeniusSeedTemplate");
-if (!template) throw new SeedError("INVALID_CONFIG", "chatgenius-seed/testing/setup needs the kit's globalSetup: add globalSetup: [\"chatgenius-seed/testing/global-setup\"] to vitest.config.ts");
+if (!template)
+  throw new SeedError(
+    "INVALID_CONFIG",
+    'chatgenius-seed/testing/setup needs the kit\'s globalSetup: add globalSetup: ["chatgenius-seed/testing/global-setup"] to vitest.config.ts',
+  );
 // A clone made ahead is handed over at once; the next one is made while this file's tests run.
 const database = await createTestDatabase({ template });
 process.env.DATABASE_URL = database.url;

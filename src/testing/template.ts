@@ -17,7 +17,6 @@ import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
 
-
 /** A migrated, seeded template database, cloned by createTestDatabase. */
 export interface Template {
   /** The template database's name: `<base>_tpl_<key>` (embedded: its data directory). */
@@ -49,7 +48,9 @@ export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
 export function templateKey(options: KitOptions = {}): string {
   const hash = createHash("sha256");
   const plan = checkPlanOptions(options);
-  hash.update(JSON.stringify({ plan, version: JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version }));
+  hash.update(
+    JSON.stringify({ plan, version: JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version }),
+  );
   hashPackageFiles(hash, [...planCodeFolders(["src/write", "src/scenario"]), "prisma/migrations"]);
   // Scenarios on top are keyed by their content, like a profile.
   for (const scenario of kitScenarios(options)) hash.update(`scenario:${scenario.fingerprint()}`);
@@ -87,13 +88,26 @@ export async function prepareTemplate(options: KitOptions = {}): Promise<Templat
     try {
       const comment = await databaseComment(admin, name);
       if (comment === `${TEMPLATE_COMMENT} ${key}`) return { name, url, reused: true, key, server };
-      if (comment !== null) throw new SeedError("INVALID_USAGE", `database ${name} exists but is not a template of the test kit: drop it, or use another database name`);
+      if (comment !== null)
+        throw new SeedError(
+          "INVALID_USAGE",
+          `database ${name} exists but is not a template of the test kit: drop it, or use another database name`,
+        );
       const building = `${name}_build`;
       await admin.query(`DROP DATABASE IF EXISTS ${ident(building)} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${ident(building)}`);
       const target = withDatabase(server, building).url;
       await migrateDatabase({ env: {}, databaseUrl: target, allowRemote: options.allowRemote });
-      await seedDatabase({ env: {}, databaseUrl: target, profile: options.profile, seed: options.seed, scale: options.scale, dataFile: options.dataFile, cwd: options.cwd, allowRemote: options.allowRemote });
+      await seedDatabase({
+        env: {},
+        databaseUrl: target,
+        profile: options.profile,
+        seed: options.seed,
+        scale: options.scale,
+        dataFile: options.dataFile,
+        cwd: options.cwd,
+        allowRemote: options.allowRemote,
+      });
       await writeScenarios(target, options);
       await admin.query(`ALTER DATABASE ${ident(building)} RENAME TO ${ident(name)}`);
       await admin.query(`ALTER DATABASE ${ident(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
@@ -108,7 +122,13 @@ export async function prepareTemplate(options: KitOptions = {}): Promise<Templat
 }
 
 /** The comment on a database, '' when it has none, null when there is no such database. */
-export async function databaseComment(admin: { query: (sql: string, values?: unknown[]) => Promise<{ rows: { comment: string | null }[] }> }, name: string): Promise<string | null> {
-  const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [name]);
+export async function databaseComment(
+  admin: { query: (sql: string, values?: unknown[]) => Promise<{ rows: { comment: string | null }[] }> },
+  name: string,
+): Promise<string | null> {
+  const { rows } = await admin.query(
+    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+    [name],
+  );
   return rows.length === 0 ? null : (rows[0]!.comment ?? "");
 }

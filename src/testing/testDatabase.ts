@@ -52,7 +52,9 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   try {
     prepared = await claimReady(admin, template, name);
     if (!prepared) await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()}'`);
+    await admin.query(
+      `COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()}'`,
+    );
   } finally {
     await admin.end().catch(() => {});
   }
@@ -62,7 +64,10 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
 
 /** Takes a ready clone of the template, if there is one, by renaming it (atomic: two callers never get the same). */
 async function claimReady(admin: pg.Client, template: Template, name: string): Promise<boolean> {
-  const { rows } = await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`, [`${READY_COMMENT} template=${template.name}`]);
+  const { rows } = await admin.query<{ name: string }>(
+    `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`,
+    [`${READY_COMMENT} template=${template.name}`],
+  );
   for (const ready of rows) {
     try {
       await admin.query(`ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}`);
@@ -109,7 +114,10 @@ export async function topUpReadyClones(template: Template, count: number): Promi
   const admin = await connect(withDatabase(template.server, "postgres"));
   let have = 0;
   try {
-    const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [`${READY_COMMENT} template=${template.name}`]);
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
+      [`${READY_COMMENT} template=${template.name}`],
+    );
     have = rows[0]?.n ?? 0;
   } finally {
     await admin.end().catch(() => {});
@@ -132,7 +140,8 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
   const admin = await connect(withDatabase(template.server, "postgres"));
   try {
     const comment = await databaseComment(admin, name);
-    if (comment?.startsWith(TEST_DATABASE_COMMENT)) await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+    if (comment?.startsWith(TEST_DATABASE_COMMENT))
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
   } finally {
     await admin.end().catch(() => {});
   }
@@ -158,13 +167,23 @@ export async function cleanupStale(options: KitOptions & { maxAgeHours?: number 
       `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1 OR shobj_description(oid, 'pg_database') LIKE $2`,
       [`${TEST_DATABASE_COMMENT}%`, `${READY_COMMENT}%`],
     );
-    const names = new Set((await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database`)).rows.map((r) => r.name));
+    const names = new Set(
+      (await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database`)).rows.map((r) => r.name),
+    );
     const maxAge = (options.maxAgeHours ?? 24) * 3600_000;
     for (const { name, comment } of rows) {
-      const fields = Object.fromEntries(comment.replace(TEST_DATABASE_COMMENT, "").replace(READY_COMMENT, "").trim().split(/\s+/).map((f) => f.split("=") as [string, string]));
+      const fields = Object.fromEntries(
+        comment
+          .replace(TEST_DATABASE_COMMENT, "")
+          .replace(READY_COMMENT, "")
+          .trim()
+          .split(/\s+/)
+          .map((f) => f.split("=") as [string, string]),
+      );
       const stale = comment.startsWith(READY_COMMENT)
         ? !names.has(fields.template ?? "")
-        : (fields.host === host() && !alive(Number(fields.pid))) || Date.now() - Date.parse(fields.created ?? "") > maxAge;
+        : (fields.host === host() && !alive(Number(fields.pid))) ||
+          Date.now() - Date.parse(fields.created ?? "") > maxAge;
       if (stale) {
         await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
         dropped.push(name);

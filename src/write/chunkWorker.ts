@@ -5,10 +5,19 @@ import { encodeChunk, type BulkFormat } from "./copy.ts";
 import { canonicalChunk, planChunks, type ChunkPart, type PlanOptions } from "../plan/plan.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 
-const { options, slicesPerChunk, format, part } = workerData as { options: PlanOptions; slicesPerChunk?: number; format: BulkFormat; part: ChunkPart };
+const { options, slicesPerChunk, format, part } = workerData as {
+  options: PlanOptions;
+  slicesPerChunk?: number;
+  format: BulkFormat;
+  part: ChunkPart;
+};
 const timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
 // Every generator but the first checks its chunks against the canonical rows it does not write.
-const source = validatedChunks(planChunks(options, slicesPerChunk, part), timing, part.index === 0 ? undefined : canonicalChunk());
+const source = validatedChunks(
+  planChunks(options, slicesPerChunk, part),
+  timing,
+  part.index === 0 ? undefined : canonicalChunk(),
+);
 
 parentPort!.on("message", (message: string) => {
   if (message !== "next") return;
@@ -21,7 +30,10 @@ parentPort!.on("message", (message: string) => {
     const t = performance.now();
     const chunk = encodeChunk(next.value, format);
     timing.encode! += performance.now() - t;
-    parentPort!.postMessage({ chunk, timing }, chunk.tables.map((x) => x.data.buffer as ArrayBuffer));
+    parentPort!.postMessage(
+      { chunk, timing },
+      chunk.tables.map((x) => x.data.buffer as ArrayBuffer),
+    );
   } catch (error) {
     const e = error as { code?: string; message?: string };
     parentPort!.postMessage({ error: { code: e.code ?? "SEED_FAILED", message: e.message ?? String(error) } });

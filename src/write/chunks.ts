@@ -13,7 +13,11 @@ import type { ChunkTiming } from "../plan/validate.ts";
  * @example
  * await writeWithCopy(client, encodedChunks(chunks), log);
  */
-export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTiming, format: BulkFormat = "copy"): AsyncGenerator<EncodedChunk> {
+export async function* encodedChunks(
+  chunks: Iterable<Rows>,
+  timing?: ChunkTiming,
+  format: BulkFormat = "copy",
+): AsyncGenerator<EncodedChunk> {
   for (const rows of chunks) {
     const t = performance.now();
     const encoded = encodeChunk(rows, format);
@@ -26,7 +30,9 @@ export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTimin
  * The worker's code: from the TypeScript sources through a loader (tsx, or Vitest's), from the
  * build (dist/) its own compiled entry beside this chunk.
  */
-const WORKER_URL = import.meta.url.endsWith(".ts") ? new URL("./chunkWorker.bootstrap.mjs", import.meta.url) : new URL("./chunkWorker.js", import.meta.url);
+const WORKER_URL = import.meta.url.endsWith(".ts")
+  ? new URL("./chunkWorker.bootstrap.mjs", import.meta.url)
+  : new URL("./chunkWorker.js", import.meta.url);
 
 /**
  * Heap limits of each generator worker (old and young generation, MB): a chunk and its
@@ -50,7 +56,10 @@ export function generatorCount(env: Record<string, string | undefined> = process
   return Math.max(1, availableParallelism() - 1);
 }
 
-type WorkerMessage = { done: true; timing: ChunkTiming } | { chunk: EncodedChunk; timing: ChunkTiming } | { error: { code: SeedErrorCode; message: string } };
+type WorkerMessage =
+  | { done: true; timing: ChunkTiming }
+  | { chunk: EncodedChunk; timing: ChunkTiming }
+  | { error: { code: SeedErrorCode; message: string } };
 
 /** One generator worker and the messages it sent that were not read yet. */
 class Generator {
@@ -61,7 +70,10 @@ class Generator {
   timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
 
   constructor(workerData: unknown) {
-    this.worker = new Worker(WORKER_URL, { workerData, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+    this.worker = new Worker(WORKER_URL, {
+      workerData,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
     // Never the reason the process stays alive: the writer stops it, and a leak must not hang.
     this.worker.unref();
     this.worker.on("message", (m: WorkerMessage) => {
@@ -81,7 +93,10 @@ class Generator {
 
   async receive(): Promise<WorkerMessage> {
     while (this.inbox.length === 0) {
-      if (this.failure) throw new SeedError("SEED_FAILED", `the row generator stopped: ${this.failure.message}`, { cause: this.failure });
+      if (this.failure)
+        throw new SeedError("SEED_FAILED", `the row generator stopped: ${this.failure.message}`, {
+          cause: this.failure,
+        });
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
     const message = this.inbox.shift()!;
@@ -110,12 +125,22 @@ export interface StartedGenerators {
  * const generators = startGenerators({ scale: 100 });
  * try { await writeWithCopy(client, generators.chunks, log); } finally { await generators.stop(); }
  */
-export function startGenerators(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy", workers = generatorCount()): StartedGenerators {
-  const generators = Array.from({ length: workers }, (_, index) => new Generator({ options, slicesPerChunk, format, part: { index, of: workers } }));
+export function startGenerators(
+  options: PlanOptions,
+  timing?: ChunkTiming,
+  slicesPerChunk?: number,
+  format: BulkFormat = "copy",
+  workers = generatorCount(),
+): StartedGenerators {
+  const generators = Array.from(
+    { length: workers },
+    (_, index) => new Generator({ options, slicesPerChunk, format, part: { index, of: workers } }),
+  );
   for (const g of generators) g.request();
   const report = () => {
     if (!timing) return;
-    for (const key of ["generate", "validate", "encode"] as const) timing[key] = generators.reduce((sum, g) => sum + (g.timing[key] ?? 0), 0);
+    for (const key of ["generate", "validate", "encode"] as const)
+      timing[key] = generators.reduce((sum, g) => sum + (g.timing[key] ?? 0), 0);
   };
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= Promise.all(generators.map((g) => g.stop())).then(() => {}));
@@ -149,7 +174,13 @@ export function startGenerators(options: PlanOptions, timing?: ChunkTiming, slic
  * @example
  * await writeWithCopy(client, workerChunks({ scale: 1000 }), log);
  */
-export async function* workerChunks(options: PlanOptions, timing?: ChunkTiming, slicesPerChunk?: number, format: BulkFormat = "copy", workers = generatorCount()): AsyncGenerator<EncodedChunk> {
+export async function* workerChunks(
+  options: PlanOptions,
+  timing?: ChunkTiming,
+  slicesPerChunk?: number,
+  format: BulkFormat = "copy",
+  workers = generatorCount(),
+): AsyncGenerator<EncodedChunk> {
   const generators = startGenerators(options, timing, slicesPerChunk, format, workers);
   try {
     yield* generators.chunks;

@@ -56,12 +56,20 @@ class ByteSink {
  * returns whether every value was printed exactly as PostgreSQL prints it, so that the row's
  * fingerprint can later be computed from its COPY line (RowPrint.addCopyLines).
  */
-function encodeCopyInto(table: Table, rows: readonly Record<string, unknown>[], out: ByteSink, print?: RowPrint, exactOnly = false): boolean {
+function encodeCopyInto(
+  table: Table,
+  rows: readonly Record<string, unknown>[],
+  out: ByteSink,
+  print?: RowPrint,
+  exactOnly = false,
+): boolean {
   const encoders = encodersOf(table);
   const render = renderersOf(table);
   const fields = table.columns.map((c) => c.field);
   // Timestamps, booleans, integers and enum labels never print a character COPY reserves.
-  const plain = table.columns.map((c) => !c.isList && (c.kind === "enum" || ["timestamptz", "bool", "int4", "int8"].includes(c.udtName)));
+  const plain = table.columns.map(
+    (c) => !c.isList && (c.kind === "enum" || ["timestamptz", "bool", "int4", "int8"].includes(c.udtName)),
+  );
   const n = fields.length;
   let printable = exactOnly;
   for (const row of rows) {
@@ -109,7 +117,11 @@ function encodersOf(table: Table): FieldEncoder[] {
     encoders = table.columns.map((column) => {
       const missing = (row: Record<string, unknown>) => {
         // COPY does not apply column defaults to a listed column: fixtures must set every required value.
-        if (column.isRequired && !column.isList) throw new SeedError("INVALID_FIXTURES", `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+        if (column.isRequired && !column.isList)
+          throw new SeedError(
+            "INVALID_FIXTURES",
+            `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`,
+          );
         return "\\N";
       };
       const typed = (value: unknown): string => {
@@ -129,7 +141,8 @@ function encodersOf(table: Table): FieldEncoder[] {
             return escapeCopy(String(value));
         }
       };
-      return (value: unknown, row: Record<string, unknown>) => (value === null || value === undefined ? missing(row) : typed(value));
+      return (value: unknown, row: Record<string, unknown>) =>
+        value === null || value === undefined ? missing(row) : typed(value);
     });
     encoderCache.set(table.name, encoders);
   }
@@ -155,7 +168,13 @@ const COPY_WRITE_BYTES = 1 << 20;
  * @example
  * await copyInto(client, tableOf("User"), Buffer.from(encodeCopy(tableOf("User"), rows)));
  */
-export async function copyInto(client: pg.ClientBase, table: Table, data: Uint8Array, into?: string, freeze = false): Promise<void> {
+export async function copyInto(
+  client: pg.ClientBase,
+  table: Table,
+  data: Uint8Array,
+  into?: string,
+  freeze = false,
+): Promise<void> {
   const stream = client.query(copyFrom(copyStatement(table, into, freeze)));
   const done = finished(stream);
   // A failing COPY rejects `done`; keep it observed while the data is written.
@@ -217,7 +236,12 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
       // generator is the bottleneck. About 200 bytes a row (messages); the sink grows when rows are longer.
       const data = new ByteSink(ordered.length * 200);
       const printable = !new RowPrint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
-      tables.push({ name: table.name, rows: list.length, data: data.bytes(), ...(printable ? { printable: true as const } : { print: { rows: 0, sum: "0", unsupported: true } }) });
+      tables.push({
+        name: table.name,
+        rows: list.length,
+        data: data.bytes(),
+        ...(printable ? { printable: true as const } : { print: { rows: 0, sum: "0", unsupported: true } }),
+      });
       continue;
     }
     // One statement per JSON_ROWS rows: PGlite's WebAssembly heap grows to the largest
@@ -225,7 +249,12 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
     for (let i = 0; i < ordered.length; i += JSON_ROWS) {
       const part = ordered.slice(i, i + JSON_ROWS);
       const print = new RowPrint(table);
-      tables.push({ name: table.name, rows: part.length, data: Buffer.from(encodeJson(table, part, print)), print: print.part() });
+      tables.push({
+        name: table.name,
+        rows: part.length,
+        data: Buffer.from(encodeJson(table, part, print)),
+        print: print.part(),
+      });
     }
   }
   return { format, tables };
@@ -240,7 +269,11 @@ export function encodeJson(table: Table, rows: readonly Record<string, unknown>[
       for (const column of table.columns) {
         const value = row[column.field];
         if (value === undefined || value === null) {
-          if (column.isRequired && !column.isList) throw new SeedError("INVALID_FIXTURES", `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`);
+          if (column.isRequired && !column.isList)
+            throw new SeedError(
+              "INVALID_FIXTURES",
+              `${table.name}.${column.name} of row ${String(row.id)} has no value: set it in the fixture builder`,
+            );
           continue;
         }
         out[column.name] = typeof value === "bigint" ? value.toString() : value;
@@ -266,7 +299,15 @@ function parentsFirst(table: Table, rows: Record<string, unknown>[]): Record<str
 }
 
 /** Inserts a JSON array of rows (encodeJson) in one statement. */
-export async function insertJson(client: pg.ClientBase, table: Table, data: Uint8Array, into: string = table.name): Promise<void> {
+export async function insertJson(
+  client: pg.ClientBase,
+  table: Table,
+  data: Uint8Array,
+  into: string = table.name,
+): Promise<void> {
   const columns = table.columns.map((c) => ident(c.name)).join(", ");
-  await client.query(`INSERT INTO ${ident(into)} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${ident(into)}, $1::jsonb)`, [Buffer.from(data).toString("utf8")]);
+  await client.query(
+    `INSERT INTO ${ident(into)} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${ident(into)}, $1::jsonb)`,
+    [Buffer.from(data).toString("utf8")],
+  );
 }

@@ -6,7 +6,12 @@ import type { QueryRunner } from "./integrity.ts";
  * Session settings that make a row's text form (what fingerprints hash) the same in every
  * session: timestamps in UTC, ISO dates, exact floats.
  */
-export const STABLE_TEXT_SETTINGS = [`SET LOCAL timezone = 'UTC'`, `SET LOCAL datestyle = 'ISO, YMD'`, `SET LOCAL extra_float_digits = 3`, `SET LOCAL intervalstyle = 'postgres'`];
+export const STABLE_TEXT_SETTINGS = [
+  `SET LOCAL timezone = 'UTC'`,
+  `SET LOCAL datestyle = 'ISO, YMD'`,
+  `SET LOCAL extra_float_digits = 3`,
+  `SET LOCAL intervalstyle = 'postgres'`,
+];
 
 /**
  * Per table: row count and an order-independent hash of the rows' text (sum of 60-bit slices
@@ -15,7 +20,11 @@ export const STABLE_TEXT_SETTINGS = [`SET LOCAL timezone = 'UTC'`, `SET LOCAL da
  * @example
  * const prints = await tableFingerprints((sql) => client.query(sql).then((r) => r.rows));
  */
-export async function tableFingerprints(query: QueryRunner, tables: readonly Table[] = TABLES, names?: (t: Table) => string): Promise<Record<string, string>> {
+export async function tableFingerprints(
+  query: QueryRunner,
+  tables: readonly Table[] = TABLES,
+  names?: (t: Table) => string,
+): Promise<Record<string, string>> {
   for (const sql of STABLE_TEXT_SETTINGS) await query(sql);
   const out: Record<string, string> = {};
   for (const table of tables) {

@@ -54,7 +54,11 @@ export const INTEGRITY_CHECKS: readonly IntegrityCheck[] = [
  * @example
  * const results = await runIntegrityChecks((sql) => tx.$queryRawUnsafe(sql));
  */
-export async function runIntegrityChecks(query: QueryRunner, checks: readonly IntegrityCheck[] = INTEGRITY_CHECKS, proven: ReadonlyMap<string, string> = new Map()): Promise<IntegrityResult[]> {
+export async function runIntegrityChecks(
+  query: QueryRunner,
+  checks: readonly IntegrityCheck[] = INTEGRITY_CHECKS,
+  proven: ReadonlyMap<string, string> = new Map(),
+): Promise<IntegrityResult[]> {
   const results: IntegrityResult[] = [];
   for (const check of checks) {
     const constraint = proven.get(check.id);

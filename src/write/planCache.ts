@@ -1,5 +1,17 @@
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -32,7 +44,17 @@ export interface PlanCache {
 export function planKey(options: Required<PlanOptions>, format: BulkFormat): string {
   const hash = createHash("sha256");
   const { profile, seed, scale } = options;
-  hash.update(JSON.stringify({ format: FORMAT_VERSION, profile, seed, scale, bulk: format, node: process.version, faker: fakerVersion() }));
+  hash.update(
+    JSON.stringify({
+      format: FORMAT_VERSION,
+      profile,
+      seed,
+      scale,
+      bulk: format,
+      node: process.version,
+      faker: fakerVersion(),
+    }),
+  );
   return hashPackageFiles(hash, planCodeFolders(["src/write", "src/generated/datamodel.ts"])).digest("hex");
 }
 
@@ -94,7 +116,14 @@ export function openCachedPlan(cache: PlanCache, key: string, format: BulkFormat
     const size = fstatSync(fd).size;
     const found = readTrailer(fd, size);
     const trailer = found?.trailer;
-    if (!found || !trailer || trailer.key !== key || trailer.format !== format || trailer.version !== FORMAT_VERSION || !framesIntact(fd, found.end, trailer.rows)) {
+    if (
+      !found ||
+      !trailer ||
+      trailer.key !== key ||
+      trailer.format !== format ||
+      trailer.version !== FORMAT_VERSION ||
+      !framesIntact(fd, found.end, trailer.rows)
+    ) {
       closeSync(fd);
       rmSync(file, { force: true });
       return null;
@@ -102,7 +131,13 @@ export function openCachedPlan(cache: PlanCache, key: string, format: BulkFormat
     // Most recently used first when the cache is trimmed.
     const now = new Date();
     utimesSync(file, now, now);
-    return { file, rows: trailer.rows, bytes: size, chunks: () => readChunks(fd, trailer, found.end), close: () => closeQuietly(fd) };
+    return {
+      file,
+      rows: trailer.rows,
+      bytes: size,
+      chunks: () => readChunks(fd, trailer, found.end),
+      close: () => closeQuietly(fd),
+    };
   } catch {
     closeQuietly(fd);
     return null;
@@ -209,7 +244,12 @@ export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, lo
     if (fd !== null) closeQuietly(fd);
     fd = null;
     rmSync(temp, { force: true });
-    if (reason) log.emit("complete", { step: "cache", action: "skipped", message: `plan not cached: ${(reason as Error).message ?? String(reason)}` });
+    if (reason)
+      log.emit("complete", {
+        step: "cache",
+        action: "skipped",
+        message: `plan not cached: ${(reason as Error).message ?? String(reason)}`,
+      });
   };
   // The file is opened when the chunks start to flow: a run refused before that leaves nothing.
   const start = () => {
@@ -324,7 +364,10 @@ export function trimPlanCache(cache: PlanCache, keep?: string): void {
  * @example
  * recorder.commit(printsWithout(result.prints, local.rows));
  */
-export function printsWithout(prints: Record<string, RowPrintPart>, rows: Rows | undefined): Record<string, RowPrintPart> {
+export function printsWithout(
+  prints: Record<string, RowPrintPart>,
+  rows: Rows | undefined,
+): Record<string, RowPrintPart> {
   if (!rows) return prints;
   const out: Record<string, RowPrintPart> = {};
   for (const table of insertOrder()) {
@@ -333,7 +376,11 @@ export function printsWithout(prints: Record<string, RowPrintPart>, rows: Rows |
     const local = new RowPrint(table);
     for (const row of rows[table.model] as unknown as Record<string, unknown>[]) local.add(row);
     const part = local.part();
-    out[table.name] = { rows: total.rows - part.rows, sum: (BigInt(total.sum) - BigInt(part.sum)).toString(), unsupported: total.unsupported || part.unsupported };
+    out[table.name] = {
+      rows: total.rows - part.rows,
+      sum: (BigInt(total.sum) - BigInt(part.sum)).toString(),
+      unsupported: total.unsupported || part.unsupported,
+    };
   }
   return out;
 }

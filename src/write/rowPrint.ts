@@ -79,7 +79,8 @@ export class RowPrint {
       for (let at = start; ; ) {
         let tab = bytes.indexOf(TAB, at);
         if (tab < 0 || tab > end) tab = end;
-        if (!(tab - at === 2 && bytes[at] === BACKSLASH && bytes[at + 1] === N)) n = writeRecordField(bytes, at, tab, out, n);
+        if (!(tab - at === 2 && bytes[at] === BACKSLASH && bytes[at + 1] === N))
+          n = writeRecordField(bytes, at, tab, out, n);
         if (tab === end) break;
         out[n++] = COMMA;
         at = tab + 1;
@@ -96,7 +97,8 @@ export class RowPrint {
     const digest = hash("md5", text, "buffer") as unknown as Buffer;
     // The first 15 hex digits (60 bits): bytes 0..6 and the high nibble of byte 7.
     const hi = (digest[0]! << 22) | (digest[1]! << 14) | (digest[2]! << 6) | (digest[3]! >>> 2);
-    const lo = ((digest[3]! & 3) << 28) | (digest[4]! << 20) | (digest[5]! << 12) | (digest[6]! << 4) | (digest[7]! >>> 4);
+    const lo =
+      ((digest[3]! & 3) << 28) | (digest[4]! << 20) | (digest[5]! << 12) | (digest[6]! << 4) | (digest[7]! >>> 4);
     this.hi += hi;
     this.lo += lo;
     this.rows++;
@@ -155,7 +157,10 @@ export function renderersOf(table: Table): ((value: unknown) => string | null)[]
 function renderer(column: Column): (value: unknown) => string | null {
   if (column.isList) {
     if (column.udtName !== "_varchar" && column.udtName !== "_text") return unsupportedRenderer;
-    return (value) => (Array.isArray(value) ? `{${value.map((v) => (v === null ? "NULL" : quoteArrayElement(String(v)))).join(",")}}` : null);
+    return (value) =>
+      Array.isArray(value)
+        ? `{${value.map((v) => (v === null ? "NULL" : quoteArrayElement(String(v)))).join(",")}}`
+        : null;
   }
   if (column.kind === "enum") return (value) => String(value);
   switch (column.udtName) {
@@ -163,12 +168,19 @@ function renderer(column: Column): (value: unknown) => string | null {
     case "text":
     case "bpchar":
       // bpchar pads to its length: only when the value already has it.
-      return column.udtName === "bpchar" ? (value) => (typeof value === "string" && value.length === column.maxLength ? value : null) : (value) => String(value);
+      return column.udtName === "bpchar"
+        ? (value) => (typeof value === "string" && value.length === column.maxLength ? value : null)
+        : (value) => String(value);
     case "bool":
       return (value) => (value ? "t" : "f");
     case "int4":
     case "int8":
-      return (value) => (typeof value === "bigint" || (typeof value === "number" && Number.isSafeInteger(value)) ? String(value) : typeof value === "string" && /^-?\d+$/.test(value) ? value.replace(/^(-?)0+(?=\d)/, "$1") : null);
+      return (value) =>
+        typeof value === "bigint" || (typeof value === "number" && Number.isSafeInteger(value))
+          ? String(value)
+          : typeof value === "string" && /^-?\d+$/.test(value)
+            ? value.replace(/^(-?)0+(?=\d)/, "$1")
+            : null;
     case "timestamptz":
       return timestamptz;
     case "jsonb":
@@ -314,7 +326,8 @@ let recordBuffer = Buffer.allocUnsafe(1 << 16);
  */
 function writeRecordField(data: Buffer, from: number, to: number, out: Buffer, n: number): number {
   let plain = to > from;
-  for (let i = from; i < to && plain; i++) plain = data[i] !== BACKSLASH && !(data[i]! < 128 && RECORD_SPECIAL_BYTE[data[i]!]);
+  for (let i = from; i < to && plain; i++)
+    plain = data[i] !== BACKSLASH && !(data[i]! < 128 && RECORD_SPECIAL_BYTE[data[i]!]);
   if (plain) {
     // Short fields byte by byte: a copy call makes a view object, and this runs for every
     // field of two million rows.
@@ -374,5 +387,9 @@ export async function printableTables(query: QueryRunner, tables: readonly Table
       GROUP BY c.relname`,
   );
   const live = new Map(rows.map((r) => [r.name, r.columns.join(",")]));
-  return new Set(tables.filter((t) => live.get(t.name) === t.columns.map((c) => `${c.name}:${c.udtName}`).join(",")).map((t) => t.name));
+  return new Set(
+    tables
+      .filter((t) => live.get(t.name) === t.columns.map((c) => `${c.name}:${c.udtName}`).join(","))
+      .map((t) => t.name),
+  );
 }

@@ -5,7 +5,13 @@ import { ident } from "../db/connection.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
 import { sqlState } from "../db/asSeedError.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks, type IntegrityResult, type QueryRunner } from "./integrity.ts";
+import {
+  INTEGRITY_CHECKS,
+  provenOrphanChecks,
+  runIntegrityChecks,
+  type IntegrityResult,
+  type QueryRunner,
+} from "./integrity.ts";
 import { tableFingerprints } from "./fingerprints.ts";
 import { printableTables, RowPrint, type RowPrintPart } from "./rowPrint.ts";
 import type { EventLog } from "../core/log.ts";
@@ -100,9 +106,17 @@ class Tally {
     this.lastProgress = now;
     const seconds = (now - this.started) / 1000;
     const rate = Math.round(this.done / seconds);
-    const left = this.expectedRows && rate > 0 ? Math.max(0, Math.round(((this.expectedRows - this.done) / rate) * 1000)) : null;
+    const left =
+      this.expectedRows && rate > 0 ? Math.max(0, Math.round(((this.expectedRows - this.done) / rate) * 1000)) : null;
     const tables = Object.fromEntries(Object.entries(this.inserted).map(([name, v]) => [name, v.rows]));
-    this.log.emit("insert", { step: "progress", rows: this.done, expectedRows: this.expectedRows ?? null, rowsPerSecond: rate, etaMs: left, tables });
+    this.log.emit("insert", {
+      step: "progress",
+      rows: this.done,
+      expectedRows: this.expectedRows ?? null,
+      rowsPerSecond: rate,
+      etaMs: left,
+      tables,
+    });
   }
 
   /** The per-table insert event, once a table is complete. */
@@ -114,7 +128,15 @@ class Tally {
 
   result(method: WriteMethod, prints: ReadonlyMap<string, RowPrint> = new Map()): WriteResult {
     const parts = Object.fromEntries([...prints].map(([name, print]) => [name, print.part()]));
-    return { method, removed: this.removed, inserted: this.inserted, integrity: this.integrity, fingerprints: this.fingerprints, prints: parts, phases: this.phases };
+    return {
+      method,
+      removed: this.removed,
+      inserted: this.inserted,
+      integrity: this.integrity,
+      fingerprints: this.fingerprints,
+      prints: parts,
+      phases: this.phases,
+    };
   }
 
   /**
@@ -129,18 +151,26 @@ class Tally {
     // with JIT costs more than it saves: each runs once.
     await query(`SET LOCAL jit = off`);
     this.integrity = await runIntegrityChecks(query, INTEGRITY_CHECKS, await provenOrphanChecks(query));
-    const [counts] = await query<Record<string, number>>(`SELECT ${this.order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
+    const [counts] = await query<Record<string, number>>(
+      `SELECT ${this.order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`,
+    );
     for (const table of this.order) {
       const expected = this.inserted[table.name]!.rows;
       const n = counts?.[table.name];
       if (n !== expected) {
-        throw new SeedError("INTEGRITY_FAILED", `table ${table.name} holds ${n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`);
+        throw new SeedError(
+          "INTEGRITY_FAILED",
+          `table ${table.name} holds ${n} rows after the inserts but ${expected} were written: something else writes to it (a trigger?); nothing was committed`,
+        );
       }
     }
     const broken = this.integrity.filter((r) => r.violations > 0);
     if (broken.length > 0) {
       const list = broken.map((r) => `${r.id} (${r.violations} rows, e.g. ${r.examples.join(", ")})`).join("; ");
-      throw new SeedError("INTEGRITY_FAILED", `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`);
+      throw new SeedError(
+        "INTEGRITY_FAILED",
+        `integrity checks failed after the inserts: ${list}. Nothing was committed; fix the fixtures or the live schema`,
+      );
     }
     // What db:verify compares with later, without regenerating the rows.
     const printable = streamed ? await printableTables(query, TABLES) : new Set<string>();
@@ -151,7 +181,9 @@ class Tally {
     }
     const rest = TABLES.filter((table) => !fromStream.has(table.name));
     const computed = rest.length > 0 ? await tableFingerprints(query, rest) : {};
-    this.fingerprints = Object.fromEntries(TABLES.map((table) => [table.name, fromStream.get(table.name) ?? computed[table.name]!]));
+    this.fingerprints = Object.fromEntries(
+      TABLES.map((table) => [table.name, fromStream.get(table.name) ?? computed[table.name]!]),
+    );
     this.phases.verify = Math.round(performance.now() - t);
   }
 }
@@ -161,7 +193,11 @@ class Tally {
  * first, one table at a time: a table another session holds then fails within the lock
  * timeout with an error that names it, instead of hanging somewhere in the cleanup.
  */
-async function lockTables(run: (sql: string) => Promise<unknown>, order: readonly Table[], options: WriteOptions): Promise<void> {
+async function lockTables(
+  run: (sql: string) => Promise<unknown>,
+  order: readonly Table[],
+  options: WriteOptions,
+): Promise<void> {
   await run(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeoutMs ?? 10_000))}`);
   await run(`SET LOCAL statement_timeout = ${Math.max(0, Math.round(options.statementTimeoutMs ?? 600_000))}`);
   for (const table of [...order].reverse()) {
@@ -179,7 +215,6 @@ async function lockTables(run: (sql: string) => Promise<unknown>, order: readonl
     }
   }
 }
-
 
 /** Stops the run between statements once the signal is aborted. */
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -210,7 +245,11 @@ function rolledBack(log: EventLog, error: unknown, signal?: AbortSignal): unknow
   } catch (interrupted) {
     reported = interrupted;
   }
-  log.emit("error", { step: "transaction", action: "rollback" }, { code: reported instanceof SeedError ? reported.code : "SEED_FAILED", message: "transaction rolled back" });
+  log.emit(
+    "error",
+    { step: "transaction", action: "rollback" },
+    { code: reported instanceof SeedError ? reported.code : "SEED_FAILED", message: "transaction rolled back" },
+  );
   return reported;
 }
 
@@ -223,7 +262,12 @@ function rolledBack(log: EventLog, error: unknown, signal?: AbortSignal): unknow
  * @example
  * const result = await writeWithPrisma(prisma, buildPlan().rows, log);
  */
-export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: EventLog, options: WriteOptions = {}): Promise<WriteResult> {
+export async function writeWithPrisma(
+  prisma: PrismaClient,
+  rows: Rows,
+  log: EventLog,
+  options: WriteOptions = {},
+): Promise<WriteResult> {
   const order = insertOrder();
   const tally = new Tally(log, order);
   log.emit("start", { step: "transaction", action: "begin", method: "prisma" });
@@ -235,7 +279,8 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
         stopCancelling = cancelOnAbort(options, backend!.pid);
         let t = performance.now();
         await lockTables((sql) => tx.$executeRawUnsafe(sql), order, options);
-        for (const table of [...order].reverse()) tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
+        for (const table of [...order].reverse())
+          tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
         tally.phases.cleanup = Math.round(performance.now() - t);
         t = performance.now();
         for (const table of order) {
@@ -243,14 +288,17 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
           const started = performance.now();
           const list = rows[table.model] as unknown as Record<string, unknown>[];
           for (const wave of waves(table, list)) {
-            for (const chunk of chunks(wave, chunkSize(table))) await delegate(tx, table.model).createMany({ data: chunk });
+            for (const chunk of chunks(wave, chunkSize(table)))
+              await delegate(tx, table.model).createMany({ data: chunk });
           }
           tally.wrote(table, list.length, performance.now() - started);
           tally.finished(table);
         }
         tally.phases.write = Math.round(performance.now() - t);
         checkAborted(options.signal);
-        await tally.verify(async <T,>(sql: string) => (sql.startsWith("SET ") ? (await tx.$executeRawUnsafe(sql), []) : tx.$queryRawUnsafe<T[]>(sql)));
+        await tally.verify(async <T>(sql: string) =>
+          sql.startsWith("SET ") ? (await tx.$executeRawUnsafe(sql), []) : tx.$queryRawUnsafe<T[]>(sql),
+        );
         checkAborted(options.signal);
       },
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
@@ -275,12 +323,17 @@ export async function writeWithPrisma(prisma: PrismaClient, rows: Rows, log: Eve
  * @example
  * const result = await writeWithCopy(client, workerChunks({ scale: 100 }), log);
  */
-export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable<EncodedChunk>, log: EventLog, options: WriteOptions = {}): Promise<WriteResult> {
+export async function writeWithCopy(
+  client: pg.ClientBase,
+  source: AsyncIterable<EncodedChunk>,
+  log: EventLog,
+  options: WriteOptions = {},
+): Promise<WriteResult> {
   const order = insertOrder();
   const byName = new Map(order.map((t) => [t.name, t]));
   const tally = new Tally(log, order, options.expectedRows);
   const prints = new Map(order.map((t) => [t.name, new RowPrint(t)]));
-  const query: QueryRunner = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
+  const query: QueryRunner = async <T>(sql: string) => (await client.query(sql)).rows as T[];
   log.emit("start", { step: "transaction", action: "begin", method: "copy" });
   const [backend] = await query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
   const stopCancelling = cancelOnAbort(options, backend!.pid);
@@ -293,8 +346,15 @@ export async function writeWithCopy(client: pg.ClientBase, source: AsyncIterable
     // Every statement of this transaction runs once on many rows (constraint validation, the
     // checks): compiling their plans with JIT costs more than it saves.
     await client.query(`SET LOCAL jit = off`);
-    const counts = await query<Record<string, number>>(`SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`);
-    await client.query(`TRUNCATE TABLE ${[...order].reverse().map((tb) => ident(tb.name)).join(", ")}`);
+    const counts = await query<Record<string, number>>(
+      `SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`,
+    );
+    await client.query(
+      `TRUNCATE TABLE ${[...order]
+        .reverse()
+        .map((tb) => ident(tb.name))
+        .join(", ")}`,
+    );
     for (const table of [...order].reverse()) tally.cleaned(table, counts[0]?.[table.name] ?? 0);
     tally.phases.cleanup = Math.round(performance.now() - t);
     const deferred = options.deferConstraints ? await dropConstraints(client, order, log) : null;
@@ -395,7 +455,13 @@ async function dropConstraints(client: pg.ClientBase, order: readonly Table[], l
   for (const fk of foreignKeys) await client.query(`ALTER TABLE ${fk.table} DROP CONSTRAINT ${ident(fk.name)}`);
   for (const key of keys) await client.query(`ALTER TABLE ${key.table} DROP CONSTRAINT ${ident(key.name)}`);
   for (const index of indexes) await client.query(`DROP INDEX ${index.name}`);
-  log.emit("start", { step: "constraints", action: "deferred", foreignKeys: foreignKeys.length, keys: keys.length, indexes: indexes.length });
+  log.emit("start", {
+    step: "constraints",
+    action: "deferred",
+    foreignKeys: foreignKeys.length,
+    keys: keys.length,
+    indexes: indexes.length,
+  });
   return { keys, indexes, foreignKeys };
 }
 
@@ -404,10 +470,19 @@ async function restoreConstraints(client: pg.ClientBase, deferred: Deferred, log
   // Index builds sort in memory: give this transaction room for it.
   await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
   // Keys first: the foreign keys need the keys they reference.
-  for (const key of deferred.keys) await client.query(`ALTER TABLE ${key.table} ADD CONSTRAINT ${ident(key.name)} ${key.def}`);
+  for (const key of deferred.keys)
+    await client.query(`ALTER TABLE ${key.table} ADD CONSTRAINT ${ident(key.name)} ${key.def}`);
   for (const index of deferred.indexes) await client.query(index.def);
-  for (const fk of deferred.foreignKeys) await client.query(`ALTER TABLE ${fk.table} ADD CONSTRAINT ${ident(fk.name)} ${fk.def}`);
-  log.emit("complete", { step: "constraints", action: "restored", foreignKeys: deferred.foreignKeys.length, keys: deferred.keys.length, indexes: deferred.indexes.length, ms: Math.round(performance.now() - t) });
+  for (const fk of deferred.foreignKeys)
+    await client.query(`ALTER TABLE ${fk.table} ADD CONSTRAINT ${ident(fk.name)} ${fk.def}`);
+  log.emit("complete", {
+    step: "constraints",
+    action: "restored",
+    foreignKeys: deferred.foreignKeys.length,
+    keys: deferred.keys.length,
+    indexes: deferred.indexes.length,
+    ms: Math.round(performance.now() - t),
+  });
 }
 
 function delegate(tx: Tx, model: ModelName): Delegate {

@@ -23,7 +23,10 @@ async function midWriteBackend(): Promise<number> {
 
 async function noSeedBackend(): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const rows = await query(db, `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, [db.database, APPLICATION_NAME]);
+    const rows = await query(db, `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, [
+      db.database,
+      APPLICATION_NAME,
+    ]);
     if (rows.length === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -31,29 +34,45 @@ async function noSeedBackend(): Promise<void> {
 }
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/cli.ts", ...args], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/cli.ts", ...args], {
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   // How the process ended: its exit code, or the signal that ended it (then code is null).
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, exit, stderr: () => stderr };
 }
 
 beforeAll(async () => {
-  await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|dddddddddddddddddddddddd', 'old@example.com', 'oldrow', 'Pre-existing Row')`);
+  await query(
+    db,
+    `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|dddddddddddddddddddddddd', 'old@example.com', 'oldrow', 'Pre-existing Row')`,
+  );
 });
 beforeEach(async () => {
   // Holds every insert into reactions for 2 s: users, channels, members and messages are
   // written by then, inside the seed's transaction.
-  await query(db, `CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$ LANGUAGE plpgsql`);
-  await query(db, `CREATE TRIGGER slow_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION slow_insert()`);
+  await query(
+    db,
+    `CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$ LANGUAGE plpgsql`,
+  );
+  await query(
+    db,
+    `CREATE TRIGGER slow_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION slow_insert()`,
+  );
   before = await snapshot(db);
 });
 afterEach(async () => {
   await noSeedBackend();
   await query(db, `DROP TRIGGER IF EXISTS slow_reactions ON reactions; DROP FUNCTION IF EXISTS slow_insert()`);
   expect(await snapshot(db)).toEqual(before);
-  expect(await query(db, `SELECT username FROM users WHERE id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'`)).toEqual([{ username: "oldrow" }]);
+  expect(await query(db, `SELECT username FROM users WHERE id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'`)).toEqual([
+    { username: "oldrow" },
+  ]);
 });
 
 describe("faults mid-write leave the database exactly as before, pre-existing rows included", () => {
@@ -62,7 +81,11 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
     const pid = await midWriteBackend();
     await query(db, `SELECT pg_terminate_backend($1)`, [pid]);
     const error = await run;
-    expect(error).toMatchObject({ code: "CONNECTION_LOST", exitCode: 1, message: expect.stringMatching(/connection to PostgreSQL was lost mid-seed.*database is as it was/) });
+    expect(error).toMatchObject({
+      code: "CONNECTION_LOST",
+      exitCode: 1,
+      message: expect.stringMatching(/connection to PostgreSQL was lost mid-seed.*database is as it was/),
+    });
   });
 
   it("the process is killed with SIGKILL", async () => {
@@ -74,24 +97,43 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
 
   it("SIGINT (Ctrl-C): cancels the running statement, rolls back, says so, exits 130", async () => {
     // A statement that would run for a minute: Ctrl-C must not wait for it.
-    await query(db, `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`);
+    await query(
+      db,
+      `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`,
+    );
     const { child, exit, stderr } = cli(["seed", "--seed", "79"]);
     await midWriteBackend();
     const interrupted = Date.now();
     child.kill("SIGINT");
     expect(await exit).toEqual({ code: 130, signal: null });
     expect(Date.now() - interrupted).toBeLessThan(15_000);
-    expect(stderr()).toMatch(/^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was\n$/);
+    expect(stderr()).toMatch(
+      /^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was\n$/,
+    );
   });
 
   it("an abort (as Ctrl-C gives) on the Prisma path cancels the running statement and rolls back", async () => {
-    await query(db, `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`);
+    await query(
+      db,
+      `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`,
+    );
     const controller = new AbortController();
-    const run = seedDatabase({ env: {}, databaseUrl: db.url, profile: "dev", seed: 81, method: "prisma", signal: controller.signal }).catch((e: unknown) => e);
+    const run = seedDatabase({
+      env: {},
+      databaseUrl: db.url,
+      profile: "dev",
+      seed: 81,
+      method: "prisma",
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
     await midWriteBackend();
     const interrupted = Date.now();
     controller.abort("SIGINT");
-    expect(await run).toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130, message: expect.stringMatching(/rolled back, the database is as it was/) });
+    expect(await run).toMatchObject({
+      code: "INTERRUPTED_SIGINT",
+      exitCode: 130,
+      message: expect.stringMatching(/rolled back, the database is as it was/),
+    });
     expect(Date.now() - interrupted).toBeLessThan(15_000);
   });
 

@@ -26,7 +26,10 @@ const script = (how: string) => `
 function run(how: "abort" | "terminate") {
   const file = join(mkdtempSync(join(tmpdir(), "handles-")), "app.mts");
   writeFileSync(file, script(how));
-  const child = spawn(process.execPath, ["--import", "tsx", file], { env: { PATH: process.env.PATH, DATABASE_URL: db.url, ABORT_AFTER_MS: "1500" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url, ABORT_AFTER_MS: "1500" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let settledAt = 0;
   child.stdout.on("data", (d) => {
@@ -37,13 +40,19 @@ function run(how: "abort" | "terminate") {
       setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
     }
   });
-  const exited = new Promise<{ code: number | null; afterSettledMs: number }>((resolve) => child.on("exit", (code) => resolve({ code, afterSettledMs: Date.now() - settledAt })));
+  const exited = new Promise<{ code: number | null; afterSettledMs: number }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, afterSettledMs: Date.now() - settledAt })),
+  );
   return { exited, stdout: () => stdout };
 }
 
 async function loading(): Promise<number> {
   for (let i = 0; i < 3000; i++) {
-    const [row] = await query<{ pid: number }>(db, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active' AND query LIKE 'COPY %'`, [db.database, APPLICATION_NAME]);
+    const [row] = await query<{ pid: number }>(
+      db,
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active' AND query LIKE 'COPY %'`,
+      [db.database, APPLICATION_NAME],
+    );
     if (row) return row.pid;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -26,7 +26,9 @@ afterEach(async () => {
   const admin = new pg.Client({ connectionString: db.url, options: "-c default_transaction_read_only=off" });
   await admin.connect();
   try {
-    await admin.query(`ALTER DATABASE "${name()}" RESET ALL; DROP TRIGGER IF EXISTS slow_users ON users; DROP FUNCTION IF EXISTS slow_users()`);
+    await admin.query(
+      `ALTER DATABASE "${name()}" RESET ALL; DROP TRIGGER IF EXISTS slow_users ON users; DROP FUNCTION IF EXISTS slow_users()`,
+    );
   } finally {
     await admin.end();
   }
@@ -55,7 +57,9 @@ describe("a limit the database or role sets is named where it is set, not as SEE
     try {
       const error = await seedDatabase({ databaseUrl: db.url, profile: "minimal" }).catch((e) => e);
       expect(error).toMatchObject({ code: "TABLE_LOCKED", exitCode: 1 });
-      expect(error.message).toBe(`table users is locked by another session and lock_timeout = 200ms, set on database '${name()}' (not SEED_LOCK_TIMEOUT), ran out: finish or close that session, or remove the setting: ALTER DATABASE "${name()}" RESET lock_timeout. Nothing was changed`);
+      expect(error.message).toBe(
+        `table users is locked by another session and lock_timeout = 200ms, set on database '${name()}' (not SEED_LOCK_TIMEOUT), ran out: finish or close that session, or remove the setting: ALTER DATABASE "${name()}" RESET lock_timeout. Nothing was changed`,
+      );
     } finally {
       await release();
     }
@@ -74,7 +78,9 @@ describe("a limit the database or role sets is named where it is set, not as SEE
   it("the seed's own SEED_STATEMENT_TIMEOUT, when it is the stricter one, is still named as such", async () => {
     await query(db, slowUsers);
     await query(db, `ALTER DATABASE "${name()}" SET statement_timeout = '60s'`);
-    const error = await seedDatabase({ databaseUrl: db.url, profile: "minimal", statementTimeoutMs: 300 }).catch((e) => e);
+    const error = await seedDatabase({ databaseUrl: db.url, profile: "minimal", statementTimeoutMs: 300 }).catch(
+      (e) => e,
+    );
     expect(error).toMatchObject({ code: "STATEMENT_TIMEOUT" });
     expect(error.message).toMatch(/^a statement ran longer than SEED_STATEMENT_TIMEOUT allows/);
   });
@@ -88,14 +94,22 @@ describe(".env mistakes are named by file and line", () => {
   };
 
   it("an unterminated quote", async () => {
-    const run = await cli(["seed"], {}, withDotEnv(`DATABASE_URL="postgresql://postgres@127.0.0.1:5432/x\nPGPORT=5432\n`));
+    const run = await cli(
+      ["seed"],
+      {},
+      withDotEnv(`DATABASE_URL="postgresql://postgres@127.0.0.1:5432/x\nPGPORT=5432\n`),
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`error: .env line 1: the value of DATABASE_URL opens a quote (") that is never closed: close it at the end of the value, or remove it\n`);
+    expect(run.stderr).toBe(
+      `error: .env line 1: the value of DATABASE_URL opens a quote (") that is never closed: close it at the end of the value, or remove it\n`,
+    );
   });
 
   it("a line that is not NAME=value, and a quoted value over several lines is fine", async () => {
     const run = await cli(["seed"], {}, withDotEnv(`# comment\nNOTE="two\nlines"\nDATABASE_URL postgresql://x@y/z\n`));
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`error: .env line 4 is not NAME=value ('DATABASE_URL postgresql://x@y/z'): fix it, or comment it out with #\n`);
+    expect(run.stderr).toBe(
+      `error: .env line 4 is not NAME=value ('DATABASE_URL postgresql://x@y/z'): fix it, or comment it out with #\n`,
+    );
   });
 });

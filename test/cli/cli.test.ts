@@ -24,7 +24,9 @@ beforeAll(async () => {
 const CLONE = "<clone-url>";
 const CLONE_DB = "<clone-db>";
 const resolveClone = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === CLONE ? withSecret : v.replaceAll(CLONE_DB, db.database)]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, v === CLONE ? withSecret : v.replaceAll(CLONE_DB, db.database)]),
+  );
 
 function expectNoSecret(run: { stdout: string; stderr: string }) {
   expect(run.stdout + run.stderr).not.toContain(SECRET);
@@ -41,49 +43,233 @@ describe("bad input: one line that says how to fix it, its exit code, database u
   beforeEach(async () => {
     // A row no seed writes: a seed or reset that ran by mistake would remove it, so a case that
     // touched the database changes its snapshot (a reseed alone would write the same rows).
-    await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'marker@example.com', 'marker', 'Not Seed Data') ON CONFLICT (id) DO NOTHING`);
+    await query(
+      db,
+      `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'marker@example.com', 'marker', 'Not Seed Data') ON CONFLICT (id) DO NOTHING`,
+    );
   });
 
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
     ["an unknown flag", ["seed", "--bogus"], { DATABASE_URL: CLONE }, 2, /unknown flag '--bogus'.*--help/],
     ["an unknown command", ["sow"], { DATABASE_URL: CLONE }, 2, /unknown command 'sow'.*seed, migrate, reset/],
-    ["--scale 0", ["seed", "--scale", "0"], { DATABASE_URL: CLONE }, 2, /^error: --scale must be a whole number from 1 to 1000, got '0': e\.g\. --scale 2$/],
-    ["a negative --scale", ["seed", "--scale=-3"], { DATABASE_URL: CLONE }, 2, /--scale must be a whole number from 1 to 1000, got '-3'/],
-    ["--scale that is not a number", ["seed", "--scale", "lots"], { DATABASE_URL: CLONE }, 2, /--scale must be a whole number from 1 to 1000, got 'lots'/],
-    ["--seed that is not an integer", ["seed", "--seed", "1.5"], { DATABASE_URL: CLONE }, 2, /--seed must be a whole number ≥ 0, got '1.5'/],
+    [
+      "--scale 0",
+      ["seed", "--scale", "0"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --scale must be a whole number from 1 to 1000, got '0': e\.g\. --scale 2$/,
+    ],
+    [
+      "a negative --scale",
+      ["seed", "--scale=-3"],
+      { DATABASE_URL: CLONE },
+      2,
+      /--scale must be a whole number from 1 to 1000, got '-3'/,
+    ],
+    [
+      "--scale that is not a number",
+      ["seed", "--scale", "lots"],
+      { DATABASE_URL: CLONE },
+      2,
+      /--scale must be a whole number from 1 to 1000, got 'lots'/,
+    ],
+    [
+      "--seed that is not an integer",
+      ["seed", "--seed", "1.5"],
+      { DATABASE_URL: CLONE },
+      2,
+      /--seed must be a whole number ≥ 0, got '1.5'/,
+    ],
     ["a flag without its value", ["seed", "--scale"], { DATABASE_URL: CLONE }, 2, /'--scale' needs a value/],
-    ["an unknown --profile", ["seed", "--profile", "huge"], { DATABASE_URL: CLONE }, 2, /^error: --profile must be one of minimal, dev, edge, got 'huge': e\.g\. --profile minimal$/],
-    ["a negative --seed: its own example", ["seed", "--seed", "-1"], { DATABASE_URL: CLONE }, 2, /^error: --seed must be a whole number ≥ 0, got '-1': e\.g\. --seed 42$/],
-    ["--profile without its value: its own example", ["seed", "--profile"], { DATABASE_URL: CLONE }, 2, /^error: flag '--profile' needs a value, e\.g\. --profile minimal: run with --help/],
-    ["--seed past 2^53: echoed exactly as typed", ["seed", "--seed", "123456789012345678901"], { DATABASE_URL: CLONE }, 2, /^error: --seed must be a whole number ≥ 0 and at most 9007199254740991, got '123456789012345678901': e\.g\. --seed 42$/],
-    ["--last 0 on report: its own example", ["report", "--last", "0"], { DATABASE_URL: CLONE }, 2, /^error: --last must be a whole number from 1 to 100000, got '0': e\.g\. --last 50$/],
-    ["a value given to a switch", ["seed", "--json=yes"], { DATABASE_URL: CLONE }, 2, /^error: --json takes no value, got 'yes'/],
-    ["conflicting flags (--scale with minimal)", ["seed", "--profile", "minimal", "--scale", "2"], { DATABASE_URL: CLONE }, 2, /--scale applies to the dev profile only/],
-    ["a flag the command does not take", ["migrate", "--scale", "2"], { DATABASE_URL: CLONE }, 2, /--scale does not apply to 'migrate'/],
+    [
+      "an unknown --profile",
+      ["seed", "--profile", "huge"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --profile must be one of minimal, dev, edge, got 'huge': e\.g\. --profile minimal$/,
+    ],
+    [
+      "a negative --seed: its own example",
+      ["seed", "--seed", "-1"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --seed must be a whole number ≥ 0, got '-1': e\.g\. --seed 42$/,
+    ],
+    [
+      "--profile without its value: its own example",
+      ["seed", "--profile"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: flag '--profile' needs a value, e\.g\. --profile minimal: run with --help/,
+    ],
+    [
+      "--seed past 2^53: echoed exactly as typed",
+      ["seed", "--seed", "123456789012345678901"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --seed must be a whole number ≥ 0 and at most 9007199254740991, got '123456789012345678901': e\.g\. --seed 42$/,
+    ],
+    [
+      "--last 0 on report: its own example",
+      ["report", "--last", "0"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --last must be a whole number from 1 to 100000, got '0': e\.g\. --last 50$/,
+    ],
+    [
+      "a value given to a switch",
+      ["seed", "--json=yes"],
+      { DATABASE_URL: CLONE },
+      2,
+      /^error: --json takes no value, got 'yes'/,
+    ],
+    [
+      "conflicting flags (--scale with minimal)",
+      ["seed", "--profile", "minimal", "--scale", "2"],
+      { DATABASE_URL: CLONE },
+      2,
+      /--scale applies to the dev profile only/,
+    ],
+    [
+      "a flag the command does not take",
+      ["migrate", "--scale", "2"],
+      { DATABASE_URL: CLONE },
+      2,
+      /--scale does not apply to 'migrate'/,
+    ],
     ["--dry-run on reset", ["reset", "--dry-run"], { DATABASE_URL: CLONE }, 2, /--dry-run does not apply to 'reset'/],
-    ["a malformed DATABASE_URL", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@[bad/x` }, 2, /DATABASE_URL is not a valid URL .*postgresql:\/\/USER@HOST:PORT\/DATABASE/],
-    ["a DATABASE_URL of another kind", ["seed"], { DATABASE_URL: `mysql://u:${SECRET}@localhost/x` }, 2, /must start with postgresql:\/\//],
-    ["a DATABASE_URL without database", ["seed"], { DATABASE_URL: `postgresql://u:${SECRET}@localhost:5432` }, 2, /names no database/],
-    ["PGPORT that is not a number", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET }, 2, /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/],
-    ["PGPORT out of range", ["seed"], { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "70000", PGPASSWORD: SECRET }, 2, /PGPORT is '70000' but must be a port number/],
-    ["a refused connection", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/${CLONE_DB}` }, 2, /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/],
-    ["an unknown host (remote allowed)", ["seed"], { PGHOST: "no-such-host.invalid", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" }, 2, /the database host 'no-such-host\.invalid' was not found: fix PGHOST/],
-    ["a remote host without opting in", ["seed"], { DATABASE_URL: `postgresql://app:${SECRET}@db.prod.example.com:5432/chatgenius` }, 3, /refusing to run against 'db\.prod\.example\.com', which is not this machine.*--allow-remote or set SEED_ALLOW_REMOTE=1/],
-    ["a timeout that is not a number", ["seed"], { DATABASE_URL: CLONE, SEED_LOCK_WAIT: "soon" }, 2, /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/],
-    ["a SEED_CACHE that is neither 0 nor 1", ["seed"], { DATABASE_URL: CLONE, SEED_CACHE: "yes" }, 2, /SEED_CACHE is 'yes' but must be 1 \(keep large plans, the default\) or 0 \(never\)/],
-    ["a SEED_CACHE_MB that is not a whole number", ["reset"], { DATABASE_URL: CLONE, SEED_CACHE_MB: "2GB" }, 2, /SEED_CACHE_MB is '2GB' but must be a whole number of megabytes/],
-    ["NODE_ENV=production", ["seed"], { NODE_ENV: "production", DATABASE_URL: CLONE }, 3, /refusing to run: NODE_ENV is 'production'/],
-    ["APP_ENV=production on reset", ["reset"], { APP_ENV: "production", DATABASE_URL: CLONE }, 3, /refusing to run: APP_ENV is 'production'/],
-    ["an unencoded '#' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/${CLONE_DB}` }, 2, /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/],
-    ["an unencoded '?' in the password", ["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}?1@localhost/${CLONE_DB}` }, 2, /password in DATABASE_URL contains '\?'.*percent-encode/],
-    ["a socket folder with no server", ["seed"], { PGHOST: "/nonexistent", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET }, 2, /no PostgreSQL socket at \/nonexistent\/\.s\.PGSQL\.5432: start the server, or set PGHOST/],
-    ["a user the server does not know", ["seed"], { PGHOST: "127.0.0.1", PGPORT: "5432", PGUSER: "no_such_role", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET }, 2, /has no role 'no_such_role': create it .* or fix PGUSER/],
+    [
+      "a malformed DATABASE_URL",
+      ["seed"],
+      { DATABASE_URL: `postgresql://u:${SECRET}@[bad/x` },
+      2,
+      /DATABASE_URL is not a valid URL .*postgresql:\/\/USER@HOST:PORT\/DATABASE/,
+    ],
+    [
+      "a DATABASE_URL of another kind",
+      ["seed"],
+      { DATABASE_URL: `mysql://u:${SECRET}@localhost/x` },
+      2,
+      /must start with postgresql:\/\//,
+    ],
+    [
+      "a DATABASE_URL without database",
+      ["seed"],
+      { DATABASE_URL: `postgresql://u:${SECRET}@localhost:5432` },
+      2,
+      /names no database/,
+    ],
+    [
+      "PGPORT that is not a number",
+      ["seed"],
+      { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "fivefourthreetwo", PGPASSWORD: SECRET },
+      2,
+      /PGPORT is 'fivefourthreetwo' but must be a port number from 1 to 65535/,
+    ],
+    [
+      "PGPORT out of range",
+      ["seed"],
+      { PGHOST: "127.0.0.1", PGUSER: "postgres", PGDATABASE: CLONE_DB, PGPORT: "70000", PGPASSWORD: SECRET },
+      2,
+      /PGPORT is '70000' but must be a port number/,
+    ],
+    [
+      "a refused connection",
+      ["seed"],
+      { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/${CLONE_DB}` },
+      2,
+      /cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(connection refused\): start the server/,
+    ],
+    [
+      "an unknown host (remote allowed)",
+      ["seed"],
+      { PGHOST: "no-such-host.invalid", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET, SEED_ALLOW_REMOTE: "1" },
+      2,
+      /the database host 'no-such-host\.invalid' was not found: fix PGHOST/,
+    ],
+    [
+      "a remote host without opting in",
+      ["seed"],
+      { DATABASE_URL: `postgresql://app:${SECRET}@db.prod.example.com:5432/chatgenius` },
+      3,
+      /refusing to run against 'db\.prod\.example\.com', which is not this machine.*--allow-remote or set SEED_ALLOW_REMOTE=1/,
+    ],
+    [
+      "a timeout that is not a number",
+      ["seed"],
+      { DATABASE_URL: CLONE, SEED_LOCK_WAIT: "soon" },
+      2,
+      /SEED_LOCK_WAIT is 'soon' but must be a number of seconds/,
+    ],
+    [
+      "a SEED_CACHE that is neither 0 nor 1",
+      ["seed"],
+      { DATABASE_URL: CLONE, SEED_CACHE: "yes" },
+      2,
+      /SEED_CACHE is 'yes' but must be 1 \(keep large plans, the default\) or 0 \(never\)/,
+    ],
+    [
+      "a SEED_CACHE_MB that is not a whole number",
+      ["reset"],
+      { DATABASE_URL: CLONE, SEED_CACHE_MB: "2GB" },
+      2,
+      /SEED_CACHE_MB is '2GB' but must be a whole number of megabytes/,
+    ],
+    [
+      "NODE_ENV=production",
+      ["seed"],
+      { NODE_ENV: "production", DATABASE_URL: CLONE },
+      3,
+      /refusing to run: NODE_ENV is 'production'/,
+    ],
+    [
+      "APP_ENV=production on reset",
+      ["reset"],
+      { APP_ENV: "production", DATABASE_URL: CLONE },
+      3,
+      /refusing to run: APP_ENV is 'production'/,
+    ],
+    [
+      "an unencoded '#' in the password",
+      ["seed"],
+      { DATABASE_URL: `postgresql://postgres:${SECRET}#1@127.0.0.1:5432/${CLONE_DB}` },
+      2,
+      /password in DATABASE_URL contains '#'.*percent-encode it \('#' → %23/,
+    ],
+    [
+      "an unencoded '?' in the password",
+      ["seed"],
+      { DATABASE_URL: `postgresql://postgres:${SECRET}?1@localhost/${CLONE_DB}` },
+      2,
+      /password in DATABASE_URL contains '\?'.*percent-encode/,
+    ],
+    [
+      "a socket folder with no server",
+      ["seed"],
+      { PGHOST: "/nonexistent", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET },
+      2,
+      /no PostgreSQL socket at \/nonexistent\/\.s\.PGSQL\.5432: start the server, or set PGHOST/,
+    ],
+    [
+      "a user the server does not know",
+      ["seed"],
+      { PGHOST: "127.0.0.1", PGPORT: "5432", PGUSER: "no_such_role", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET },
+      2,
+      /has no role 'no_such_role': create it .* or fix PGUSER/,
+    ],
   ];
 
   it("points the cases that could reach a database at this file's seeded one", () => {
     // Only the three malformed URLs and the remote host name no database of this server.
-    expect(cases.filter(([, , env]) => !Object.values(env).some((v) => v === CLONE || v.includes(CLONE_DB))).map(([name]) => name)).toEqual([
-      "a malformed DATABASE_URL", "a DATABASE_URL of another kind", "a DATABASE_URL without database", "a remote host without opting in",
+    expect(
+      cases
+        .filter(([, , env]) => !Object.values(env).some((v) => v === CLONE || v.includes(CLONE_DB)))
+        .map(([name]) => name),
+    ).toEqual([
+      "a malformed DATABASE_URL",
+      "a DATABASE_URL of another kind",
+      "a DATABASE_URL without database",
+      "a remote host without opting in",
     ]);
   });
 
@@ -111,7 +297,9 @@ describe("bad input: one line that says how to fix it, its exit code, database u
           socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
           return;
         }
-        const fields = ["SFATAL", "VFATAL", "C28P01", 'Mpassword authentication failed for user "postgres"'].map((f) => Buffer.from(`${f}\0`));
+        const fields = ["SFATAL", "VFATAL", "C28P01", 'Mpassword authentication failed for user "postgres"'].map((f) =>
+          Buffer.from(`${f}\0`),
+        );
         const body = Buffer.concat([...fields, Buffer.from([0])]);
         const head = Buffer.alloc(5);
         head.write("E", 0);
@@ -124,7 +312,9 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     try {
       const run = await cli(["seed"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:${port}/chatgenius` });
       expect(run.code).toBe(2);
-      expect(oneErrorLine(run)).toMatch(/PostgreSQL refused user 'postgres' \(wrong password or not allowed\): fix PGUSER\/PGPASSWORD or the credentials in DATABASE_URL/);
+      expect(oneErrorLine(run)).toMatch(
+        /PostgreSQL refused user 'postgres' \(wrong password or not allowed\): fix PGUSER\/PGPASSWORD or the credentials in DATABASE_URL/,
+      );
       expectNoSecret(run);
     } finally {
       server.close();
@@ -137,13 +327,18 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     url.password = SECRET;
     const run = await cli(["seed"], { DATABASE_URL: url.toString() });
     expect(run.code).toBe(2);
-    expect(oneErrorLine(run)).toMatch(/database 'chatgenius_test_does_not_exist' does not exist: run 'npm run db:reset'/);
+    expect(oneErrorLine(run)).toMatch(
+      /database 'chatgenius_test_does_not_exist' does not exist: run 'npm run db:reset'/,
+    );
     expectNoSecret(run);
   });
 
   it("an unapplied migration: names it, exit 2, nothing written", async () => {
     const before = await snapshot(db);
-    await query(db, `CREATE TABLE migrations_backup AS SELECT * FROM _prisma_migrations; DELETE FROM _prisma_migrations`);
+    await query(
+      db,
+      `CREATE TABLE migrations_backup AS SELECT * FROM _prisma_migrations; DELETE FROM _prisma_migrations`,
+    );
     try {
       const run = await cli(["seed"], { DATABASE_URL: withSecret });
       expect(run.code).toBe(2);
@@ -163,7 +358,9 @@ describe("bad input: one line that says how to fix it, its exit code, database u
   });
 
   it("shows the underlying error with --verbose, still without the password", async () => {
-    const run = await cli(["seed", "--verbose"], { DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius` });
+    const run = await cli(["seed", "--verbose"], {
+      DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius`,
+    });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/ECONNREFUSED/);
     expectNoSecret(run);
@@ -174,7 +371,22 @@ describe("the CLI", () => {
   it("lists flags, variables and exit codes with --help", async () => {
     const run = await cli(["--help"], {});
     expect(run.code).toBe(0);
-    for (const text of ["--profile", "--scale", "--seed", "--json", "--dry-run", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "NODE_ENV", "Exit codes:", "3  refused"]) {
+    for (const text of [
+      "--profile",
+      "--scale",
+      "--seed",
+      "--json",
+      "--dry-run",
+      "DATABASE_URL",
+      "PGHOST",
+      "PGPORT",
+      "PGDATABASE",
+      "PGUSER",
+      "PGPASSWORD",
+      "NODE_ENV",
+      "Exit codes:",
+      "3  refused",
+    ]) {
       expect(run.stdout).toContain(text);
     }
   });
@@ -187,7 +399,9 @@ describe("the CLI", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/users\s+3\s+\d+\s+\d+/);
     expect(run.stdout).toMatch(/integrity: (\d+)\/\1 checks pass/);
-    expect(run.stdout).toMatch(/phases \(ms\): validate \d+, generate \d+, cleanup \d+, write \d+, verify \d+, total \d+/);
+    expect(run.stdout).toMatch(
+      /phases \(ms\): validate \d+, generate \d+, cleanup \d+, write \d+, verify \d+, total \d+/,
+    );
     expect(run.stdout).toContain(`Seeded: ${withSecret.replace(SECRET, "***")}`);
     expectNoSecret(run);
     writeFileSync(join(dir, ".env"), `DATABASE_URL=postgresql://postgres@127.0.0.1:1/nowhere\n`);
@@ -209,7 +423,10 @@ describe("the CLI", () => {
   it("reports a failure as a JSON error event too", async () => {
     const run = await cli(["seed", "--json", "--scale", "0"], {});
     expect(run.code).toBe(2);
-    const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const events = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(events).toHaveLength(1);
     expect(isSeedLogEvent(events[0])).toBe(true);
     expect(events[0]).toMatchObject({ operation: "error", error: { code: "INVALID_USAGE" } });
@@ -237,6 +454,10 @@ describe("the CLI", () => {
     const run = spawn("npx", ["prisma", "db", "seed", "--", "--profile", "minimal"], { DATABASE_URL: withSecret });
     expect(run.stderr + run.stdout).not.toContain(SECRET);
     expect(run.code).toBe(0);
-    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([{ username: "testuser1" }, { username: "testuser2" }, { username: "testuser3" }]);
+    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([
+      { username: "testuser1" },
+      { username: "testuser2" },
+      { username: "testuser3" },
+    ]);
   });
 });

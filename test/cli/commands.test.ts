@@ -7,7 +7,10 @@ describe("commands as data", () => {
   it("the README's flag table is the one the command records make", () => {
     const readme = readFileSync("README.md", "utf8");
     const section = readme.slice(readme.indexOf("### Flags"), readme.indexOf("### Exit codes"));
-    const table = section.split("\n").filter((line) => line.startsWith("|")).join("\n");
+    const table = section
+      .split("\n")
+      .filter((line) => line.startsWith("|"))
+      .join("\n");
     expect(table).toBe(flagTable(COMMANDS));
   });
 
@@ -30,8 +33,16 @@ describe("commands as data", () => {
   });
 
   it("parses each type as its record says, and --help over anything else on the line", () => {
-    expect(parseArgv(["seed", "--scale=3", "--seed", "0", "--profile", "dev", "--json"], COMMANDS).values).toEqual({ scale: 3, seed: 0, profile: "dev", json: true });
-    expect(parseArgv(["report", "--last", "5"], COMMANDS)).toMatchObject({ command: { name: "report" }, values: { last: 5 } });
+    expect(parseArgv(["seed", "--scale=3", "--seed", "0", "--profile", "dev", "--json"], COMMANDS).values).toEqual({
+      scale: 3,
+      seed: 0,
+      profile: "dev",
+      json: true,
+    });
+    expect(parseArgv(["report", "--last", "5"], COMMANDS)).toMatchObject({
+      command: { name: "report" },
+      values: { last: 5 },
+    });
     expect(parseArgv(["migrate", "--scale", "x", "-h"], COMMANDS).values).toEqual({ help: true });
     expect(parseArgv([], COMMANDS).command.name).toBe("seed");
   });

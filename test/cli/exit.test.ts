@@ -11,11 +11,16 @@ import { EXIT_GRACE_MS } from "../../src/cli/cli.ts";
  * command as a library's stray timer would be): when and with what code it ends, timed from
  * its last line of output.
  */
-function runWithLiveHandle(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; afterOutputMs: number; stderr: string }> {
+function runWithLiveHandle(
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; afterOutputMs: number; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), "live-handle-"));
   const preload = join(dir, "handle.mjs");
   writeFileSync(preload, "setInterval(() => {}, 1 << 30);\n");
-  const child = spawn(process.execPath, ["--import", pathToFileURL(preload).href, "bin/chatgenius-seed.mjs", ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", pathToFileURL(preload).href, "bin/chatgenius-seed.mjs", ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   let lastOutput = Date.now();
   child.stdout.on("data", () => (lastOutput = Date.now()));

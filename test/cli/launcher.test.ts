@@ -15,17 +15,24 @@ let original: string;
 const FIXTURE = "src/plan/fixtures/canonical.ts";
 
 function seed() {
-  const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "reset", "--profile", "minimal"], { cwd: copy, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH, DATABASE_URL: db.url } });
+  const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "reset", "--profile", "minimal"], {
+    cwd: copy,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+  });
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
 }
 
-const welcome = async () => (await query<{ content: string }>(db, `SELECT content FROM messages ORDER BY created_at LIMIT 1`))[0]?.content;
+const welcome = async () =>
+  (await query<{ content: string }>(db, `SELECT content FROM messages ORDER BY created_at LIMIT 1`))[0]?.content;
 
 beforeAll(() => {
   const root = resolve(".");
   copy = mkdtempSync(join(tmpdir(), "checkout-"));
-  for (const part of ["src", "bin", "scripts", "prisma", "package.json"]) cpSync(join(root, part), join(copy, part), { recursive: true });
+  for (const part of ["src", "bin", "scripts", "prisma", "package.json"])
+    cpSync(join(root, part), join(copy, part), { recursive: true });
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
   original = readFileSync(join(copy, FIXTURE), "utf8");
 });
@@ -46,7 +53,10 @@ describe("the chatgenius-seed command in a checkout", () => {
 
   it("uses an edited fixture on the very next run", async () => {
     const fixture = join(copy, FIXTURE);
-    writeFileSync(fixture, readFileSync(fixture, "utf8").replace("Welcome to ChatGenius! 👋", "Welcome to the edited ChatGenius!"));
+    writeFileSync(
+      fixture,
+      readFileSync(fixture, "utf8").replace("Welcome to ChatGenius! 👋", "Welcome to the edited ChatGenius!"),
+    );
     seed();
     expect(await welcome()).toBe("Welcome to the edited ChatGenius!");
   });
@@ -55,7 +65,12 @@ describe("the chatgenius-seed command in a checkout", () => {
     const before = await welcome();
     const fixture = join(copy, FIXTURE);
     writeFileSync(fixture, `${readFileSync(fixture, "utf8")}\nexport const broken = ;\n`);
-    const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "seed", "--profile", "minimal"], { cwd: copy, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH, DATABASE_URL: db.url } });
+    const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "seed", "--profile", "minimal"], {
+      cwd: copy,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    });
     expect(run.status).toBe(1);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toMatch(/^error: src\/ does not compile, nothing was run: .*canonical\.ts:\d+:\d+: /);

@@ -28,9 +28,15 @@ const shellCode = (code: number | null, signal: NodeJS.Signals | null) => code ?
  * cache is a new folder (the plan is generated) unless `cache` names one.
  */
 function seed(extra: string[] = [], direct = false, cache = mkdtempSync(join(tmpdir(), "signals-cache-"))) {
-  const [command, args] = direct ? [process.execPath, ["bin/chatgenius-seed.mjs", "seed"]] : ["npm", ["run", "-s", "db:seed", "--"]];
+  const [command, args] = direct
+    ? [process.execPath, ["bin/chatgenius-seed.mjs", "seed"]]
+    : ["npm", ["run", "-s", "db:seed", "--"]];
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, SEED_CACHE_DIR: cache };
-  const child = spawn(command, [...args, "--scale", "55", ...extra], { detached: true, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(command, [...args, "--scale", "55", ...extra], {
+    detached: true,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   // npm may end before the seed under it (it re-raises the signal at once): the run is over
@@ -57,7 +63,11 @@ function groupAlive(group: number): boolean {
 /** Waits until the seed's connection runs a statement of that phase; returns its backend pid. */
 async function reach(phase: keyof typeof PHASES): Promise<number> {
   for (let i = 0; i < 3000; i++) {
-    const rows = await query<{ pid: number; query: string }>(db, `SELECT pid, query FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active'`, [db.database, APPLICATION_NAME]);
+    const rows = await query<{ pid: number; query: string }>(
+      db,
+      `SELECT pid, query FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active'`,
+      [db.database, APPLICATION_NAME],
+    );
     const hit = rows.find((r) => PHASES[phase].test(r.query));
     if (hit) return hit.pid;
     await new Promise((r) => setTimeout(r, 10));
@@ -77,11 +87,41 @@ async function strike(how: NodeJS.Signals | "terminate", phase: keyof typeof PHA
 
 describe("a seed struck as the world strikes it", () => {
   it.each([
-    ["SIGINT (Ctrl-C) to the group during the load", "SIGINT", "load", 130, /^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was$/],
-    ["SIGTERM to the group during the constraint rebuild", "SIGTERM", "rebuild", 143, /^error: interrupted by SIGTERM: the transaction was rolled back/],
-    ["SIGHUP (terminal closed) to the group during the load", "SIGHUP", "load", 129, /^error: interrupted by SIGHUP: the transaction was rolled back/],
-    ["the server ending the connection during the load", "terminate", "load", 1, /^error: the connection to PostgreSQL was lost mid-seed .*the database is as it was/],
-    ["the server ending the connection during the constraint rebuild", "terminate", "rebuild", 1, /^error: the connection to PostgreSQL was lost mid-seed/],
+    [
+      "SIGINT (Ctrl-C) to the group during the load",
+      "SIGINT",
+      "load",
+      130,
+      /^error: interrupted by SIGINT: the transaction was rolled back, the database is as it was$/,
+    ],
+    [
+      "SIGTERM to the group during the constraint rebuild",
+      "SIGTERM",
+      "rebuild",
+      143,
+      /^error: interrupted by SIGTERM: the transaction was rolled back/,
+    ],
+    [
+      "SIGHUP (terminal closed) to the group during the load",
+      "SIGHUP",
+      "load",
+      129,
+      /^error: interrupted by SIGHUP: the transaction was rolled back/,
+    ],
+    [
+      "the server ending the connection during the load",
+      "terminate",
+      "load",
+      1,
+      /^error: the connection to PostgreSQL was lost mid-seed .*the database is as it was/,
+    ],
+    [
+      "the server ending the connection during the constraint rebuild",
+      "terminate",
+      "rebuild",
+      1,
+      /^error: the connection to PostgreSQL was lost mid-seed/,
+    ],
   ] as const)("%s: one line, its exit code, within seconds, nothing changed", async (_name, how, phase, code, line) => {
     const before = await snapshot(db);
     const result = await strike(how, phase);
@@ -94,10 +134,16 @@ describe("a seed struck as the world strikes it", () => {
 
   it("ends the command itself with 130, 143 and 129 for SIGINT, SIGTERM and SIGHUP", async () => {
     const before = await snapshot(db);
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+      ["SIGHUP", 129],
+    ] as const) {
       const result = await strike(signal, "load", true);
       expect(result.code).toBe(code);
-      expect(result.lines).toEqual([`error: interrupted by ${signal}: the transaction was rolled back, the database is as it was`]);
+      expect(result.lines).toEqual([
+        `error: interrupted by ${signal}: the transaction was rolled back, the database is as it was`,
+      ]);
     }
     expect(await snapshot(db)).toEqual(before);
   });
@@ -111,7 +157,9 @@ describe("a seed struck as the world strikes it", () => {
     const seeded = await snapshot(db);
     const result = await strike("SIGINT", "load", false, cache);
     expect(result.code).toBe(130);
-    expect(result.lines).toEqual(["error: interrupted by SIGINT: the transaction was rolled back, the database is as it was"]);
+    expect(result.lines).toEqual([
+      "error: interrupted by SIGINT: the transaction was rolled back, the database is as it was",
+    ]);
     expect(result.seconds).toBeLessThan(5);
     expect(await snapshot(db)).toEqual(seeded);
     expect(readdirSync(cache)).toEqual(plan);
@@ -121,12 +169,24 @@ describe("a seed struck as the world strikes it", () => {
     const before = await snapshot(db);
     // A statement that survives the cancel the first Ctrl-C sends (it catches it and sleeps on):
     // the run cannot end by itself for half a minute.
-    await query(db, `CREATE FUNCTION stubborn() RETURNS trigger AS $$ BEGIN
+    await query(
+      db,
+      `CREATE FUNCTION stubborn() RETURNS trigger AS $$ BEGIN
         BEGIN PERFORM pg_sleep(30); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(30); END;
-        RETURN NULL; END $$ LANGUAGE plpgsql`);
-    await query(db, `CREATE TRIGGER stubborn BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION stubborn()`);
-    const child = spawn(process.execPath, ["bin/chatgenius-seed.mjs", "seed"], { detached: true, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url }, stdio: ["ignore", "ignore", "ignore"] });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
+        RETURN NULL; END $$ LANGUAGE plpgsql`,
+    );
+    await query(
+      db,
+      `CREATE TRIGGER stubborn BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION stubborn()`,
+    );
+    const child = spawn(process.execPath, ["bin/chatgenius-seed.mjs", "seed"], {
+      detached: true,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url },
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
     try {
       const backend = await reach("reactions");
       process.kill(-child.pid!, "SIGINT");
@@ -151,7 +211,11 @@ describe("a seed struck as the world strikes it", () => {
     let clock = 1_000;
     const exits: number[] = [];
     const controller = new AbortController();
-    const onSignal = signalHandler(controller, (code) => exits.push(code), () => clock);
+    const onSignal = signalHandler(
+      controller,
+      (code) => exits.push(code),
+      () => clock,
+    );
     onSignal("SIGINT");
     expect(controller.signal.reason).toBe("SIGINT");
     clock += 5; // npm relays the terminal's SIGINT to its child: the same keypress

@@ -9,7 +9,9 @@ describe("table order derived from the schema's relations", () => {
     for (const table of order) {
       for (const fk of table.foreignKeys) {
         if (fk.references === table.model) continue;
-        expect(position.get(fk.references)!, `${table.name} → ${fk.references}`).toBeLessThan(position.get(table.model)!);
+        expect(position.get(fk.references)!, `${table.name} → ${fk.references}`).toBeLessThan(
+          position.get(table.model)!,
+        );
       }
     }
   });
@@ -47,8 +49,16 @@ describe("table order derived from the schema's relations", () => {
 
   it("reads column names, lengths and delete rules from the schema", () => {
     const users = tableOf("User");
-    expect(users.columns.find((c) => c.field === "auth0Id")).toMatchObject({ name: "auth0_id", maxLength: 128, udtName: "varchar" });
-    expect(tableOf("UserSettings").columns.find((c) => c.field === "mutedChannels")).toMatchObject({ name: "muted_channels", udtName: "_varchar", maxLength: 26 });
+    expect(users.columns.find((c) => c.field === "auth0Id")).toMatchObject({
+      name: "auth0_id",
+      maxLength: 128,
+      udtName: "varchar",
+    });
+    expect(tableOf("UserSettings").columns.find((c) => c.field === "mutedChannels")).toMatchObject({
+      name: "muted_channels",
+      udtName: "_varchar",
+      maxLength: 26,
+    });
     expect(tableOf("Channel").foreignKeys.find((fk) => fk.columns[0] === "created_by")?.onDelete).toBe("Restrict");
     expect(users.uniqueKeys).toEqual(expect.arrayContaining([["id"], ["auth0Id"], ["email"]]));
   });

@@ -36,28 +36,61 @@ async function inTransaction<T>(body: (c: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
-const one = async <T extends pg.QueryResultRow = pg.QueryResultRow>(c: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T> => (await c.query<T>(sql, params)).rows[0]!;
+const one = async <T extends pg.QueryResultRow = pg.QueryResultRow>(
+  c: pg.ClientBase,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T> => (await c.query<T>(sql, params)).rows[0]!;
 
 describe("the ChatGenius server's functions on a freshly seeded database", () => {
   it("syncs a known Auth0 user to its seeded id and takes the identity provider's current profile", async () => {
     await inTransaction(async (c) => {
       const seeded = await one(c, `SELECT id, updated_at FROM users WHERE auth0_id = $1`, [testuser1!.auth0Id]);
-      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, [testuser1!.auth0Id, "renamed@example.com", "testuser1", "Test User One", "https://avatars.example.com/1.png"]);
+      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, [
+        testuser1!.auth0Id,
+        "renamed@example.com",
+        "testuser1",
+        "Test User One",
+        "https://avatars.example.com/1.png",
+      ]);
       expect(user_id).toBe(seeded.id);
-      const after = await one(c, `SELECT email, full_name, avatar_url, updated_at, now() AS now FROM users WHERE id = $1`, [user_id]);
-      expect(after).toMatchObject({ email: "renamed@example.com", full_name: "Test User One", avatar_url: "https://avatars.example.com/1.png" });
+      const after = await one(
+        c,
+        `SELECT email, full_name, avatar_url, updated_at, now() AS now FROM users WHERE id = $1`,
+        [user_id],
+      );
+      expect(after).toMatchObject({
+        email: "renamed@example.com",
+        full_name: "Test User One",
+        avatar_url: "https://avatars.example.com/1.png",
+      });
       expect(after.updated_at).toEqual(after.now);
       expect(after.updated_at.getTime()).toBeGreaterThan(seeded.updated_at.getTime());
-      expect((await one(c, `SELECT count(*)::int AS n FROM users WHERE auth0_id = $1`, [testuser1!.auth0Id])).n).toBe(1);
+      expect((await one(c, `SELECT count(*)::int AS n FROM users WHERE auth0_id = $1`, [testuser1!.auth0Id])).n).toBe(
+        1,
+      );
     });
   });
 
   it("gives a new Auth0 user a fresh ULID id whose time is its created_at, and a user row", async () => {
     await inTransaction(async (c) => {
-      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, ["auth0|0123456789abcdef01234567", "ada@example.com", "ada", "Ada Lovelace", null]);
+      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, [
+        "auth0|0123456789abcdef01234567",
+        "ada@example.com",
+        "ada",
+        "Ada Lovelace",
+        null,
+      ]);
       expect(user_id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-      const row = await one(c, `SELECT username, email, full_name, avatar_url, created_at FROM users WHERE id = $1`, [user_id]);
-      expect(row).toMatchObject({ username: "ada", email: "ada@example.com", full_name: "Ada Lovelace", avatar_url: null });
+      const row = await one(c, `SELECT username, email, full_name, avatar_url, created_at FROM users WHERE id = $1`, [
+        user_id,
+      ]);
+      expect(row).toMatchObject({
+        username: "ada",
+        email: "ada@example.com",
+        full_name: "Ada Lovelace",
+        avatar_url: null,
+      });
       expect(ulidTime(user_id)).toBe(row.created_at.getTime());
     });
   });
@@ -65,21 +98,45 @@ describe("the ChatGenius server's functions on a freshly seeded database", () =>
   it("inserts a new user with the id the six-argument form names", async () => {
     await inTransaction(async (c) => {
       const id = "01JHZZZZZZZZZZZZZZZZZZZZZZ";
-      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5, $6) AS user_id`, [id, "google-oauth2|112233445566778899001", "grace@example.com", "grace", "Grace Hopper", null]);
+      const { user_id } = await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5, $6) AS user_id`, [
+        id,
+        "google-oauth2|112233445566778899001",
+        "grace@example.com",
+        "grace",
+        "Grace Hopper",
+        null,
+      ]);
       expect(user_id).toBe(id);
-      expect((await one(c, `SELECT auth0_id FROM users WHERE id = $1`, [id])).auth0_id).toBe("google-oauth2|112233445566778899001");
+      expect((await one(c, `SELECT auth0_id FROM users WHERE id = $1`, [id])).auth0_id).toBe(
+        "google-oauth2|112233445566778899001",
+      );
     });
   });
 
   it("makes one row when the same new user signs in on two connections at once", async () => {
     const auth0Id = "auth0|00000000000000000000c0de";
-    const others = await Promise.all([0, 1].map(async () => {
-      const c = new pg.Client({ connectionString: db.url });
-      await c.connect();
-      return c;
-    }));
+    const others = await Promise.all(
+      [0, 1].map(async () => {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        return c;
+      }),
+    );
     try {
-      const ids = await Promise.all(others.map(async (c, i) => (await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, [auth0Id, "twice@example.com", `twice${i}`, "Twice", null])).user_id));
+      const ids = await Promise.all(
+        others.map(
+          async (c, i) =>
+            (
+              await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS user_id`, [
+                auth0Id,
+                "twice@example.com",
+                `twice${i}`,
+                "Twice",
+                null,
+              ])
+            ).user_id,
+        ),
+      );
       expect(ids[0]).toBe(ids[1]);
       expect((await one(client, `SELECT count(*)::int AS n FROM users WHERE auth0_id = $1`, [auth0Id])).n).toBe(1);
     } finally {
@@ -100,27 +157,53 @@ describe("the ChatGenius server's functions on a freshly seeded database", () =>
 describe("the ChatGenius server's triggers", () => {
   const withUpdatedAt = ALL_TABLES.filter((t) => t.seeded && t.columns.some((c) => c.name === "updated_at"));
 
-  it.each(withUpdatedAt.map((t) => t.name))("moves updated_at on an UPDATE of %s, whatever the statement sets it to", async (table) => {
-    await inTransaction(async (c) => {
-      const row = await one(c, `SELECT id FROM "${table}" ORDER BY id LIMIT 1`);
-      const after = await one(c, `UPDATE "${table}" SET updated_at = '2001-01-01' WHERE id = $1 RETURNING updated_at, now() AS now`, [row.id]);
-      expect(after.updated_at).toEqual(after.now);
-    });
-  });
+  it.each(withUpdatedAt.map((t) => t.name))(
+    "moves updated_at on an UPDATE of %s, whatever the statement sets it to",
+    async (table) => {
+      await inTransaction(async (c) => {
+        const row = await one(c, `SELECT id FROM "${table}" ORDER BY id LIMIT 1`);
+        const after = await one(
+          c,
+          `UPDATE "${table}" SET updated_at = '2001-01-01' WHERE id = $1 RETURNING updated_at, now() AS now`,
+          [row.id],
+        );
+        expect(after.updated_at).toEqual(after.now);
+      });
+    },
+  );
 
   it("refuses to archive an archived channel again with the app's message, and leaves it as it was", async () => {
-    const archived = await one(client, `SELECT id, archived_at, archived_by, updated_at FROM channels WHERE archived_at IS NOT NULL ORDER BY id LIMIT 1`);
-    const other = await one(client, `SELECT id FROM users WHERE id <> $1 AND deleted_at IS NULL ORDER BY id LIMIT 1`, [archived.archived_by]);
-    await expect(client.query(`UPDATE channels SET archived_at = now(), archived_by = $2 WHERE id = $1`, [archived.id, other.id])).rejects.toThrow("Cannot modify archived channel");
-    await expect(client.query(`UPDATE channels SET description = 'changed' WHERE id = $1`, [archived.id])).rejects.toThrow("Cannot modify archived channel");
-    expect(await one(client, `SELECT id, archived_at, archived_by, updated_at FROM channels WHERE id = $1`, [archived.id])).toEqual(archived);
+    const archived = await one(
+      client,
+      `SELECT id, archived_at, archived_by, updated_at FROM channels WHERE archived_at IS NOT NULL ORDER BY id LIMIT 1`,
+    );
+    const other = await one(client, `SELECT id FROM users WHERE id <> $1 AND deleted_at IS NULL ORDER BY id LIMIT 1`, [
+      archived.archived_by,
+    ]);
+    await expect(
+      client.query(`UPDATE channels SET archived_at = now(), archived_by = $2 WHERE id = $1`, [archived.id, other.id]),
+    ).rejects.toThrow("Cannot modify archived channel");
+    await expect(
+      client.query(`UPDATE channels SET description = 'changed' WHERE id = $1`, [archived.id]),
+    ).rejects.toThrow("Cannot modify archived channel");
+    expect(
+      await one(client, `SELECT id, archived_at, archived_by, updated_at FROM channels WHERE id = $1`, [archived.id]),
+    ).toEqual(archived);
   });
 
   it("lets a live channel be archived once", async () => {
     await inTransaction(async (c) => {
-      const live = await one(c, `SELECT id, created_by FROM channels WHERE archived_at IS NULL AND type = 'public' ORDER BY id LIMIT 1`);
-      await c.query(`UPDATE channels SET archived_at = now(), archived_by = $2 WHERE id = $1`, [live.id, live.created_by]);
-      await expect(c.query(`UPDATE channels SET archived_by = NULL WHERE id = $1`, [live.id])).rejects.toThrow("Cannot modify archived channel");
+      const live = await one(
+        c,
+        `SELECT id, created_by FROM channels WHERE archived_at IS NULL AND type = 'public' ORDER BY id LIMIT 1`,
+      );
+      await c.query(`UPDATE channels SET archived_at = now(), archived_by = $2 WHERE id = $1`, [
+        live.id,
+        live.created_by,
+      ]);
+      await expect(c.query(`UPDATE channels SET archived_by = NULL WHERE id = $1`, [live.id])).rejects.toThrow(
+        "Cannot modify archived channel",
+      );
     });
   });
 
@@ -129,10 +212,16 @@ describe("the ChatGenius server's triggers", () => {
     try {
       const before = await one(client, `SELECT id, updated_at FROM messages ORDER BY id LIMIT 1`);
       await pool.begin();
-      const moved = await one(pool as unknown as pg.ClientBase, `UPDATE messages SET edited = true WHERE id = $1 RETURNING updated_at`, [before.id]);
+      const moved = await one(
+        pool as unknown as pg.ClientBase,
+        `UPDATE messages SET edited = true WHERE id = $1 RETURNING updated_at`,
+        [before.id],
+      );
       expect(moved.updated_at.getTime()).toBeGreaterThan(before.updated_at.getTime());
       await pool.rollback();
-      expect((await one(client, `SELECT updated_at FROM messages WHERE id = $1`, [before.id])).updated_at).toEqual(before.updated_at);
+      expect((await one(client, `SELECT updated_at FROM messages WHERE id = $1`, [before.id])).updated_at).toEqual(
+        before.updated_at,
+      );
     } finally {
       await pool.end();
     }
@@ -152,29 +241,50 @@ describe("what the ChatGenius server reads and writes, on the seeded data", () =
   });
 
   it("lists the public channels a user can join and a channel's members", async () => {
-    const { rows: publicChannels } = await client.query(`SELECT name FROM channels WHERE type = 'public' AND deleted_at IS NULL AND archived_at IS NULL ORDER BY name`);
-    expect(publicChannels.map((r) => r.name)).toEqual(expect.arrayContaining(["general", "random", "engineering", "design", "product", "announcements"]));
+    const { rows: publicChannels } = await client.query(
+      `SELECT name FROM channels WHERE type = 'public' AND deleted_at IS NULL AND archived_at IS NULL ORDER BY name`,
+    );
+    expect(publicChannels.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["general", "random", "engineering", "design", "product", "announcements"]),
+    );
     expect(publicChannels.map((r) => r.name)).not.toContain("support");
     const { rows: members } = await client.query(
       `SELECT u.username, cm.role FROM channel_members cm JOIN users u ON u.id = cm.user_id JOIN channels c ON c.id = cm.channel_id
         WHERE c.name = 'general' AND cm.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.username`,
     );
-    expect(members).toEqual(expect.arrayContaining([{ username: "testuser1", role: "owner" }, { username: "testuser2", role: "member" }, { username: "testuser3", role: "member" }]));
+    expect(members).toEqual(
+      expect.arrayContaining([
+        { username: "testuser1", role: "owner" },
+        { username: "testuser2", role: "member" },
+        { username: "testuser3", role: "member" },
+      ]),
+    );
   });
 
   it("posts a message and a reply with generate_ulid(), reads the thread back and finds the message", async () => {
     await inTransaction(async (c) => {
       const general = await one(c, `SELECT id FROM channels WHERE name = 'general'`);
-      const root = await one(c, `INSERT INTO messages (id, channel_id, user_id, content) VALUES (generate_ulid(), $1, $2, $3) RETURNING id, created_at, edited, thread_id`, [general.id, testuser1!.id, "Who has the release checklist?"]);
+      const root = await one(
+        c,
+        `INSERT INTO messages (id, channel_id, user_id, content) VALUES (generate_ulid(), $1, $2, $3) RETURNING id, created_at, edited, thread_id`,
+        [general.id, testuser1!.id, "Who has the release checklist?"],
+      );
       expect(root).toMatchObject({ edited: false, thread_id: null });
-      const reply = await one(c, `INSERT INTO messages (id, channel_id, user_id, content, thread_id) VALUES (generate_ulid(), $1, $2, $3, $4) RETURNING id`, [general.id, testuser2!.id, "It's pinned in #general", root.id]);
+      const reply = await one(
+        c,
+        `INSERT INTO messages (id, channel_id, user_id, content, thread_id) VALUES (generate_ulid(), $1, $2, $3, $4) RETURNING id`,
+        [general.id, testuser2!.id, "It's pinned in #general", root.id],
+      );
       const thread = await c.query(
         `SELECT m.content, u.username FROM messages m JOIN users u ON u.id = m.user_id WHERE m.thread_id = $1 AND m.deleted_at IS NULL ORDER BY m.created_at, m.id`,
         [root.id],
       );
       expect(thread.rows).toEqual([{ content: "It's pinned in #general", username: "testuser2" }]);
       expect(reply.id > root.id).toBe(true);
-      const found = await c.query(`SELECT id FROM messages WHERE content ILIKE '%' || $1 || '%' AND deleted_at IS NULL`, ["release checklist"]);
+      const found = await c.query(
+        `SELECT id FROM messages WHERE content ILIKE '%' || $1 || '%' AND deleted_at IS NULL`,
+        ["release checklist"],
+      );
       expect(found.rows.map((r) => r.id)).toContain(root.id);
     });
   });
@@ -194,18 +304,26 @@ describe("the live-schema check", () => {
     const c = new pg.Client({ connectionString: broken.url });
     await c.connect();
     try {
-      await c.query(`DROP FUNCTION sync_auth0_user(varchar, varchar, varchar, varchar, text); DROP TRIGGER channels_archived_read_only ON channels`);
+      await c.query(
+        `DROP FUNCTION sync_auth0_user(varchar, varchar, varchar, varchar, text); DROP TRIGGER channels_archived_read_only ON channels`,
+      );
       const before = await c.query(`SELECT count(*)::int AS n FROM messages`);
       await expect(seedDatabase({ env: {}, databaseUrl: broken.url, profile: "minimal" })).rejects.toMatchObject({
         code: "SCHEMA_MISMATCH",
-        message: expect.stringMatching(/sync_auth0_user\(5 arguments\).*channels_archived_read_only on channels.*npm run db:migrate/),
+        message: expect.stringMatching(
+          /sync_auth0_user\(5 arguments\).*channels_archived_read_only on channels.*npm run db:migrate/,
+        ),
       });
       expect((await c.query(`SELECT count(*)::int AS n FROM messages`)).rows).toEqual(before.rows);
       await migrateDatabase({ env: {}, databaseUrl: broken.url });
       const { rows } = await c.query(`SELECT count(*)::int AS n FROM _prisma_migrations`);
       expect(rows[0].n).toBe(3);
-      await expect(seedDatabase({ env: {}, databaseUrl: broken.url, profile: "minimal" })).resolves.toMatchObject({ totalRows: 15 });
-      await expect(c.query(`UPDATE channels SET name = 'x' WHERE archived_at IS NOT NULL`)).resolves.toMatchObject({ rowCount: 0 });
+      await expect(seedDatabase({ env: {}, databaseUrl: broken.url, profile: "minimal" })).resolves.toMatchObject({
+        totalRows: 15,
+      });
+      await expect(c.query(`UPDATE channels SET name = 'x' WHERE archived_at IS NOT NULL`)).resolves.toMatchObject({
+        rowCount: 0,
+      });
     } finally {
       await c.end();
     }
@@ -229,12 +347,35 @@ describe("the app's functions and triggers on the embedded database (PGlite)", (
       const c = new pg.Client({ connectionString: embedded.url });
       await c.connect();
       try {
-        expect((await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [testuser1!.auth0Id, testuser1!.email, "testuser1", "Test User 1", null])).id).toBe(testuser1!.id);
-        const fresh = (await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, ["auth0|0123456789abcdef0123abcd", "new@example.com", "new", "New", null])).id;
+        expect(
+          (
+            await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [
+              testuser1!.auth0Id,
+              testuser1!.email,
+              "testuser1",
+              "Test User 1",
+              null,
+            ])
+          ).id,
+        ).toBe(testuser1!.id);
+        const fresh = (
+          await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [
+            "auth0|0123456789abcdef0123abcd",
+            "new@example.com",
+            "new",
+            "New",
+            null,
+          ])
+        ).id;
         expect(fresh).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-        const general = await one(c, `UPDATE channels SET archived_at = now(), archived_by = created_by WHERE name = 'general' RETURNING updated_at, now() AS now`);
+        const general = await one(
+          c,
+          `UPDATE channels SET archived_at = now(), archived_by = created_by WHERE name = 'general' RETURNING updated_at, now() AS now`,
+        );
         expect(general.updated_at).toEqual(general.now);
-        await expect(c.query(`UPDATE channels SET description = 'x' WHERE name = 'general'`)).rejects.toThrow("Cannot modify archived channel");
+        await expect(c.query(`UPDATE channels SET description = 'x' WHERE name = 'general'`)).rejects.toThrow(
+          "Cannot modify archived channel",
+        );
       } finally {
         await c.end();
       }

@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { EMBEDDED_DIR, isServerConfigured, pristineCluster, startEmbedded, type Embedded } from "../../src/db/embedded.ts";
+import {
+  EMBEDDED_DIR,
+  isServerConfigured,
+  pristineCluster,
+  startEmbedded,
+  type Embedded,
+} from "../../src/db/embedded.ts";
 import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
@@ -32,8 +38,13 @@ describe("the embedded database (PGlite)", () => {
     expect(summary.totalRows).toBeGreaterThan(2000);
     expect(summary.integrity.map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
     expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
-    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({ identical: true, basis: "recorded run" });
-    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true })).toMatchObject({ identical: true });
+    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({
+      identical: true,
+      basis: "recorded run",
+    });
+    expect(
+      await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true }),
+    ).toMatchObject({ identical: true });
   });
 
   it("starts a new folder from the kept files of a fresh cluster, and from initdb when they are damaged or turned off", async () => {
@@ -69,7 +80,14 @@ describe("the embedded database (PGlite)", () => {
     await client.connect();
     const users = (await client.query(`SELECT username, auth0_id, email, full_name FROM users ORDER BY username`)).rows;
     await client.end();
-    expect(users).toEqual(CANONICAL_USERS.map((u) => ({ username: u.username, auth0_id: u.auth0Id, email: u.email, full_name: u.fullName })));
+    expect(users).toEqual(
+      CANONICAL_USERS.map((u) => ({
+        username: u.username,
+        auth0_id: u.auth0Id,
+        email: u.email,
+        full_name: u.fullName,
+      })),
+    );
     await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
     const first = await snapshot(embedded);
     await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
@@ -77,7 +95,12 @@ describe("the embedded database (PGlite)", () => {
   });
 
   it("adds local accounts from a seed file as on a server", async () => {
-    const summary = await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", dataFile: join(process.cwd(), "prisma/seed.local.example.json") });
+    const summary = await seedDatabase({
+      env: {},
+      databaseUrl: embedded.url,
+      profile: "dev",
+      dataFile: join(process.cwd(), "prisma/seed.local.example.json"),
+    });
     expect(summary.localAccounts?.users.map((u) => u.username)).toEqual(["ada", "grace"]);
     expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
   });
@@ -87,12 +110,18 @@ describe("the embedded database (PGlite)", () => {
     const before = await snapshot(embedded);
     const client = new pg.Client({ connectionString: embedded.url });
     await client.connect();
-    await client.query(`CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
-    await client.query(`CREATE TRIGGER fail_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
+    await client.query(
+      `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
+    );
+    await client.query(
+      `CREATE TRIGGER fail_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`,
+    );
     await client.end();
     try {
       for (const method of ["copy", "prisma"] as const) {
-        await expect(seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", method })).rejects.toMatchObject({ code: "SEED_FAILED", message: expect.stringMatching(/injected failure/) });
+        await expect(
+          seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", method }),
+        ).rejects.toMatchObject({ code: "SEED_FAILED", message: expect.stringMatching(/injected failure/) });
       }
     } finally {
       const c = new pg.Client({ connectionString: embedded.url });
@@ -103,19 +132,22 @@ describe("the embedded database (PGlite)", () => {
     expect(await snapshot(embedded)).toEqual(before);
   });
 
-  it.runIf(inject("serverAvailable"))("leaves exactly the same table contents as the PostgreSQL server for the same seed", async () => {
-    const { createTestDatabase, dropTestDatabase } = await import("../helpers/db.ts");
-    const server = await createTestDatabase("embedded_compare");
-    try {
-      for (const method of ["copy", "prisma"] as const) {
-        await seedDatabase({ env: {}, databaseUrl: server.url, profile: "dev", scale: 2, seed: 5, method: "copy" });
-        await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", scale: 2, seed: 5, method });
-        expect(await snapshot(embedded)).toEqual(await snapshot(server));
+  it.runIf(inject("serverAvailable"))(
+    "leaves exactly the same table contents as the PostgreSQL server for the same seed",
+    async () => {
+      const { createTestDatabase, dropTestDatabase } = await import("../helpers/db.ts");
+      const server = await createTestDatabase("embedded_compare");
+      try {
+        for (const method of ["copy", "prisma"] as const) {
+          await seedDatabase({ env: {}, databaseUrl: server.url, profile: "dev", scale: 2, seed: 5, method: "copy" });
+          await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", scale: 2, seed: 5, method });
+          expect(await snapshot(embedded)).toEqual(await snapshot(server));
+        }
+      } finally {
+        await dropTestDatabase(server);
       }
-    } finally {
-      await dropTestDatabase(server);
-    }
-  });
+    },
+  );
 });
 
 describe("the CLI without configuration", () => {
@@ -125,7 +157,9 @@ describe("the CLI without configuration", () => {
       const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(run.stdout.split("\n")[0]).toBe(`Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`);
+      expect(run.stdout.split("\n")[0]).toBe(
+        `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
+      );
       // Named by its folder, never by its internal loopback URL.
       expect(run.stdout).toContain(`Seeded: embedded database in ${EMBEDDED_DIR}  profile=minimal`);
       expect(run.stdout).not.toMatch(/127\.0\.0\.1:\d+/);
@@ -156,7 +190,18 @@ describe("db:serve", () => {
     const cwd = mkdtempSync(join(tmpdir(), "embedded-serve-"));
     // Below the ephemeral range (32768–60999 here), where the suite's own client sockets never land.
     const port = 20000 + Math.floor(Math.random() * 12000);
-    const child = spawn(process.execPath, ["--import", pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)], { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href,
+        join(process.cwd(), "src/cli/cli.ts"),
+        "serve",
+        "--port",
+        String(port),
+      ],
+      { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stdout += d));
@@ -166,11 +211,15 @@ describe("db:serve", () => {
       expect(stdout).toMatch(new RegExp(`DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`));
       const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
       await client.connect();
-      expect((await client.query(`SELECT username FROM users ORDER BY username LIMIT 1`)).rows).toEqual([{ username: expect.any(String) }]);
+      expect((await client.query(`SELECT username FROM users ORDER BY username LIMIT 1`)).rows).toEqual([
+        { username: expect.any(String) },
+      ]);
       await client.end();
       // While it serves, another command is told where the database is instead of corrupting it.
       const busy = await cli(["seed"], {}, cwd);
-      expect(busy.stderr).toMatch(new RegExp(`open in another process .*DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`));
+      expect(busy.stderr).toMatch(
+        new RegExp(`open in another process .*DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`),
+      );
     } finally {
       child.kill("SIGINT");
     }

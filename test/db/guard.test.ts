@@ -15,7 +15,9 @@ describe("assertNotProduction", () => {
       error = e;
     }
     expect(isSeedError(error, "PRODUCTION_REFUSED")).toBe(true);
-    expect((error as Error).message).toBe(`refusing to run: ${name} is 'production' and the seed deletes data. Point DATABASE_URL at a development or test database and unset ${name}`);
+    expect((error as Error).message).toBe(
+      `refusing to run: ${name} is 'production' and the seed deletes data. Point DATABASE_URL at a development or test database and unset ${name}`,
+    );
   });
 
   it("lets anything else through", () => {
@@ -34,11 +36,35 @@ describe("environmentName", () => {
 });
 
 describe("isLocalHost", () => {
-  it.each(["", "/var/run/postgresql", "localhost", " LocalHost ", "app.localhost", "::1", "[::1]", "127.0.0.1", "127.1.22.255", "0:0:0:0:0:0:0:1"])("takes '%s' for this machine", (host) => {
+  it.each([
+    "",
+    "/var/run/postgresql",
+    "localhost",
+    " LocalHost ",
+    "app.localhost",
+    "::1",
+    "[::1]",
+    "127.0.0.1",
+    "127.1.22.255",
+    "0:0:0:0:0:0:0:1",
+  ])("takes '%s' for this machine", (host) => {
     expect(isLocalHost(host)).toBe(true);
   });
 
-  it.each(["db.example.com", "10.0.0.1", "128.0.0.1", "1127.0.0.1", "127.0.0.1.example.com", "127.0.0", "localhost.example.com", "mylocalhost", "::2", "var/run", "::[1", "::]1"])("takes '%s' for another machine", (host) => {
+  it.each([
+    "db.example.com",
+    "10.0.0.1",
+    "128.0.0.1",
+    "1127.0.0.1",
+    "127.0.0.1.example.com",
+    "127.0.0",
+    "localhost.example.com",
+    "mylocalhost",
+    "::2",
+    "var/run",
+    "::[1",
+    "::]1",
+  ])("takes '%s' for another machine", (host) => {
     expect(isLocalHost(host)).toBe(false);
   });
 });
@@ -55,7 +81,10 @@ describe("guardTarget", () => {
   };
 
   it("returns the configuration of a local target", () => {
-    expect(guardTarget({ DATABASE_URL: "postgresql://app@127.0.0.1/chat" })).toMatchObject({ host: "127.0.0.1", database: "chat" });
+    expect(guardTarget({ DATABASE_URL: "postgresql://app@127.0.0.1/chat" })).toMatchObject({
+      host: "127.0.0.1",
+      database: "chat",
+    });
   });
 
   it("refuses a remote host unless the caller or SEED_ALLOW_REMOTE=1 opts in", () => {
@@ -70,11 +99,20 @@ describe("guardTarget", () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toBe("refusing to run against 'db.example.com', which is not this machine: the seed deletes data. If this really is a development or test database, pass --allow-remote or set SEED_ALLOW_REMOTE=1");
+    expect(message).toBe(
+      "refusing to run against 'db.example.com', which is not this machine: the seed deletes data. If this really is a development or test database, pass --allow-remote or set SEED_ALLOW_REMOTE=1",
+    );
   });
 
   it("refuses production before reading the configuration, unless allowed (migrate)", () => {
     expect(code(() => guardTarget({ NODE_ENV: "production", DATABASE_URL: "mysql://x" }))).toBe("PRODUCTION_REFUSED");
-    expect(code(() => guardTarget({ NODE_ENV: "production", DATABASE_URL: "postgresql://app@127.0.0.1/chat" }, { allowProduction: true }))).toBeNull();
+    expect(
+      code(() =>
+        guardTarget(
+          { NODE_ENV: "production", DATABASE_URL: "postgresql://app@127.0.0.1/chat" },
+          { allowProduction: true },
+        ),
+      ),
+    ).toBeNull();
   });
 });

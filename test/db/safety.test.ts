@@ -8,7 +8,8 @@ import { seedDatabase } from "../../src/api/seed.ts";
 import { query, snapshot, useTestDatabase, createTestDatabase, dropTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("safety");
-const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
+const seed = (options: Parameters<typeof seedDatabase>[0] = {}) =>
+  seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 
 async function hold<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: db.url });
@@ -21,7 +22,6 @@ async function hold<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-
 describe("the database's own environment marker", () => {
   it("is recorded by migrate and reset, from APP_ENV/NODE_ENV, outside Prisma's schema", async () => {
     const fresh = await createTestDatabase("safety_marker", { empty: true });
@@ -33,9 +33,14 @@ describe("the database's own environment marker", () => {
       expect(await databaseEnvironment(client)).toBe("test");
       await client.end();
       // Prisma diffs schema `public`: it holds exactly the schema's tables and Prisma's history.
-      const publicTables = await query<{ t: string }>(fresh, `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
+      const publicTables = await query<{ t: string }>(
+        fresh,
+        `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+      );
       expect(publicTables.map((r) => r.t)).toEqual(["_prisma_migrations", ...ALL_TABLES.map((t) => t.name)].sort());
-      expect(await query(fresh, `SELECT value FROM "${METADATA_SCHEMA}".internal_metadata WHERE key = 'environment'`)).toEqual([{ value: "test" }]);
+      expect(
+        await query(fresh, `SELECT value FROM "${METADATA_SCHEMA}".internal_metadata WHERE key = 'environment'`),
+      ).toEqual([{ value: "test" }]);
     } finally {
       await dropTestDatabase(fresh);
     }
@@ -45,9 +50,19 @@ describe("the database's own environment marker", () => {
     await migrateDatabase({ env: { APP_ENV: "production" }, databaseUrl: db.url });
     try {
       const before = await snapshot(db);
-      await expect(seed({ env: { NODE_ENV: "development" } })).rejects.toMatchObject({ code: "PRODUCTION_REFUSED", exitCode: 3, message: expect.stringMatching(/marked as a production database/) });
-      await expect(resetDatabase({ env: {}, databaseUrl: db.url })).rejects.toMatchObject({ code: "PRODUCTION_REFUSED", exitCode: 3 });
-      await expect(migrateDatabase({ env: {}, databaseUrl: db.url })).rejects.toMatchObject({ code: "PRODUCTION_REFUSED", message: expect.stringMatching(/refusing to migrate/) });
+      await expect(seed({ env: { NODE_ENV: "development" } })).rejects.toMatchObject({
+        code: "PRODUCTION_REFUSED",
+        exitCode: 3,
+        message: expect.stringMatching(/marked as a production database/),
+      });
+      await expect(resetDatabase({ env: {}, databaseUrl: db.url })).rejects.toMatchObject({
+        code: "PRODUCTION_REFUSED",
+        exitCode: 3,
+      });
+      await expect(migrateDatabase({ env: {}, databaseUrl: db.url })).rejects.toMatchObject({
+        code: "PRODUCTION_REFUSED",
+        message: expect.stringMatching(/refusing to migrate/),
+      });
       expect(await snapshot(db)).toEqual(before);
       expect(await query(db, `SELECT count(*)::int AS n FROM users`)).not.toEqual([{ n: 0 }]);
     } finally {
@@ -59,21 +74,36 @@ describe("the database's own environment marker", () => {
 describe("a remote host", () => {
   it("is refused before anything is contacted unless the user opts in", async () => {
     const remote = "postgresql://app:pw@db.prod.example.com:5432/chatgenius";
-    await expect(seedDatabase({ env: { DATABASE_URL: remote } })).rejects.toMatchObject({ code: "REMOTE_REFUSED", exitCode: 3 });
+    await expect(seedDatabase({ env: { DATABASE_URL: remote } })).rejects.toMatchObject({
+      code: "REMOTE_REFUSED",
+      exitCode: 3,
+    });
     await expect(resetDatabase({ env: { DATABASE_URL: remote } })).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
     await expect(migrateDatabase({ env: { DATABASE_URL: remote } })).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
     // Opted in, it goes on to connect: here the name does not resolve.
-    await expect(seedDatabase({ env: { DATABASE_URL: remote, SEED_ALLOW_REMOTE: "1" } })).rejects.toMatchObject({ code: "DATABASE_UNREACHABLE" });
-    await expect(seedDatabase({ env: { DATABASE_URL: remote }, allowRemote: true })).rejects.toMatchObject({ code: "DATABASE_UNREACHABLE" });
+    await expect(seedDatabase({ env: { DATABASE_URL: remote, SEED_ALLOW_REMOTE: "1" } })).rejects.toMatchObject({
+      code: "DATABASE_UNREACHABLE",
+    });
+    await expect(seedDatabase({ env: { DATABASE_URL: remote }, allowRemote: true })).rejects.toMatchObject({
+      code: "DATABASE_UNREACHABLE",
+    });
   });
 
   it("does not include loopback addresses or Unix sockets", async () => {
     const url = new URL(db.url);
     for (const host of ["127.0.0.1", "localhost"]) {
       url.hostname = host;
-      await expect(seedDatabase({ env: { DATABASE_URL: url.toString() }, profile: "minimal", dryRun: true })).resolves.toMatchObject({ dryRun: true });
+      await expect(
+        seedDatabase({ env: { DATABASE_URL: url.toString() }, profile: "minimal", dryRun: true }),
+      ).resolves.toMatchObject({ dryRun: true });
     }
-    await expect(seedDatabase({ env: { PGHOST: "/var/run/postgresql", PGDATABASE: db.database }, profile: "minimal", dryRun: true })).resolves.toMatchObject({ dryRun: true });
+    await expect(
+      seedDatabase({
+        env: { PGHOST: "/var/run/postgresql", PGDATABASE: db.database },
+        profile: "minimal",
+        dryRun: true,
+      }),
+    ).resolves.toMatchObject({ dryRun: true });
   });
 });
 
@@ -83,10 +113,27 @@ describe("concurrency and timeouts", () => {
     const events: SeedLogEvent[] = [];
     const started = Date.now();
     await hold(`SELECT pg_advisory_lock(1936024932, 1)`, async () => {
-      await expect(seed({ lockWaitMs: 700, sink: (e) => events.push(e) })).rejects.toMatchObject({ code: "SEED_BUSY", exitCode: 1, message: expect.stringMatching(/another seed or reset of this database is still running \(pid \d+.*SEED_LOCK_WAIT/) });
+      await expect(seed({ lockWaitMs: 700, sink: (e) => events.push(e) })).rejects.toMatchObject({
+        code: "SEED_BUSY",
+        exitCode: 1,
+        message: expect.stringMatching(
+          /another seed or reset of this database is still running \(pid \d+.*SEED_LOCK_WAIT/,
+        ),
+      });
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(700);
-    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ operation: "start", details: expect.objectContaining({ step: "lock", action: "waiting", holder: expect.stringMatching(/^pid \d+/) }) })]));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          operation: "start",
+          details: expect.objectContaining({
+            step: "lock",
+            action: "waiting",
+            holder: expect.stringMatching(/^pid \d+/),
+          }),
+        }),
+      ]),
+    );
     expect(await snapshot(db)).toEqual(before);
   });
 
@@ -96,7 +143,10 @@ describe("concurrency and timeouts", () => {
     await hold(`SELECT pg_advisory_lock(1936024932, 1)`, async () => {
       setTimeout(() => controller.abort("SIGINT"), 300);
       const started = Date.now();
-      await expect(seed({ lockWaitMs: 60_000, signal: controller.signal })).rejects.toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130 });
+      await expect(seed({ lockWaitMs: 60_000, signal: controller.signal })).rejects.toMatchObject({
+        code: "INTERRUPTED_SIGINT",
+        exitCode: 130,
+      });
       expect(Date.now() - started).toBeLessThan(5_000);
     });
     expect(await snapshot(db)).toEqual(before);
@@ -106,7 +156,13 @@ describe("concurrency and timeouts", () => {
     await seed({ profile: "dev", seed: 4 });
     const one = await snapshot(db);
     await seed({ profile: "minimal" });
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => (i % 4 === 3 ? resetDatabase({ env: {}, databaseUrl: db.url, profile: "dev", seed: 4, lockWaitMs: 120_000 }) : seed({ profile: "dev", seed: 4, lockWaitMs: 120_000 }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        i % 4 === 3
+          ? resetDatabase({ env: {}, databaseUrl: db.url, profile: "dev", seed: 4, lockWaitMs: 120_000 })
+          : seed({ profile: "dev", seed: 4, lockWaitMs: 120_000 }),
+      ),
+    );
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     expect(await snapshot(db)).toEqual(one);
   });
@@ -115,7 +171,11 @@ describe("concurrency and timeouts", () => {
     const before = await snapshot(db);
     const started = Date.now();
     await hold(`BEGIN; LOCK TABLE reactions IN ACCESS SHARE MODE`, async () => {
-      await expect(seed({ lockTimeoutMs: 500 })).rejects.toMatchObject({ code: "TABLE_LOCKED", exitCode: 1, message: expect.stringMatching(/^table reactions is locked by another session/) });
+      await expect(seed({ lockTimeoutMs: 500 })).rejects.toMatchObject({
+        code: "TABLE_LOCKED",
+        exitCode: 1,
+        message: expect.stringMatching(/^table reactions is locked by another session/),
+      });
     });
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await snapshot(db)).toEqual(before);
@@ -123,10 +183,19 @@ describe("concurrency and timeouts", () => {
 
   it("cancels a statement that runs past the statement timeout and rolls back", async () => {
     const before = await snapshot(db);
-    await query(db, `CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$ LANGUAGE plpgsql`);
-    await query(db, `CREATE TRIGGER slow_users BEFORE INSERT ON users FOR EACH STATEMENT EXECUTE FUNCTION slow_insert()`);
+    await query(
+      db,
+      `CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$ LANGUAGE plpgsql`,
+    );
+    await query(
+      db,
+      `CREATE TRIGGER slow_users BEFORE INSERT ON users FOR EACH STATEMENT EXECUTE FUNCTION slow_insert()`,
+    );
     try {
-      await expect(seed({ statementTimeoutMs: 500 })).rejects.toMatchObject({ code: "STATEMENT_TIMEOUT", message: expect.stringMatching(/SEED_STATEMENT_TIMEOUT/) });
+      await expect(seed({ statementTimeoutMs: 500 })).rejects.toMatchObject({
+        code: "STATEMENT_TIMEOUT",
+        message: expect.stringMatching(/SEED_STATEMENT_TIMEOUT/),
+      });
     } finally {
       await query(db, `DROP TRIGGER slow_users ON users; DROP FUNCTION slow_insert()`);
     }

@@ -29,7 +29,12 @@ function collector(): { stream: Writable; text: () => string } {
  * Runs the CLI in this process with captured output. `cwd` (default: a new empty folder) decides
  * which `.env` is read; `tty` makes stdout a terminal (the live progress line).
  */
-export async function cli(argv: string[], env: Env, cwd = mkdtempSync(join(tmpdir(), "cli-cwd-")), options: { tty?: boolean } = {}): Promise<CliRun> {
+export async function cli(
+  argv: string[],
+  env: Env,
+  cwd = mkdtempSync(join(tmpdir(), "cli-cwd-")),
+  options: { tty?: boolean } = {},
+): Promise<CliRun> {
   const out = collector();
   if (options.tty) Object.assign(out.stream, { isTTY: true });
   const err = collector();
@@ -39,6 +44,11 @@ export async function cli(argv: string[], env: Env, cwd = mkdtempSync(join(tmpdi
 
 /** Runs a command as a child process, as a user would, with only `env` (plus PATH). */
 export function spawn(command: string, args: string[], env: Env, cwd = process.cwd()): CliRun {
-  const result = spawnSync(command, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv, encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(command, args, {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

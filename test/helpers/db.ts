@@ -18,14 +18,20 @@ export function serverConfig(): DatabaseConfig {
  * with it. TEST_DATABASE_URL's database name replaces it, so that two suites can run at once
  * on one server (e.g. …/chatgenius_test_a and …/chatgenius_test_b).
  */
-export const TEMPLATE_DATABASE = process.env.TEST_DATABASE_URL ? decodeURIComponent(new URL(process.env.TEST_DATABASE_URL).pathname.slice(1)) || "chatgenius_test" : "chatgenius_test";
+export const TEMPLATE_DATABASE = process.env.TEST_DATABASE_URL
+  ? decodeURIComponent(new URL(process.env.TEST_DATABASE_URL).pathname.slice(1)) || "chatgenius_test"
+  : "chatgenius_test";
 
 export function templateConfig(): DatabaseConfig {
   return withDatabase(serverConfig(), TEMPLATE_DATABASE);
 }
 
 /** Runs one statement on a database and returns its rows. */
-export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(config: Pick<DatabaseConfig, "url">, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(
+  config: Pick<DatabaseConfig, "url">,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();
   try {
@@ -43,7 +49,10 @@ export async function createTestDatabase(name: string, options: { empty?: boolea
   const database = `${TEMPLATE_DATABASE}_${name}`;
   const admin = withDatabase(serverConfig(), "postgres");
   await query(admin, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  await query(admin, options.empty ? `CREATE DATABASE "${database}"` : `CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  await query(
+    admin,
+    options.empty ? `CREATE DATABASE "${database}"` : `CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DATABASE}"`,
+  );
   return withDatabase(serverConfig(), database);
 }
 
@@ -56,7 +65,9 @@ export async function dropTestDatabase(config: DatabaseConfig): Promise<void> {
  * Row count and a hash of the full contents of every seeded table, for before/after
  * comparisons. Rows are rendered in UTC and ISO style, so that two servers compare equal.
  */
-export async function snapshot(config: DatabaseConfig | { url: string }): Promise<Record<string, { rows: number; md5: string }>> {
+export async function snapshot(
+  config: DatabaseConfig | { url: string },
+): Promise<Record<string, { rows: number; md5: string }>> {
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();
   try {
@@ -96,11 +107,23 @@ export function useTestDatabase(name: string, options: { empty?: boolean } = {})
     return config;
   };
   return {
-    get url() { return current().url; },
-    get target() { return current().target; },
-    get host() { return current().host; },
-    get port() { return current().port; },
-    get database() { return current().database; },
-    get user() { return current().user; },
+    get url() {
+      return current().url;
+    },
+    get target() {
+      return current().target;
+    },
+    get host() {
+      return current().host;
+    },
+    get port() {
+      return current().port;
+    },
+    get database() {
+      return current().database;
+    },
+    get user() {
+      return current().user;
+    },
   };
 }

@@ -22,7 +22,8 @@ const first = <T extends { id?: string }>(list: readonly T[], keep: (row: T) => 
   if (!found) throw new Error("the dev plan has no row to plant this violation on");
   return found;
 };
-const memberIds = (rows: Rows, channelId: string) => new Set(rows.ChannelMember.filter((m) => m.channelId === channelId && !m.deletedAt).map((m) => m.userId));
+const memberIds = (rows: Rows, channelId: string) =>
+  new Set(rows.ChannelMember.filter((m) => m.channelId === channelId && !m.deletedAt).map((m) => m.userId));
 const outsider = (rows: Rows, channelId: string) => {
   const members = memberIds(rows, channelId);
   return first(rows.User, (u) => !members.has(u.id!)).id!;
@@ -31,7 +32,8 @@ const channelOf = (rows: Rows, messageId: string) => rows.Message.find((m) => m.
 const channelType = (rows: Rows, channelId: string) => rows.Channel.find((c) => c.id === channelId)!.type;
 
 /** SQL: the first user (by id) who is not a member of the channel `channel`. */
-const outsiderSql = (channel: string) => `(SELECT u.id FROM users u WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = ${channel} AND m.user_id = u.id) ORDER BY u.id LIMIT 1)`;
+const outsiderSql = (channel: string) =>
+  `(SELECT u.id FROM users u WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = ${channel} AND m.user_id = u.id) ORDER BY u.id LIMIT 1)`;
 
 export const VIOLATIONS: Record<string, PlantedViolation> = {
   // A third member in a DM.
@@ -110,8 +112,15 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
   // A reply threaded under an earlier reply of the same thread.
   "root-not-reply": {
     rows(rows) {
-      const later = first(rows.Message, (b) => rows.Message.some((a) => a.threadId && a.threadId === b.threadId && new Date(a.createdAt!) < new Date(b.createdAt!)));
-      const earlier = first(rows.Message, (a) => !!a.threadId && a.threadId === later.threadId && new Date(a.createdAt!) < new Date(later.createdAt!));
+      const later = first(rows.Message, (b) =>
+        rows.Message.some(
+          (a) => a.threadId && a.threadId === b.threadId && new Date(a.createdAt!) < new Date(b.createdAt!),
+        ),
+      );
+      const earlier = first(
+        rows.Message,
+        (a) => !!a.threadId && a.threadId === later.threadId && new Date(a.createdAt!) < new Date(later.createdAt!),
+      );
       later.threadId = earlier.id!;
       return later.id!;
     },
@@ -136,7 +145,10 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
   "read-user-sees-channel": {
     rows(rows) {
       const read = first(rows.MessageRead, () => true);
-      read.lastReadMessageId = first(rows.Message, (m) => m.channelId !== read.channelId && channelType(rows, m.channelId) === "public").id!;
+      read.lastReadMessageId = first(
+        rows.Message,
+        (m) => m.channelId !== read.channelId && channelType(rows, m.channelId) === "public",
+      ).id!;
       return read.id!;
     },
     sql: `UPDATE message_reads mr SET last_read_message_id = (SELECT msg.id FROM messages msg JOIN channels c ON c.id = msg.channel_id WHERE c.type = 'public' AND msg.channel_id <> mr.channel_id ORDER BY msg.id LIMIT 1)
@@ -158,9 +170,13 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
   // A muted channel its user does not belong to.
   "muted-channels-joined": {
     rows(rows) {
-      const notJoined = (userId: string) => rows.Channel.filter((c) => !memberIds(rows, c.id!).has(userId)).sort(byId)[0];
+      const notJoined = (userId: string) =>
+        rows.Channel.filter((c) => !memberIds(rows, c.id!).has(userId)).sort(byId)[0];
       const settings = first(rows.UserSettings, (s) => notJoined(s.userId) !== undefined);
-      settings.mutedChannels = [...((settings.mutedChannels as string[] | undefined) ?? []), notJoined(settings.userId)!.id!];
+      settings.mutedChannels = [
+        ...((settings.mutedChannels as string[] | undefined) ?? []),
+        notJoined(settings.userId)!.id!,
+      ];
       return settings.id!;
     },
     sql: `WITH pick AS (SELECT s.id, (SELECT c.id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = s.user_id) ORDER BY c.id LIMIT 1) AS channel

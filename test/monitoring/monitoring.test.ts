@@ -9,9 +9,15 @@ import { cli } from "../helpers/cli.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("monitoring");
-const seed = (options: Parameters<typeof seedDatabase>[0] = {}) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
-const verify = (options: Parameters<typeof verifyDatabase>[0] = {}) => verifyDatabase({ env: {}, databaseUrl: db.url, ...options });
-const runs = () => query<Record<string, unknown>>(db, `SELECT command, status, profile, seed::int AS seed, scale, method, rows_per_table, fingerprints IS NOT NULL AS fingerprinted, error_code, error_message, duration_ms FROM seed_runs ORDER BY started_at, id`);
+const seed = (options: Parameters<typeof seedDatabase>[0] = {}) =>
+  seedDatabase({ env: {}, databaseUrl: db.url, ...options });
+const verify = (options: Parameters<typeof verifyDatabase>[0] = {}) =>
+  verifyDatabase({ env: {}, databaseUrl: db.url, ...options });
+const runs = () =>
+  query<Record<string, unknown>>(
+    db,
+    `SELECT command, status, profile, seed::int AS seed, scale, method, rows_per_table, fingerprints IS NOT NULL AS fingerprinted, error_code, error_message, duration_ms FROM seed_runs ORDER BY started_at, id`,
+  );
 
 /**
  * A known history, whatever ran before: a successful minimal seed, a dev seed that fails mid-
@@ -21,8 +27,14 @@ async function recordSuccessFailureReset(): Promise<void> {
   await query(db, `DELETE FROM seed_runs`);
   await seed({ profile: "minimal" });
   const before = await snapshot(db);
-  await query(db, `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`);
-  await query(db, `CREATE TRIGGER fail_messages BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`);
+  await query(
+    db,
+    `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
+  );
+  await query(
+    db,
+    `CREATE TRIGGER fail_messages BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`,
+  );
   try {
     await expect(seed({ profile: "dev", seed: 3 })).rejects.toMatchObject({ code: "SEED_FAILED" });
   } finally {
@@ -37,7 +49,17 @@ describe("run history", () => {
     await query(db, `DELETE FROM seed_runs`);
     const summary = await seed({ profile: "dev", seed: 12 });
     const [run] = await runs();
-    expect(run).toMatchObject({ command: "seed", status: "success", profile: "dev", seed: 12, scale: 1, method: "copy", fingerprinted: true, error_code: null, error_message: null });
+    expect(run).toMatchObject({
+      command: "seed",
+      status: "success",
+      profile: "dev",
+      seed: 12,
+      scale: 1,
+      method: "copy",
+      fingerprinted: true,
+      error_code: null,
+      error_message: null,
+    });
     expect(run!.rows_per_table).toEqual(Object.fromEntries(summary.tables.map((t) => [t.table, t.rows])));
     expect(run!.duration_ms).toBeGreaterThan(0);
   });
@@ -56,7 +78,14 @@ describe("run history", () => {
 describe("db:report", () => {
   it("computes success rate, error frequency, mean and p95 over a known series", () => {
     const series = [
-      ...[100, 200, 300, 400, 1000].map((durationMs) => ({ status: "success", profile: "dev", scale: 1, method: "copy", durationMs, errorCode: null })),
+      ...[100, 200, 300, 400, 1000].map((durationMs) => ({
+        status: "success",
+        profile: "dev",
+        scale: 1,
+        method: "copy",
+        durationMs,
+        errorCode: null,
+      })),
       { status: "success", profile: "minimal", durationMs: 40, errorCode: null },
       { status: "success", profile: "dev", scale: 1000, method: "prisma", durationMs: 111_000, errorCode: null },
       { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 8_000, errorCode: null },
@@ -74,9 +103,25 @@ describe("db:report", () => {
     ]);
     // Runs are newest first: the trend lists each group's durations oldest first.
     expect(stats.durations).toEqual([
-      { profile: "dev", scale: 1, methods: ["copy"], runs: 5, meanMs: 400, p95Ms: 1000, trend: [1000, 400, 300, 200, 100] },
+      {
+        profile: "dev",
+        scale: 1,
+        methods: ["copy"],
+        runs: 5,
+        meanMs: 400,
+        p95Ms: 1000,
+        trend: [1000, 400, 300, 200, 100],
+      },
       { profile: "minimal", scale: 1, methods: [], runs: 1, meanMs: 40, p95Ms: 40, trend: [40] },
-      { profile: "dev", scale: 1000, methods: ["copy", "prisma"], runs: 2, meanMs: 59_500, p95Ms: 111_000, trend: [8_000, 111_000] },
+      {
+        profile: "dev",
+        scale: 1000,
+        methods: ["copy", "prisma"],
+        runs: 2,
+        meanMs: 59_500,
+        p95Ms: 111_000,
+        trend: [8_000, 111_000],
+      },
     ]);
   });
 
@@ -86,8 +131,26 @@ describe("db:report", () => {
     expect(sparkline([])).toBe("");
     const text = formatReport({
       target: "postgresql://postgres@localhost/x",
-      runs: [{ id: "1", command: "seed", status: "success", profile: "dev", seed: 1, scale: 1000, method: "copy", startedAt: "2026-12-01T00:00:00.000Z", durationMs: 8000, totalRows: 2_000_000, errorCode: null, errorMessage: null }],
-      ...runStatistics([{ status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 8000, errorCode: null }, { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 9000, errorCode: null }]),
+      runs: [
+        {
+          id: "1",
+          command: "seed",
+          status: "success",
+          profile: "dev",
+          seed: 1,
+          scale: 1000,
+          method: "copy",
+          startedAt: "2026-12-01T00:00:00.000Z",
+          durationMs: 8000,
+          totalRows: 2_000_000,
+          errorCode: null,
+          errorMessage: null,
+        },
+      ],
+      ...runStatistics([
+        { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 8000, errorCode: null },
+        { status: "success", profile: "dev", scale: 1000, method: "copy", durationMs: 9000, errorCode: null },
+      ]),
       rowCounts: [],
       integrity: [],
       constraints: [],
@@ -112,17 +175,27 @@ describe("db:report", () => {
     await seed({ profile: "dev" });
     await query(db, `ALTER TABLE reactions DROP CONSTRAINT reactions_user_id_fkey`);
     try {
-      await query(db, `UPDATE reactions SET user_id = '01JZZZZZZZZZZZZZZZZZZZZZZZ' WHERE id = (SELECT min(id) FROM reactions)`);
+      await query(
+        db,
+        `UPDATE reactions SET user_id = '01JZZZZZZZZZZZZZZZZZZZZZZZ' WHERE id = (SELECT min(id) FROM reactions)`,
+      );
       const report = await reportDatabase({ env: {}, databaseUrl: db.url });
-      expect(report.integrity.filter((c) => c.status === "fail").map((c) => c.id)).toEqual(["no-orphans:reactions.user_id"]);
-      expect(report.constraints.filter((c) => c.status !== "pass")).toEqual([{ table: "reactions", kind: "foreign key", columns: ["user_id"], name: null, status: "missing" }]);
+      expect(report.integrity.filter((c) => c.status === "fail").map((c) => c.id)).toEqual([
+        "no-orphans:reactions.user_id",
+      ]);
+      expect(report.constraints.filter((c) => c.status !== "pass")).toEqual([
+        { table: "reactions", kind: "foreign key", columns: ["user_id"], name: null, status: "missing" },
+      ]);
       const run = await cli(["report"], { DATABASE_URL: db.url });
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/FAIL no-orphans:reactions\.user_id: 1 rows, e\.g\. \w{26}/);
       expect(run.stdout).toMatch(/MISSING foreign key reactions\(user_id\)/);
     } finally {
       await query(db, `DELETE FROM reactions WHERE user_id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'`);
-      await query(db, `ALTER TABLE reactions ADD CONSTRAINT reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON UPDATE CASCADE ON DELETE CASCADE`);
+      await query(
+        db,
+        `ALTER TABLE reactions ADD CONSTRAINT reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON UPDATE CASCADE ON DELETE CASCADE`,
+      );
     }
   });
 
@@ -131,28 +204,58 @@ describe("db:report", () => {
     const json = await cli(["report", "--json", "--last", "5"], { DATABASE_URL: db.url });
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
-    expect(Object.keys(report).sort()).toEqual(["constraints", "durations", "errors", "integrity", "rowCounts", "runs", "successRate", "target"]);
+    expect(Object.keys(report).sort()).toEqual([
+      "constraints",
+      "durations",
+      "errors",
+      "integrity",
+      "rowCounts",
+      "runs",
+      "successRate",
+      "target",
+    ]);
     expect(report.runs).toHaveLength(3);
     const terminal = await cli(["report", "--last", "5"], { DATABASE_URL: db.url });
     expect(terminal.code).toBe(0);
     const lines = terminal.stdout.split("\n").map((l) => l.trim().split(/\s+/).join(" "));
     expect(lines).toContain(`Seed report: ${report.target}`);
     for (const r of report.runs) {
-      expect(lines).toContain([r.startedAt, r.command, r.status, r.profile, r.seed, r.scale, r.method ?? "", r.durationMs, r.totalRows, r.errorCode ?? ""].filter((v) => v !== "").join(" "));
+      expect(lines).toContain(
+        [
+          r.startedAt,
+          r.command,
+          r.status,
+          r.profile,
+          r.seed,
+          r.scale,
+          r.method ?? "",
+          r.durationMs,
+          r.totalRows,
+          r.errorCode ?? "",
+        ]
+          .filter((v) => v !== "")
+          .join(" "),
+      );
     }
     const rate = report.successRate;
-    expect(lines).toContain(`Transaction success rate: ${(rate.rate * 100).toFixed(1)}% (${rate.succeeded} of ${rate.runs}; ${rate.failed} failed)`);
+    expect(lines).toContain(
+      `Transaction success rate: ${(rate.rate * 100).toFixed(1)}% (${rate.succeeded} of ${rate.runs}; ${rate.failed} failed)`,
+    );
     for (const e of report.errors) expect(lines).toContain(`${e.code} ${e.count} ${(e.frequency * 100).toFixed(1)}%`);
     expect(report.errors).toHaveLength(1);
     for (const d of report.durations) {
-      const row = lines.find((l) => l.startsWith(`${d.profile} ${d.scale} ${d.methods.join(", ")} ${d.runs} ${d.meanMs} ${d.p95Ms} `));
+      const row = lines.find((l) =>
+        l.startsWith(`${d.profile} ${d.scale} ${d.methods.join(", ")} ${d.runs} ${d.meanMs} ${d.p95Ms} `),
+      );
       // The trend: one bar per successful run of the group, oldest first.
       expect(row?.split(" ").at(-1)).toHaveLength(d.trend.length);
     }
     for (const c of report.rowCounts) expect(lines).toContain(`${c.table} ${c.rows}`);
     const passing = (list: { status: string }[]) => list.filter((c) => c.status === "pass").length;
     expect(lines).toContain(`Integrity: ${passing(report.integrity)}/${report.integrity.length} checks pass`);
-    expect(lines).toContain(`Constraints: ${passing(report.constraints)}/${report.constraints.length} foreign and unique keys present and valid`);
+    expect(lines).toContain(
+      `Constraints: ${passing(report.constraints)}/${report.constraints.length} foreign and unique keys present and valid`,
+    );
   });
 });
 
@@ -175,11 +278,18 @@ describe("db:verify", () => {
     const [reaction] = await query<{ id: string }>(db, `SELECT id FROM reactions ORDER BY id LIMIT 1 OFFSET 3`);
     await query(db, `UPDATE messages SET content = 'edited by hand' WHERE id = $1`, [msg!.id]);
     await query(db, `DELETE FROM reactions WHERE id = $1`, [reaction!.id]);
-    await query(db, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'extra@example.com', 'extra', 'Extra Row')`);
+    await query(
+      db,
+      `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'auth0|cccccccccccccccccccccccc', 'extra@example.com', 'extra', 'Extra Row')`,
+    );
     const before = await snapshot(db);
     const result = await verify({ profile: "dev", seed: 22 });
     expect(result.identical).toBe(false);
-    const diff = Object.fromEntries(result.tables.filter((t) => !t.identical).map((t) => [t.table, { added: t.examples.added, removed: t.examples.removed, changed: t.examples.changed }]));
+    const diff = Object.fromEntries(
+      result.tables
+        .filter((t) => !t.identical)
+        .map((t) => [t.table, { added: t.examples.added, removed: t.examples.removed, changed: t.examples.changed }]),
+    );
     expect(diff).toEqual({
       users: { added: ["01JZZZZZZZZZZZZZZZZZZZZZZZ"], removed: [], changed: [] },
       messages: { added: [], removed: [], changed: [msg!.id] },
@@ -188,7 +298,11 @@ describe("db:verify", () => {
     expect(await snapshot(db)).toEqual(before);
     const run = await cli(["verify", "--seed", "22", "--json"], { DATABASE_URL: db.url });
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout).tables.find((t: { table: string }) => t.table === "users")).toMatchObject({ added: 1, removed: 0, changed: 0 });
+    expect(JSON.parse(run.stdout).tables.find((t: { table: string }) => t.table === "users")).toMatchObject({
+      added: 1,
+      removed: 0,
+      changed: 0,
+    });
   });
 
   it("reports differences against another seed", async () => {

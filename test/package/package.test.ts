@@ -13,9 +13,17 @@ const root = resolve(".");
 let app: string;
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(command, args, { cwd: app, encoding: "utf8", timeout: 180_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv });
+  const result = spawnSync(command, args, {
+    cwd: app,
+    encoding: "utf8",
+    timeout: 180_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+  });
   // npm's own notices about the machine's npm configuration are not the package's output.
-  const stderr = result.stderr.split("\n").filter((line) => !line.startsWith("npm warn")).join("\n");
+  const stderr = result.stderr
+    .split("\n")
+    .filter((line) => !line.startsWith("npm warn"))
+    .join("\n");
   return { code: result.status, stdout: result.stdout, stderr };
 }
 
@@ -27,15 +35,26 @@ beforeAll(() => {
   execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", packs], { cwd: root, stdio: "ignore" });
   const tarball = join(packs, readdirSync(packs)[0]!);
   app = mkdtempSync(join(tmpdir(), "chatgenius-app-"));
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "chatgenius-app", version: "1.0.0", private: true, type: "module" }));
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify({ name: "chatgenius-app", version: "1.0.0", private: true, type: "module" }),
+  );
   // The npm cache already holds every dependency after `npm ci`: no network needed.
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: app, stdio: "ignore", timeout: 300_000 });
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
+    cwd: app,
+    stdio: "ignore",
+    timeout: 300_000,
+  });
 }, 600_000);
 
 afterAll(async () => {
   // The kit's template made by the app's script (and any clone made ahead of it).
   const admin = withDatabase(serverConfig(), "postgres");
-  for (const { name } of await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE datname LIKE $1 AND shobj_description(oid, 'pg_database') LIKE 'chatgenius-seed %'`, [`${db.database}\\_%`])) {
+  for (const { name } of await query<{ name: string }>(
+    admin,
+    `SELECT datname AS name FROM pg_database WHERE datname LIKE $1 AND shobj_description(oid, 'pg_database') LIKE 'chatgenius-seed %'`,
+    [`${db.database}\\_%`],
+  )) {
     await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
     await query(admin, `DROP DATABASE "${name}" WITH (FORCE)`);
   }
@@ -47,7 +66,9 @@ describe("the packed package, installed into the app", () => {
     expect(reset.stderr).toBe("");
     expect(reset.code).toBe(0);
     expect(reset.stdout).toMatch(/^ {2}total\s+15$/m);
-    expect(run("npx", ["chatgenius-seed", "--help"]).stdout).toMatch(/^chatgenius-seed: fill a ChatGenius PostgreSQL database/);
+    expect(run("npx", ["chatgenius-seed", "--help"]).stdout).toMatch(
+      /^chatgenius-seed: fill a ChatGenius PostgreSQL database/,
+    );
     const bad = run("npx", ["chatgenius-seed", "seed", "--scale", "0"], { DATABASE_URL: db.url });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
@@ -71,12 +92,31 @@ describe("the packed package, installed into the app", () => {
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toMatchObject({ minimal: 15, kit: true });
     expect(JSON.parse(result.stdout).dev).toBeGreaterThan(2000);
-    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([{ username: "testuser1" }, { username: "testuser2" }, { username: "testuser3" }]);
+    expect(await query(db, `SELECT username FROM users ORDER BY username`)).toEqual([
+      { username: "testuser1" },
+      { username: "testuser2" },
+      { username: "testuser3" },
+    ]);
   });
 
   it("ships type declarations the app's TypeScript checks against", () => {
-    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true } }));
-    writeFileSync(join(app, "check.ts"), `import { seedDatabase, type SeedSummary } from "chatgenius-seed";\nconst summary: SeedSummary = await seedDatabase({ profile: "minimal" });\nconst wrong: string = summary.totalRows;\n`);
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+        },
+      }),
+    );
+    writeFileSync(
+      join(app, "check.ts"),
+      `import { seedDatabase, type SeedSummary } from "chatgenius-seed";\nconst summary: SeedSummary = await seedDatabase({ profile: "minimal" });\nconst wrong: string = summary.totalRows;\n`,
+    );
     const tsc = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."]);
     // The one error is the deliberate one: the package's types were found and applied.
     expect(tsc.stdout).toMatch(/check\.ts\(3,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
@@ -92,7 +132,10 @@ describe("the packed package, installed into the app", () => {
     // The app's own Vitest: this checkout's, linked in (it resolves its dependencies from here).
     mkdirSync(join(app, "node_modules"), { recursive: true });
     symlinkSync(join(root, "node_modules", "vitest"), join(app, "node_modules", "vitest"), "dir");
-    const result = run(process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--root", app], { DATABASE_URL: db.url, NO_COLOR: "1" });
+    const result = run(process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--root", app], {
+      DATABASE_URL: db.url,
+      NO_COLOR: "1",
+    });
     expect(result.stdout + result.stderr).toMatch(/Tests\s+1 passed/);
     expect(result.code).toBe(0);
   });

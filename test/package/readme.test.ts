@@ -10,8 +10,14 @@ const rows = section.split("\n").filter((line) => line.startsWith("| **"));
 
 /** Each `file` › title reference of a row's "proven by" cell (titles may end in an ellipsis). */
 function references(row: string): { file: string; title: string }[] {
-  const cell = row.split(" | ").at(-1)!.replace(/\s*\|$/, "");
-  return [...cell.matchAll(/`(test\/[^`]+\.test\.ts)` › ([^;]+?)(?:…)?(?=;|$)/g)].map((m) => ({ file: m[1]!, title: m[2]!.trim() }));
+  const cell = row
+    .split(" | ")
+    .at(-1)!
+    .replace(/\s*\|$/, "");
+  return [...cell.matchAll(/`(test\/[^`]+\.test\.ts)` › ([^;]+?)(?:…)?(?=;|$)/g)].map((m) => ({
+    file: m[1]!,
+    title: m[2]!.trim(),
+  }));
 }
 
 describe("the README's safety table", () => {

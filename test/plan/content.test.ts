@@ -42,7 +42,13 @@ describe("the dev profile's messages", () => {
 
   it("carry links at reserved example domains, inline code, code blocks and emoji", () => {
     expect(share((c) => /https:\/\/[a-z.]+\.example\.(com|org|net)\//.test(c))).toBeGreaterThan(0.1);
-    expect(messages.every((m) => [...m.content.matchAll(/https?:\/\/([^/\s]+)/g)].every(([, host]) => /(^|\.)example\.(com|org|net)$/.test(host!)))).toBe(true);
+    expect(
+      messages.every((m) =>
+        [...m.content.matchAll(/https?:\/\/([^/\s]+)/g)].every(([, host]) =>
+          /(^|\.)example\.(com|org|net)$/.test(host!),
+        ),
+      ),
+    ).toBe(true);
     expect(share((c) => /`[^`]+`/.test(c))).toBeGreaterThan(0.03);
     expect(share((c) => c.includes("```"))).toBeGreaterThanOrEqual(0.01);
     expect(share((c) => /\p{Extended_Pictographic}|:[a-z_+]+:/u.test(c))).toBeGreaterThan(0.1);
@@ -62,14 +68,22 @@ describe("the dev profile's messages", () => {
     const engineering = messages.filter((m) => channel.get(m.channelId)?.name.startsWith("engineering") && !m.threadId);
     const dms = messages.filter((m) => channel.get(m.channelId)?.type === "dm");
     expect(engineering.length).toBeGreaterThan(0);
-    expect(engineering.filter((m) => /deploy|PR|CI|migration|staging|test|index|service|API|code|`/i.test(m.content)).length / engineering.length).toBeGreaterThan(0.5);
+    expect(
+      engineering.filter((m) => /deploy|PR|CI|migration|staging|test|index|service|API|code|`/i.test(m.content))
+        .length / engineering.length,
+    ).toBeGreaterThan(0.5);
     expect(dms.every((m) => !/@here|@channel/.test(m.content))).toBe(true);
   });
 
   it("are written mostly in working hours on weekdays, and a few people write most", () => {
     const times = messages.map((m) => new Date(m.createdAt!));
-    expect(times.filter((t) => t.getUTCDay() >= 1 && t.getUTCDay() <= 5 && t.getUTCHours() >= 8 && t.getUTCHours() < 18).length / times.length).toBeGreaterThan(0.7);
-    const perAuthor = [...messages.reduce((m, x) => m.set(x.userId, (m.get(x.userId) ?? 0) + 1), new Map<string, number>()).values()].sort((a, b) => b - a);
+    expect(
+      times.filter((t) => t.getUTCDay() >= 1 && t.getUTCDay() <= 5 && t.getUTCHours() >= 8 && t.getUTCHours() < 18)
+        .length / times.length,
+    ).toBeGreaterThan(0.7);
+    const perAuthor = [
+      ...messages.reduce((m, x) => m.set(x.userId, (m.get(x.userId) ?? 0) + 1), new Map<string, number>()).values(),
+    ].sort((a, b) => b - a);
     const top = perAuthor.slice(0, Math.ceil(perAuthor.length / 5)).reduce((a, b) => a + b, 0);
     expect(top / messages.length).toBeGreaterThan(0.35);
   });
@@ -94,9 +108,17 @@ function threadsOf(rows: readonly Message[]): Map<Message, Message[]> {
 
 /** A template as a pattern found anywhere in a message: slots match anything, a voice may drop the capital and the full stop. */
 const found = (template: string) =>
-  new RegExp(template.replace(/[.!]$/, "").split(/\{[a-z@:]+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[\\s\\S]*?"), "i");
+  new RegExp(
+    template
+      .replace(/[.!]$/, "")
+      .split(/\{[a-z@:]+\}/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join("[\\s\\S]*?"),
+    "i",
+  );
 /** Templates with at least `letters` letters of their own (12 tell subjects apart; under 4 is a reaction like "🎉"). */
-const worded = (templates: readonly string[], letters: number) => templates.filter((t) => t.replace(/\{[a-z@:]+\}/g, "").replace(/[^a-z]/gi, "").length >= letters).map(found);
+const worded = (templates: readonly string[], letters: number) =>
+  templates.filter((t) => t.replace(/\{[a-z@:]+\}/g, "").replace(/[^a-z]/gi, "").length >= letters).map(found);
 
 describe("the dev profile's threads", () => {
   const subjects = TOPICS.flatMap((topic) => SUBJECTS[topic]).map((subject) => ({
@@ -132,13 +154,25 @@ describe("the dev profile's threads", () => {
       expect(urls.size, `links of the thread of "${root.content}": ${[...urls].join(" ")}`).toBeLessThanOrEqual(1);
     }
     for (const m of devPlan.rows.Message.filter((m) => !m.threadId)) {
-      const words = new Set(m.content.replace(/https:\/\/\S+/g, "").toLowerCase().match(/[a-z0-9]+/g) ?? []);
+      const words = new Set(
+        m.content
+          .replace(/https:\/\/\S+/g, "")
+          .toLowerCase()
+          .match(/[a-z0-9]+/g) ?? [],
+      );
       for (const [url] of m.content.matchAll(/https:\/\/\S+[^\s.,:?!)]/g)) {
         if (url.includes("/pull/")) continue;
         linked += 1;
         // A ticket or doc is titled with the feature, service, customer or date the root names.
-        const path = url.split("/").pop()!.split("-").filter((w) => w.length >= 4 || /^\d+$/.test(w));
-        expect(path.some((w) => words.has(w)), `${url} in "${m.content}"`).toBe(true);
+        const path = url
+          .split("/")
+          .pop()!
+          .split("-")
+          .filter((w) => w.length >= 4 || /^\d+$/.test(w));
+        expect(
+          path.some((w) => words.has(w)),
+          `${url} in "${m.content}"`,
+        ).toBe(true);
       }
     }
     expect(linked).toBeGreaterThan(30);
@@ -197,7 +231,8 @@ describe("the dev profile's variety", () => {
 
   it("give each user one voice in every channel: terse people write lowercase lines without a full stop, warm ones sign with their emoji", () => {
     const byAuthor = new Map<string, string[]>();
-    for (const m of messages) if (!canonicalIds.has(m.id)) byAuthor.set(m.userId, [...(byAuthor.get(m.userId) ?? []), m.content]);
+    for (const m of messages)
+      if (!canonicalIds.has(m.id)) byAuthor.set(m.userId, [...(byAuthor.get(m.userId) ?? []), m.content]);
     const styles = new Set<string>();
     for (const [userId, texts] of byAuthor) {
       const voice = voiceOf(userId);

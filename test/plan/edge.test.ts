@@ -18,8 +18,13 @@ describe("the edge profile", () => {
     for (const table of TABLES) {
       const rows = plan.rows[table.model] as unknown as Record<string, unknown>[];
       for (const column of table.columns.filter((c) => c.maxLength !== null)) {
-        const values = rows.flatMap((r) => (column.isList ? ((r[column.field] as unknown[]) ?? []) : [r[column.field]]));
-        expect(values.some((v) => codePoints(v) === column.maxLength), `${table.name}.${column.name} at ${column.maxLength}`).toBe(true);
+        const values = rows.flatMap((r) =>
+          column.isList ? ((r[column.field] as unknown[]) ?? []) : [r[column.field]],
+        );
+        expect(
+          values.some((v) => codePoints(v) === column.maxLength),
+          `${table.name}.${column.name} at ${column.maxLength}`,
+        ).toBe(true);
       }
     }
     const multiByte = plan.rows.User.filter((u) => [...u.username].length === 50 && Buffer.byteLength(u.username) > 50);
@@ -31,8 +36,14 @@ describe("the edge profile", () => {
       const rows = plan.rows[table.model] as unknown as Record<string, unknown>[];
       for (const column of table.columns.filter((c) => !c.isRequired && !c.isList && c.kind !== "object")) {
         const values = rows.map((r) => r[column.field] ?? null);
-        expect(values.some((v) => v === null), `${table.name}.${column.name} null somewhere`).toBe(true);
-        expect(values.some((v) => v !== null), `${table.name}.${column.name} set somewhere`).toBe(true);
+        expect(
+          values.some((v) => v === null),
+          `${table.name}.${column.name} null somewhere`,
+        ).toBe(true);
+        expect(
+          values.some((v) => v !== null),
+          `${table.name}.${column.name} set somewhere`,
+        ).toBe(true);
       }
     }
   });
@@ -62,9 +73,16 @@ describe("the edge profile", () => {
   it("writes every hostile string byte-exact, with every integrity check passing", async () => {
     const summary = await seedDatabase({ env: {}, databaseUrl: db.url, profile: "edge" });
     expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
-    const stored = await query<{ content: string }>(db, `SELECT content FROM messages WHERE content = ANY($1::text[])`, [HOSTILE.map((h) => h.text)]);
+    const stored = await query<{ content: string }>(
+      db,
+      `SELECT content FROM messages WHERE content = ANY($1::text[])`,
+      [HOSTILE.map((h) => h.text)],
+    );
     expect(new Set(stored.map((r) => r.content))).toEqual(new Set(HOSTILE.map((h) => h.text)));
-    const [user] = await query<{ username: string; octets: number }>(db, `SELECT username, octet_length(username) AS octets FROM users WHERE char_length(username) = 50 ORDER BY octets DESC LIMIT 1`);
+    const [user] = await query<{ username: string; octets: number }>(
+      db,
+      `SELECT username, octet_length(username) AS octets FROM users WHERE char_length(username) = 50 ORDER BY octets DESC LIMIT 1`,
+    );
     expect(plan.rows.User.map((u) => u.username)).toContain(user!.username);
     expect(user!.octets).toBeGreaterThan(50);
   });

@@ -19,7 +19,10 @@ const fingerprintScript = `
 `;
 
 function fingerprintIn(env: Record<string, string>): string {
-  return execFileSync("node_modules/.bin/tsx", ["--eval", fingerprintScript], { env: { ...process.env, ...env }, encoding: "utf8" }).trim();
+  return execFileSync("node_modules/.bin/tsx", ["--eval", fingerprintScript], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  }).trim();
 }
 
 function generated(plan: Plan) {
@@ -56,17 +59,34 @@ describe("fixtures", () => {
   it("contains the canonical development data in every profile", () => {
     for (const plan of [buildPlan({ profile: "minimal" }), buildPlan({ profile: "dev", seed: 3, scale: 2 })]) {
       const users = plan.rows.User.slice(0, 3);
-      expect(users.map(({ username, auth0Id, email, fullName }) => ({ username, auth0Id, email, fullName }))).toEqual(CANONICAL_USERS.map((u) => ({ ...u })));
+      expect(users.map(({ username, auth0Id, email, fullName }) => ({ username, auth0Id, email, fullName }))).toEqual(
+        CANONICAL_USERS.map((u) => ({ ...u })),
+      );
       const general = plan.rows.Channel.find((c) => c.name === "general")!;
-      expect(general).toMatchObject({ type: "public", description: "General discussion channel", createdBy: users[0]!.id });
-      expect(plan.rows.Message.slice(0, 2).map((m) => m.content)).toEqual(["Welcome to ChatGenius! 👋", "Thanks for having me here!"]);
+      expect(general).toMatchObject({
+        type: "public",
+        description: "General discussion channel",
+        createdBy: users[0]!.id,
+      });
+      expect(plan.rows.Message.slice(0, 2).map((m) => m.content)).toEqual([
+        "Welcome to ChatGenius! 👋",
+        "Thanks for having me here!",
+      ]);
     }
   });
 
   it("builds the minimal profile from canonical data only", () => {
     const plan = buildPlan({ profile: "minimal" });
     expect(Object.fromEntries(plan.tables.map((t) => [t.table.name, t.rows]))).toEqual({
-      users: 3, channels: 1, channel_members: 3, messages: 2, reactions: 0, files: 0, message_reads: 0, user_settings: 3, user_status: 3,
+      users: 3,
+      channels: 1,
+      channel_members: 3,
+      messages: 2,
+      reactions: 0,
+      files: 0,
+      message_reads: 0,
+      user_settings: 3,
+      user_status: 3,
     });
   });
 
@@ -101,7 +121,12 @@ describe("fixtures", () => {
   });
 
   it("satisfies unique keys, lengths and every application rule at several seeds and scales", () => {
-    for (const options of [{ profile: "minimal" as const }, { seed: 1 }, { seed: 2, scale: 3 }, { seed: 123456, scale: 2 }]) {
+    for (const options of [
+      { profile: "minimal" as const },
+      { seed: 1 },
+      { seed: 2, scale: 3 },
+      { seed: 123456, scale: 2 },
+    ]) {
       expect(validateRows(buildPlan(options).rows), JSON.stringify(options)).toEqual([]);
     }
   });
@@ -126,7 +151,9 @@ describe("fixture validation", () => {
       const other = plan.rows.Channel.find((c) => c.id !== reply.channelId && c.type === "public")!;
       reply.channelId = other.id;
     });
-    expect(violations).toEqual(expect.arrayContaining([expect.objectContaining({ table: "messages", rule: "reply-same-channel" })]));
+    expect(violations).toEqual(
+      expect.arrayContaining([expect.objectContaining({ table: "messages", rule: "reply-same-channel" })]),
+    );
   });
 
   it("reports a value longer than its column and a duplicate email", () => {
@@ -148,7 +175,9 @@ describe("fixture validation", () => {
     const dm = r.Channel.find((c) => c.type === "dm")!;
     const dmOther = r.ChannelMember.find((m) => m.channelId === dm.id && m.userId !== dm.createdBy)!;
     const topic = r.Channel.find((c) => c.type === "private")!;
-    const outsider = r.User.find((u) => !r.ChannelMember.some((m) => (m.channelId === topic.id || m.channelId === dm.id) && m.userId === u.id))!;
+    const outsider = r.User.find(
+      (u) => !r.ChannelMember.some((m) => (m.channelId === topic.id || m.channelId === dm.id) && m.userId === u.id),
+    )!;
     const replies = r.Message.filter((m) => m.threadId);
     const inPrivate = r.Message.filter((m) => m.channelId === topic.id && !m.threadId);
     const root = r.Message.find((m) => m.id === replies[1]!.threadId)!;
@@ -160,7 +189,12 @@ describe("fixture validation", () => {
     replies[1]!.createdAt = new Date(root.createdAt!.valueOf() as number); // reply-after-root
     root.threadId = replies[2]!.threadId === root.id ? r.Message[0]!.id : replies[2]!.threadId; // root-not-reply
     r.Reaction.push({ ...r.Reaction[0]!, messageId: inPrivate[1]!.id, userId: outsider.id }); // reaction-user-sees-channel
-    r.MessageRead.push({ ...r.MessageRead[0]!, channelId: topic.id, lastReadMessageId: inPrivate[1]!.id, userId: outsider.id }); // read
+    r.MessageRead.push({
+      ...r.MessageRead[0]!,
+      channelId: topic.id,
+      lastReadMessageId: inPrivate[1]!.id,
+      userId: outsider.id,
+    }); // read
     r.File.push({ ...r.File[0]!, messageId: inPrivate[1]!.id, userId: outsider.id }); // file
     r.UserSettings.find((s) => s.userId === outsider.id)!.mutedChannels = [topic.id]; // muted
     const found = new Set(checkRules(r).map((v) => v.rule));
@@ -169,7 +203,12 @@ describe("fixture validation", () => {
 });
 
 describe("fakerFor", () => {
-  const sample = (f: Faker) => [f.person.firstName(), f.hacker.phrase(), f.lorem.sentences(2), f.string.hexadecimal({ length: 24, casing: "lower", prefix: "" })];
+  const sample = (f: Faker) => [
+    f.person.firstName(),
+    f.hacker.phrase(),
+    f.lorem.sentences(2),
+    f.string.hexadecimal({ length: 24, casing: "lower", prefix: "" }),
+  ];
   const fresh = (seed: number, stream: string) => {
     const f = new Faker({ locale: [en, base] });
     f.seed(streamSeed(seed, stream));
@@ -200,6 +239,15 @@ describe("validateChunk", () => {
     reply.threadId = reply.id;
     rows.Reaction[1] = { ...rows.Reaction[2]! }; // a duplicate key: the primary key rejects it
     const found = validateChunk(rows, canonical).map((v) => `${v.table}:${v.rule}`);
-    expect(new Set(found)).toEqual(new Set(["users:length", "users:email-unique-ci", "messages:ulid-time", "reactions:past-window", "messages:root-not-reply", "messages:reply-after-root"]));
+    expect(new Set(found)).toEqual(
+      new Set([
+        "users:length",
+        "users:email-unique-ci",
+        "messages:ulid-time",
+        "reactions:past-window",
+        "messages:root-not-reply",
+        "messages:reply-after-root",
+      ]),
+    );
   });
 });

@@ -20,13 +20,19 @@ const ada = {
   channels: [{ name: "general" }, { name: "engineering", role: "admin" }, { name: "security" }],
   dm_partners: ["testuser1", "grace"],
 };
-const grace = { auth0_id: "google-oauth2|123456789012345678901", email: "grace@example.com", username: "grace", full_name: "Grace Hopper" };
+const grace = {
+  auth0_id: "google-oauth2|123456789012345678901",
+  email: "grace@example.com",
+  username: "grace",
+  full_name: "Grace Hopper",
+};
 
 /** A working directory holding `prisma/seed.local.json` (or another file) with this content. */
 function workdir(content: unknown, file = "prisma/seed.local.json"): string {
   const dir = mkdtempSync(join(tmpdir(), "local-seed-"));
   mkdirSync(join(dir, "prisma"), { recursive: true });
-  if (content !== undefined) writeFileSync(join(dir, file), typeof content === "string" ? content : JSON.stringify(content, null, 2));
+  if (content !== undefined)
+    writeFileSync(join(dir, file), typeof content === "string" ? content : JSON.stringify(content, null, 2));
   return dir;
 }
 
@@ -40,7 +46,9 @@ describe("a valid local seed file", () => {
     const run = await cli(["seed"], env, workdir({ users: [ada, { ...grace, dm_partners: ["ada"] }] }));
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Local accounts \(prisma\/seed\.local\.json\): ada \(auth0\|0123456789abcdef01234567\), grace \(google-oauth2\|123456789012345678901\)/);
+    expect(run.stdout).toMatch(
+      /Local accounts \(prisma\/seed\.local\.json\): ada \(auth0\|0123456789abcdef01234567\), grace \(google-oauth2\|123456789012345678901\)/,
+    );
     expect(run.stdout).toMatch(/integrity: (\d+)\/\1 checks pass/);
     const [user] = await query(
       db,
@@ -50,8 +58,18 @@ describe("a valid local seed file", () => {
          FROM users u JOIN user_settings s ON s.user_id = u.id JOIN user_status st ON st.user_id = u.id WHERE u.auth0_id = $1`,
       [ada.auth0_id],
     );
-    expect(user).toEqual({ username: "ada", full_name: "Ada Lovelace", theme: "dark", presence: "away", channels: ["engineering:admin", "general:member", "security:member"], dms: ["dm-ada--grace", "dm-ada--testuser1"] });
-    const dms = await query(db, `SELECT c.name, (SELECT count(*)::int FROM channel_members m WHERE m.channel_id = c.id) AS members, (SELECT u.username FROM users u WHERE u.id = c.created_by) AS creator FROM channels c WHERE c.name IN ('dm-ada--grace', 'dm-ada--testuser1') ORDER BY c.name`);
+    expect(user).toEqual({
+      username: "ada",
+      full_name: "Ada Lovelace",
+      theme: "dark",
+      presence: "away",
+      channels: ["engineering:admin", "general:member", "security:member"],
+      dms: ["dm-ada--grace", "dm-ada--testuser1"],
+    });
+    const dms = await query(
+      db,
+      `SELECT c.name, (SELECT count(*)::int FROM channel_members m WHERE m.channel_id = c.id) AS members, (SELECT u.username FROM users u WHERE u.id = c.created_by) AS creator FROM channels c WHERE c.name IN ('dm-ada--grace', 'dm-ada--testuser1') ORDER BY c.name`,
+    );
     expect(dms).toEqual([
       { name: "dm-ada--grace", members: 2, creator: "ada" },
       { name: "dm-ada--testuser1", members: 2, creator: "ada" },
@@ -64,7 +82,10 @@ describe("a valid local seed file", () => {
     await cli(["seed"], env, workdir({ users: [grace, ada] }));
     expect(await snapshot(db)).toEqual(first);
     const ids = await query<{ id: string }>(db, `SELECT id FROM users WHERE auth0_id = $1`, [ada.auth0_id]);
-    const pure = buildLocalRows({ file: "x", users: [{ ...ada, dm_partners: [] } as never] }, planDirectory({ profile: "dev" }));
+    const pure = buildLocalRows(
+      { file: "x", users: [{ ...ada, dm_partners: [] } as never] },
+      planDirectory({ profile: "dev" }),
+    );
     expect(ids[0]!.id).toBe(pure.User[0]!.id);
   });
 
@@ -78,7 +99,16 @@ describe("a valid local seed file", () => {
     expect(await query(db, `SELECT count(*)::int AS n FROM messages`)).toEqual(generatedOnly);
     await cli(["seed"], env, workdir({ users: [{ ...ada, dm_partners: ["testuser1"] }] }));
     const adaAlone = await query(db, `SELECT id FROM users WHERE username = 'ada'`);
-    await cli(["seed"], env, workdir({ users: [{ ...ada, dm_partners: ["testuser1"] }, { ...grace, dm_partners: [] }] }));
+    await cli(
+      ["seed"],
+      env,
+      workdir({
+        users: [
+          { ...ada, dm_partners: ["testuser1"] },
+          { ...grace, dm_partners: [] },
+        ],
+      }),
+    );
     expect(await query(db, `SELECT id FROM users WHERE username = 'ada'`)).toEqual(adaAlone);
   });
 
@@ -92,8 +122,12 @@ describe("a valid local seed file", () => {
 
   it("is read from --data and SEED_DATA_FILE too, and the example file is valid", async () => {
     const dir = workdir({ users: [grace] }, "mine.json");
-    expect((await cli(["seed", "--data", "mine.json", "--profile", "minimal"], env, dir)).stdout).toMatch(/Local accounts \(mine\.json\): grace/);
-    expect((await cli(["seed", "--profile", "minimal"], { ...env, SEED_DATA_FILE: "mine.json" }, dir)).stdout).toMatch(/Local accounts \(mine\.json\): grace/);
+    expect((await cli(["seed", "--data", "mine.json", "--profile", "minimal"], env, dir)).stdout).toMatch(
+      /Local accounts \(mine\.json\): grace/,
+    );
+    expect((await cli(["seed", "--profile", "minimal"], { ...env, SEED_DATA_FILE: "mine.json" }, dir)).stdout).toMatch(
+      /Local accounts \(mine\.json\): grace/,
+    );
     const example = await cli(["seed", "--data", join(process.cwd(), "prisma/seed.local.example.json")], env, dir);
     expect(example.stderr).toBe("");
     expect(example.stdout).toMatch(/Local accounts .*: ada .*grace/);
@@ -101,7 +135,8 @@ describe("a valid local seed file", () => {
 
   it("prints exactly what it printed before when there is no file", async () => {
     // Table names and row counts (removed rows and times vary from run to run).
-    const strip = (text: string) => [...text.matchAll(/^ {2}([a-z_]+)\s+(\d+)/gm)].map((m) => `${m[1]} ${m[2]}`).join("\n");
+    const strip = (text: string) =>
+      [...text.matchAll(/^ {2}([a-z_]+)\s+(\d+)/gm)].map((m) => `${m[1]} ${m[2]}`).join("\n");
     const a = await cli(["seed"], env, workdir(undefined));
     const b = await cli(["seed", "--data", "prisma/none.json"], env, workdir(undefined));
     expect(a.stdout).not.toMatch(/Local accounts/);
@@ -113,13 +148,45 @@ describe("a valid local seed file", () => {
 
 describe("an invalid local seed file: every problem with its JSON path, exit 2, nothing written", () => {
   const cases: [string, unknown, RegExp[]][] = [
-    ["a malformed Auth0 id", { users: [{ ...grace, auth0_id: "auth0|XYZ" }] }, [/users\[0\]\.auth0_id: expected an Auth0 id: auth0\| and 24 lowercase hex digits/]],
-    ["too long and wrongly typed fields", { users: [{ ...grace, username: "g".repeat(51), full_name: 42, email: "not-an-email" }] }, [/users\[0\]\.username: expected at most 50 characters/, /users\[0\]\.full_name: expected a full name \(text\)/, /users\[0\]\.email: expected an email address/]],
-    ["an unknown presence and an unknown field", { users: [{ ...grace, presence: "busy", nickname: "g" }] }, [/users\[0\]\.presence: expected one of online, away, offline/, /users\[0\]: .*nickname/]],
-    ["a collision with a canonical user", { users: [{ ...grace, email: "TEST1@example.com" }] }, [/users\[0\]\.email: a value no other user has: 'test1@example.com' belongs to testuser1/]],
-    ["two entries with the same Auth0 id", { users: [grace, { ...ada, auth0_id: grace.auth0_id }] }, [/users\[1\]\.auth0_id: a value no other entry has: .* is also users\[0\]\.auth0_id/]],
-    ["a channel the profile does not have", { users: [{ ...grace, channels: [{ name: "desgin" }] }] }, [/users\[0\]\.channels\[0\]\.name: a channel of this profile \(general, random, engineering/]],
-    ["an unknown DM partner", { users: [{ ...grace, dm_partners: ["nobody"] }] }, [/users\[0\]\.dm_partners\[0\]: the username of a user of this profile or of another entry, not 'nobody'/]],
+    [
+      "a malformed Auth0 id",
+      { users: [{ ...grace, auth0_id: "auth0|XYZ" }] },
+      [/users\[0\]\.auth0_id: expected an Auth0 id: auth0\| and 24 lowercase hex digits/],
+    ],
+    [
+      "too long and wrongly typed fields",
+      { users: [{ ...grace, username: "g".repeat(51), full_name: 42, email: "not-an-email" }] },
+      [
+        /users\[0\]\.username: expected at most 50 characters/,
+        /users\[0\]\.full_name: expected a full name \(text\)/,
+        /users\[0\]\.email: expected an email address/,
+      ],
+    ],
+    [
+      "an unknown presence and an unknown field",
+      { users: [{ ...grace, presence: "busy", nickname: "g" }] },
+      [/users\[0\]\.presence: expected one of online, away, offline/, /users\[0\]: .*nickname/],
+    ],
+    [
+      "a collision with a canonical user",
+      { users: [{ ...grace, email: "TEST1@example.com" }] },
+      [/users\[0\]\.email: a value no other user has: 'test1@example.com' belongs to testuser1/],
+    ],
+    [
+      "two entries with the same Auth0 id",
+      { users: [grace, { ...ada, auth0_id: grace.auth0_id }] },
+      [/users\[1\]\.auth0_id: a value no other entry has: .* is also users\[0\]\.auth0_id/],
+    ],
+    [
+      "a channel the profile does not have",
+      { users: [{ ...grace, channels: [{ name: "desgin" }] }] },
+      [/users\[0\]\.channels\[0\]\.name: a channel of this profile \(general, random, engineering/],
+    ],
+    [
+      "an unknown DM partner",
+      { users: [{ ...grace, dm_partners: ["nobody"] }] },
+      [/users\[0\]\.dm_partners\[0\]: the username of a user of this profile or of another entry, not 'nobody'/],
+    ],
     ["not JSON", "{ users: [", [/prisma\/seed\.local\.json: not valid JSON/]],
     ["no users list", { people: [] }, [/users: expected a list of users/]],
   ];
@@ -138,13 +205,21 @@ describe("an invalid local seed file: every problem with its JSON path, exit 2, 
   it("a file named explicitly that does not exist", async () => {
     const run = await cli(["seed", "--data", "missing.json"], env, workdir(undefined));
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: missing\.json: no such file\. Create it \(see prisma\/seed\.local\.example\.json\)/);
+    expect(run.stderr).toMatch(
+      /^error: missing\.json: no such file\. Create it \(see prisma\/seed\.local\.example\.json\)/,
+    );
   });
 
   it("names a channel that exists in dev but not in the minimal profile", async () => {
-    const run = await cli(["seed", "--profile", "minimal"], env, workdir({ users: [{ ...grace, channels: [{ name: "engineering" }] }] }));
+    const run = await cli(
+      ["seed", "--profile", "minimal"],
+      env,
+      workdir({ users: [{ ...grace, channels: [{ name: "engineering" }] }] }),
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/users\[0\]\.channels\[0\]\.name: a channel of this profile \(general\), not 'engineering'/);
+    expect(run.stderr).toMatch(
+      /users\[0\]\.channels\[0\]\.name: a channel of this profile \(general\), not 'engineering'/,
+    );
   });
 });
 

@@ -32,7 +32,9 @@ describe("the row checks on rows the dev plan does not have", () => {
   it("let anyone react, upload and read in a public channel, member or not", () => {
     const rows = clone();
     // Public channels some user is not a member of (everyone is in #general).
-    const publicIds = new Set(rows.Channel.filter((c) => c.type === "public" && outsiderOf(rows, c.id!)).map((c) => c.id));
+    const publicIds = new Set(
+      rows.Channel.filter((c) => c.type === "public" && outsiderOf(rows, c.id!)).map((c) => c.id),
+    );
     const channelOf = (messageId: string) => rows.Message.find((m) => m.id === messageId)!.channelId;
     const reaction = rows.Reaction.find((r) => publicIds.has(channelOf(r.messageId)))!;
     reaction.userId = outsiderOf(rows, channelOf(reaction.messageId))!;
@@ -67,7 +69,9 @@ describe("the row checks on rows the dev plan does not have", () => {
     rows.ChannelMember = rows.ChannelMember.filter((m) => m.channelId !== dm.id);
     for (const m of rows.Message) if (m.channelId === dm.id) m.channelId = missing;
     for (const r of rows.MessageRead) if (r.channelId === dm.id) r.channelId = missing;
-    rows.UserSettings = rows.UserSettings.filter((s) => !((s.mutedChannels as string[] | undefined) ?? []).includes(dm.id!));
+    rows.UserSettings = rows.UserSettings.filter(
+      (s) => !((s.mutedChannels as string[] | undefined) ?? []).includes(dm.id!),
+    );
     const orphan = rows.ChannelMember[0]!;
     orphan.channelId = "01JZZZZZZZZZZZZZZZZZZZZZZW";
     orphan.role = "owner";
@@ -76,7 +80,14 @@ describe("the row checks on rows the dev plan does not have", () => {
     const settings = rows.UserSettings[0]!;
     settings.mutedChannels = [missing];
     const found = ids(rows);
-    expect(found).toEqual(expect.arrayContaining([`dm-two-members ${dm.id}`, `creator-is-owner ${dm.id}`, `reply-same-channel ${reply.id}`, `muted-channels-joined ${settings.id}`]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        `dm-two-members ${dm.id}`,
+        `creator-is-owner ${dm.id}`,
+        `reply-same-channel ${reply.id}`,
+        `muted-channels-joined ${settings.id}`,
+      ]),
+    );
     const inMissing = rows.Message.filter((m) => m.channelId === missing);
     expect(inMissing.length).toBeGreaterThan(0);
     for (const m of inMissing) expect(found).toContain(`author-is-member ${m.id}`);

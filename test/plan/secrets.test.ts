@@ -16,7 +16,15 @@ const SECRET_SHAPES: [string, { test(value: string): boolean }][] = [
   ["argon2/scrypt hash", /\$(argon2(id|i|d)|scrypt)\$/],
   // A digest is 32+ hex digits of letters and digits mixed, many of them different: padding
   // ("aaaa…", "0000…", "abab…", as the edge profile's longest values have) is not.
-  ["hex digest (md5/sha)", { test: (v) => (v.match(/\b[0-9a-f]{32,}\b/gi) ?? []).some((run) => /[0-9]/.test(run) && /[a-f]/i.test(run) && distinct(run) >= 10) }],
+  [
+    "hex digest (md5/sha)",
+    {
+      test: (v) =>
+        (v.match(/\b[0-9a-f]{32,}\b/gi) ?? []).some(
+          (run) => /[0-9]/.test(run) && /[a-f]/i.test(run) && distinct(run) >= 10,
+        ),
+    },
+  ],
   ["JWT", /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/],
   ["private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
   ["AWS access key", /\b(AKIA|ASIA)[0-9A-Z]{16}\b/],
@@ -25,11 +33,18 @@ const SECRET_SHAPES: [string, { test(value: string): boolean }][] = [
   ["Slack token", /\bxox[abprs]-[A-Za-z0-9-]{10,}/],
   // A key or token encoded as base64: a long run that mixes upper case, lower case and digits
   // (URL paths of lower-case words and ids do not).
-  ["long base64 blob", { test: (v) => (v.match(/[A-Za-z0-9+/]{40,}={0,2}/g) ?? []).some((run) => /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && distinct(run) >= 16) }],
+  [
+    "long base64 blob",
+    {
+      test: (v) =>
+        (v.match(/[A-Za-z0-9+/]{40,}={0,2}/g) ?? []).some(
+          (run) => /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && distinct(run) >= 16,
+        ),
+    },
+  ],
 ];
 
 const db = useTestDatabase("secrets");
-
 
 /** Every text, varchar and JSON value of every seeded table, with where it was found. */
 async function writtenText(): Promise<{ where: string; value: string }[]> {
@@ -41,7 +56,10 @@ async function writtenText(): Promise<{ where: string; value: string }[]> {
   );
   const out: { where: string; value: string }[] = [];
   for (const { table_name, column_name } of columns) {
-    const rows = await query<{ id: string; v: string | null }>(db, `SELECT id, "${column_name}"::text AS v FROM "${table_name}"`);
+    const rows = await query<{ id: string; v: string | null }>(
+      db,
+      `SELECT id, "${column_name}"::text AS v FROM "${table_name}"`,
+    );
     for (const r of rows) if (r.v !== null) out.push({ where: `${table_name}.${column_name} ${r.id}`, value: r.v });
   }
   return out;
@@ -49,13 +67,17 @@ async function writtenText(): Promise<{ where: string; value: string }[]> {
 
 describe("seed data holds no secrets", () => {
   it.each([
-    ...PROFILES.map((profile) => [profile, { profile }] as [string, { profile: Profile; scale?: number; seed?: number }]),
+    ...PROFILES.map(
+      (profile) => [profile, { profile }] as [string, { profile: Profile; scale?: number; seed?: number }],
+    ),
     ["dev at scale 3, another seed", { profile: "dev" as const, scale: 3, seed: 1234 }],
   ])("%s: no value shaped like a password, hash, JWT, API key or private key", async (_name, options) => {
     await seedDatabase({ env: {}, databaseUrl: db.url, ...options });
     const values = await writtenText();
     expect(values.length).toBeGreaterThan(50);
-    const found = values.flatMap(({ where, value }) => SECRET_SHAPES.filter(([, re]) => re.test(value)).map(([shape]) => `${shape} in ${where}: ${value.slice(0, 80)}`));
+    const found = values.flatMap(({ where, value }) =>
+      SECRET_SHAPES.filter(([, re]) => re.test(value)).map(([shape]) => `${shape} in ${where}: ${value.slice(0, 80)}`),
+    );
     expect(found).toEqual([]);
   });
 
@@ -73,7 +95,11 @@ describe("seed data holds no secrets", () => {
       "Aa1".repeat(30),
       "deadbeef".repeat(6),
     ];
-    for (const sample of padding) expect(SECRET_SHAPES.filter(([, re]) => re.test(sample)).map(([shape]) => shape), sample).toEqual([]);
+    for (const sample of padding)
+      expect(
+        SECRET_SHAPES.filter(([, re]) => re.test(sample)).map(([shape]) => shape),
+        sample,
+      ).toEqual([]);
   });
 
   it("has patterns that do catch secrets", () => {
@@ -87,6 +113,10 @@ describe("seed data holds no secrets", () => {
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
       "api key: dGhpcyBpcyBhIHNlY3JldCBrZXkgZm9yIHRoZSB0ZXN0cw9Zx",
     ];
-    for (const sample of samples) expect(SECRET_SHAPES.some(([, re]) => re.test(sample)), sample).toBe(true);
+    for (const sample of samples)
+      expect(
+        SECRET_SHAPES.some(([, re]) => re.test(sample)),
+        sample,
+      ).toBe(true);
   });
 });

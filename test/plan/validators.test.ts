@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPlan, emptyRows, planDirectory } from "../../src/plan/plan.ts";
 import { buildLocalRows, loadLocalSeed } from "../../src/plan/localSeed.ts";
-import { APP_VALIDATORS, CHANNEL_NAME, FILE_LIMITS, checkAppValidators, dmChannelName } from "../../src/plan/validators.ts";
+import {
+  APP_VALIDATORS,
+  CHANNEL_NAME,
+  FILE_LIMITS,
+  checkAppValidators,
+  dmChannelName,
+} from "../../src/plan/validators.ts";
 
 const count = (rows: ReturnType<typeof buildPlan>["rows"]) => {
   const byRule: Record<string, number> = {};
@@ -38,18 +44,42 @@ describe("the app's validators on the planned rows", () => {
     const { rows } = buildPlan({ profile: "minimal" });
     const [user] = rows.User;
     const [message] = rows.Message;
-    const file = (n: number, fields: Partial<(typeof rows.File)[number]> = {}) => ({ id: `F${n}`, messageId: message!.id, userId: user!.id, name: "a.png", type: "image/png", size: 10n, url: "https://files.example/a.png", ...fields });
-    const planted = { ...emptyRows(), ...rows, Channel: [...rows.Channel, { ...rows.Channel[0]!, id: "C1", name: "Sarai.Larson--testuser3" }] };
+    const file = (n: number, fields: Partial<(typeof rows.File)[number]> = {}) => ({
+      id: `F${n}`,
+      messageId: message!.id,
+      userId: user!.id,
+      name: "a.png",
+      type: "image/png",
+      size: 10n,
+      url: "https://files.example/a.png",
+      ...fields,
+    });
+    const planted = {
+      ...emptyRows(),
+      ...rows,
+      Channel: [...rows.Channel, { ...rows.Channel[0]!, id: "C1", name: "Sarai.Larson--testuser3" }],
+    };
     expect(checkAppValidators(planted).map((v) => [v.rule, v.rowId])).toEqual([["channel-name", "C1"]]);
-    const files = { ...rows, File: [file(1, { size: BigInt(FILE_LIMITS.maxBytes) + 1n }), file(2, { type: "video/mp4" })] };
-    expect(checkAppValidators(files).map((v) => [v.rule, v.rowId])).toEqual([["file-size", "F1"], ["file-type", "F2"]]);
+    const files = {
+      ...rows,
+      File: [file(1, { size: BigInt(FILE_LIMITS.maxBytes) + 1n }), file(2, { type: "video/mp4" })],
+    };
+    expect(checkAppValidators(files).map((v) => [v.rule, v.rowId])).toEqual([
+      ["file-size", "F1"],
+      ["file-type", "F2"],
+    ]);
     const six = { ...rows, File: [1, 2, 3, 4, 5, 6].map((n) => file(n)) };
     expect(checkAppValidators(six).filter((v) => v.rule === "files-per-message")).toHaveLength(6);
-    const google = { ...rows, User: [...rows.User, { ...user!, id: "U1", auth0Id: "google-oauth2|012345678901234567890" }] };
+    const google = {
+      ...rows,
+      User: [...rows.User, { ...user!, id: "U1", auth0Id: "google-oauth2|012345678901234567890" }],
+    };
     expect(checkAppValidators(google).map((v) => [v.rule, v.rowId])).toEqual([["google-id", "U1"]]);
     const root = { ...message!, id: "M1", deletedAt: new Date(message!.createdAt!) };
     const reply = { ...message!, id: "M2", threadId: "M1" };
-    expect(checkAppValidators({ ...rows, Message: [root, reply] }).map((v) => [v.rule, v.rowId])).toEqual([["reply-reachable", "M2"]]);
+    expect(checkAppValidators({ ...rows, Message: [root, reply] }).map((v) => [v.rule, v.rowId])).toEqual([
+      ["reply-reachable", "M2"],
+    ]);
   });
 });
 
@@ -57,18 +87,46 @@ describe("dmChannelName", () => {
   it("names a DM inside the validator for any two usernames, the same for either order", () => {
     expect(dmChannelName("testuser3", "sarai.larson")).toBe("dm-sarai-larson--testuser3");
     expect(dmChannelName("sarai.larson", "testuser3")).toBe("dm-sarai-larson--testuser3");
-    for (const [a, b] of [["ñandú-東京-".repeat(5), "\u202Eresu-ltr"], ["a".repeat(50), "b".repeat(50)], ["___", "9lives"], ["robert'); drop table users;--", "x"]]) {
+    for (const [a, b] of [
+      ["ñandú-東京-".repeat(5), "\u202Eresu-ltr"],
+      ["a".repeat(50), "b".repeat(50)],
+      ["___", "9lives"],
+      ["robert'); drop table users;--", "x"],
+    ]) {
       expect(dmChannelName(a!, b!)).toMatch(CHANNEL_NAME);
     }
   });
 
   it("names local accounts' DMs inside the validator and refuses a Google id that does not start with 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "local-dm-"));
-    writeFileSync(join(dir, "seed.local.json"), JSON.stringify({ users: [{ auth0_id: "auth0|0123456789abcdef01234567", email: "ada@example.com", username: "ada.lovelace_1", full_name: "Ada", dm_partners: ["testuser1"] }] }));
-    const rows = buildLocalRows(loadLocalSeed({ cwd: dir, file: "seed.local.json" })!, planDirectory({ profile: "minimal" }));
+    writeFileSync(
+      join(dir, "seed.local.json"),
+      JSON.stringify({
+        users: [
+          {
+            auth0_id: "auth0|0123456789abcdef01234567",
+            email: "ada@example.com",
+            username: "ada.lovelace_1",
+            full_name: "Ada",
+            dm_partners: ["testuser1"],
+          },
+        ],
+      }),
+    );
+    const rows = buildLocalRows(
+      loadLocalSeed({ cwd: dir, file: "seed.local.json" })!,
+      planDirectory({ profile: "minimal" }),
+    );
     const dms = rows.Channel.filter((c) => c.type === "dm");
     expect(dms.map((c) => c.name)).toEqual(["dm-ada-lovelace-1--testuser1"]);
-    writeFileSync(join(dir, "google.json"), JSON.stringify({ users: [{ auth0_id: "google-oauth2|012345678901234567890", email: "g@example.com", username: "g", full_name: "G" }] }));
+    writeFileSync(
+      join(dir, "google.json"),
+      JSON.stringify({
+        users: [
+          { auth0_id: "google-oauth2|012345678901234567890", email: "g@example.com", username: "g", full_name: "G" },
+        ],
+      }),
+    );
     expect(() => loadLocalSeed({ cwd: dir, file: "google.json" })).toThrow(/users\[0\]\.auth0_id.*the first of them 1/);
   });
 });

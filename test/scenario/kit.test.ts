@@ -15,11 +15,20 @@ function world(replies: number) {
   const root = s.message({ channel: ops, replies, key: "root" });
   return { s, ops, root };
 }
-const options = (replies: number) => ({ env: {}, databaseUrl: base.url, profile: "minimal" as const, scenario: world(replies).s });
+const options = (replies: number) => ({
+  env: {},
+  databaseUrl: base.url,
+  profile: "minimal" as const,
+  scenario: world(replies).s,
+});
 
 afterAll(async () => {
   await settleReadyClones();
-  const { rows } = { rows: await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE datname LIKE $1`, [`${base.database}%`]) };
+  const { rows } = {
+    rows: await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE datname LIKE $1`, [
+      `${base.database}%`,
+    ]),
+  };
   for (const { name } of rows) {
     await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => {});
     await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -45,7 +54,9 @@ describe("a scenario in the test kit's template", () => {
       await client.connect();
       try {
         const planned = await s.planOn(client);
-        const { rows } = await client.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [planned.get(root).id]);
+        const { rows } = await client.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [
+          planned.get(root).id,
+        ]);
         expect(rows[0].n).toBe(5);
         expect(first.reused).toBe(false);
       } finally {

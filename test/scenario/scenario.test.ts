@@ -52,7 +52,11 @@ describe("a scenario's rows", () => {
     const channel = planned.get(ops);
     expect(channel).toMatchObject({ type: "private", createdBy: testuser1!.id, deletedAt: null, archivedAt: null });
     expect(channel.name).toMatch(CHANNEL_NAME);
-    expect(planned.rows.ChannelMember.map((m) => [m.userId, m.role])).toEqual([[testuser1!.id, "owner"], [testuser2!.id, "member"], [testuser3!.id, "member"]]);
+    expect(planned.rows.ChannelMember.map((m) => [m.userId, m.role])).toEqual([
+      [testuser1!.id, "owner"],
+      [testuser2!.id, "member"],
+      [testuser3!.id, "member"],
+    ]);
     const message = planned.get(root);
     const replies = planned.rows.Message.filter((m) => m.threadId === message.id);
     expect(replies).toHaveLength(5);
@@ -64,7 +68,8 @@ describe("a scenario's rows", () => {
     expect(new Set(replies.map((r) => r.content)).size).toBe(5);
     expect([testuser1!.id, testuser2!.id, testuser3!.id]).toContain(planned.get(reaction).userId);
     for (const [model, rows] of Object.entries(planned.rows)) {
-      for (const row of rows as { id: string; createdAt: Date }[]) expect(ulidTime(row.id), `${model} ${row.id}`).toBe(row.createdAt.getTime());
+      for (const row of rows as { id: string; createdAt: Date }[])
+        expect(ulidTime(row.id), `${model} ${row.id}`).toBe(row.createdAt.getTime());
     }
   });
 
@@ -124,12 +129,17 @@ describe("the app's rules hold by construction, and an override that breaks one 
     },
     "author-is-member": (s) => void s.message({ channel: s.channel({ traits: ["private"] }), author: s.user() }),
     "reply-same-channel": (s) => void s.message({ channel: s.channel(), replyTo: s.message({ channel: s.channel() }) }),
-    "reply-after-root": (s) => void s.message({ replyTo: s.message({ key: "root" }), createdAt: new Date("2025-01-07T00:00:00Z") }),
+    "reply-after-root": (s) =>
+      void s.message({ replyTo: s.message({ key: "root" }), createdAt: new Date("2025-01-07T00:00:00Z") }),
     "root-not-reply": (s) => void s.message({ replyTo: s.message({ replyTo: s.message() }) }),
-    "reaction-user-sees-channel": (s) => void s.reaction({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
-    "read-user-sees-channel": (s) => void s.messageRead({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
-    "file-uploader-sees-channel": (s) => void s.file({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
-    "muted-channels-joined": (s) => void s.userSettings(s.user(), { mutedChannels: [s.channel({ traits: ["private"] })] }),
+    "reaction-user-sees-channel": (s) =>
+      void s.reaction({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
+    "read-user-sees-channel": (s) =>
+      void s.messageRead({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
+    "file-uploader-sees-channel": (s) =>
+      void s.file({ message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: s.user() }),
+    "muted-channels-joined": (s) =>
+      void s.userSettings(s.user(), { mutedChannels: [s.channel({ traits: ["private"] })] }),
     "channel-name": (s) => void s.channel({ name: "Release Train" }),
     "file-size": (s) => void s.file({ message: s.message(), size: BigInt(FILE_LIMITS.maxBytes) + 1n }),
     "file-type": (s) => void s.file({ message: s.message(), type: "video/mp4" }),
@@ -139,25 +149,32 @@ describe("the app's rules hold by construction, and an override that breaks one 
   };
 
   it("has a breaking case for every rule and validator", () => {
-    expect(Object.keys(breaking).sort()).toEqual([...RULES.map((r) => r.id), ...APP_VALIDATORS.map((v) => v.id)].sort());
+    expect(Object.keys(breaking).sort()).toEqual(
+      [...RULES.map((r) => r.id), ...APP_VALIDATORS.map((v) => v.id)].sort(),
+    );
     expect([...SCENARIO_RULES].sort()).toEqual(Object.keys(breaking).sort());
   });
 
-  it.each(Object.keys(breaking))("refuses a row that breaks %s, naming it and the row's place; allow lets it through", (rule) => {
-    const s = scenario();
-    breaking[rule]!(s);
-    expect(() => s.plan()).toThrowError(new RegExp(`^scenario: [a-zA-Z]+\\[\\d+\\].*: ${rule} \\(.*allow: \\["${rule}"`));
-    try {
-      s.plan();
-    } catch (error) {
-      expect(error).toMatchObject({ name: "SeedError", code: "INVALID_SCENARIO" });
-    }
-    const allowed = scenario({ allow: [rule] });
-    breaking[rule]!(allowed);
-    expect(() => allowed.plan()).not.toThrow();
-  });
+  it.each(Object.keys(breaking))(
+    "refuses a row that breaks %s, naming it and the row's place; allow lets it through",
+    (rule) => {
+      const s = scenario();
+      breaking[rule]!(s);
+      expect(() => s.plan()).toThrowError(
+        new RegExp(`^scenario: [a-zA-Z]+\\[\\d+\\].*: ${rule} \\(.*allow: \\["${rule}"`),
+      );
+      try {
+        s.plan();
+      } catch (error) {
+        expect(error).toMatchObject({ name: "SeedError", code: "INVALID_SCENARIO" });
+      }
+      const allowed = scenario({ allow: [rule] });
+      breaking[rule]!(allowed);
+      expect(() => allowed.plan()).not.toThrow();
+    },
+  );
 
-  it("names a reply by its root: messages[3] (reply to \"root\")", () => {
+  it('names a reply by its root: messages[3] (reply to "root")', () => {
     const s = scenario();
     const root = s.message({ key: "root" });
     s.messages(2);
@@ -169,10 +186,16 @@ describe("the app's rules hold by construction, and an override that breaks one 
     const before = await snapshot(db);
     const s = scenario();
     s.message({ author: s.existingUser("nobody.here"), channel: s.existingChannel("general") });
-    await expect(s.create(client)).rejects.toMatchObject({ code: "INVALID_SCENARIO", message: expect.stringContaining(`the database holds no user named 'nobody.here'`) });
+    await expect(s.create(client)).rejects.toMatchObject({
+      code: "INVALID_SCENARIO",
+      message: expect.stringContaining(`the database holds no user named 'nobody.here'`),
+    });
     const t = scenario();
     t.message({ channel: t.existingChannel("no-such-channel") });
-    await expect(t.create(client)).rejects.toMatchObject({ code: "INVALID_SCENARIO", message: expect.stringContaining(`no live channel named 'no-such-channel'`) });
+    await expect(t.create(client)).rejects.toMatchObject({
+      code: "INVALID_SCENARIO",
+      message: expect.stringContaining(`no live channel named 'no-such-channel'`),
+    });
     expect(await snapshot(db)).toEqual(before);
   });
 
@@ -180,11 +203,21 @@ describe("the app's rules hold by construction, and an override that breaks one 
     ["a count of 0", (s: Scenario) => s.users(0), "users is 0: give a whole number from 1"],
     ["a count of -1", (s: Scenario) => s.messages(-1), "messages is -1"],
     ["a negative thread", (s: Scenario) => s.message({ replies: -1 }), "replies is -1"],
-    ["an unknown trait", (s: Scenario) => s.channel({ traits: ["secret" as "private"] }), "channel trait 'secret' is unknown"],
-    ["a raw id for a handle", (s: Scenario) => s.message({ channel: "01JGXDFAM0WTEAQYG0CX7YKY7B" as never }), "channel is a raw id"],
+    [
+      "an unknown trait",
+      (s: Scenario) => s.channel({ traits: ["secret" as "private"] }),
+      "channel trait 'secret' is unknown",
+    ],
+    [
+      "a raw id for a handle",
+      (s: Scenario) => s.message({ channel: "01JGXDFAM0WTEAQYG0CX7YKY7B" as never }),
+      "channel is a raw id",
+    ],
     ["an unknown rule to allow", () => scenario({ allow: ["no-such-rule"] }), "allow names 'no-such-rule'"],
   ])("refuses %s with one clear SeedError when declared", (_, declare, message) => {
-    expect(() => declare(scenario())).toThrowError(expect.objectContaining({ code: "INVALID_SCENARIO", message: expect.stringContaining(message) }));
+    expect(() => declare(scenario())).toThrowError(
+      expect.objectContaining({ code: "INVALID_SCENARIO", message: expect.stringContaining(message) }),
+    );
   });
 
   it("checks types at compile time", () => {
@@ -202,7 +235,8 @@ describe("the app's rules hold by construction, and an override that breaks one 
 });
 
 describe("determinism", () => {
-  const fingerprint = (s: Scenario) => JSON.stringify(s.plan().rows, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+  const fingerprint = (s: Scenario) =>
+    JSON.stringify(s.plan().rows, (_, v) => (typeof v === "bigint" ? v.toString() : v));
 
   it("gives the same rows in another process", () => {
     const here = fingerprint(privateThread().s);
@@ -210,7 +244,10 @@ describe("determinism", () => {
       const s = scenario(); const ops = s.channel({ traits: ["private"], members: 3 });
       const root = s.message({ channel: ops, replies: 5, key: "root" }); s.reaction({ message: root });
       process.stdout.write(JSON.stringify(s.plan().rows, (_, v) => (typeof v === "bigint" ? v.toString() : v)));`;
-    const there = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", env: { ...process.env, TZ: "Asia/Kolkata", LANG: "tr_TR.UTF-8" } });
+    const there = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      encoding: "utf8",
+      env: { ...process.env, TZ: "Asia/Kolkata", LANG: "tr_TR.UTF-8" },
+    });
     expect(there).toBe(here);
   });
 
@@ -254,14 +291,20 @@ describe("writing a scenario where the test already is", () => {
   it("writes every row in one statement, as planned, with every rule holding in SQL", async () => {
     const { s, root } = privateThread();
     const statements: string[] = [];
-    const counting = { query: (text: string, values?: unknown[]) => (statements.push(text), client.query(text, values)) };
+    const counting = {
+      query: (text: string, values?: unknown[]) => (statements.push(text), client.query(text, values)),
+    };
     await inRollback(async (c) => {
       const world = await s.create(counting);
       expect(statements.filter((q) => /^\s*WITH\b.*INSERT/s.test(q))).toHaveLength(1);
       expect(statements.filter((q) => /INSERT/.test(q))).toHaveLength(1);
-      const { rows } = await c.query(`SELECT content, thread_id FROM messages WHERE id = $1 OR thread_id = $1 ORDER BY created_at`, [world.get(root).id]);
+      const { rows } = await c.query(
+        `SELECT content, thread_id FROM messages WHERE id = $1 OR thread_id = $1 ORDER BY created_at`,
+        [world.get(root).id],
+      );
       expect(rows.map((r) => r.content)).toEqual(world.rows.Message.map((m) => m.content));
-      for (const rule of RULES) expect({ rule: rule.id, rows: (await c.query(rule.sql)).rows }).toEqual({ rule: rule.id, rows: [] });
+      for (const rule of RULES)
+        expect({ rule: rule.id, rows: (await c.query(rule.sql)).rows }).toEqual({ rule: rule.id, rows: [] });
     });
   });
 
@@ -271,9 +314,17 @@ describe("writing a scenario where the test already is", () => {
       await pool.begin();
       const { s, ops } = privateThread();
       const world = await s.create(pool);
-      expect((await (pool as unknown as pg.Pool).query(`SELECT count(*)::int AS n FROM channels WHERE id = $1`, [world.get(ops).id])).rows[0].n).toBe(1);
+      expect(
+        (
+          await (pool as unknown as pg.Pool).query(`SELECT count(*)::int AS n FROM channels WHERE id = $1`, [
+            world.get(ops).id,
+          ])
+        ).rows[0].n,
+      ).toBe(1);
       await pool.rollback();
-      expect((await client.query(`SELECT count(*)::int AS n FROM channels WHERE id = $1`, [world.get(ops).id])).rows[0].n).toBe(0);
+      expect(
+        (await client.query(`SELECT count(*)::int AS n FROM channels WHERE id = $1`, [world.get(ops).id])).rows[0].n,
+      ).toBe(0);
     } finally {
       await pool.end();
     }
@@ -311,13 +362,19 @@ describe("writing a scenario where the test already is", () => {
     expect(() => t.plan()).toThrow("users[0]: unique");
     const dev = scenario();
     dev.channel();
-    dev.user({ email: (await client.query(`SELECT email FROM users WHERE username NOT LIKE 'testuser%' LIMIT 1`)).rows[0].email });
-    await expect(dev.create(client)).rejects.toMatchObject({ code: "SEED_FAILED", message: expect.stringContaining("nothing of the scenario was written") });
+    dev.user({
+      email: (await client.query(`SELECT email FROM users WHERE username NOT LIKE 'testuser%' LIMIT 1`)).rows[0].email,
+    });
+    await expect(dev.create(client)).rejects.toMatchObject({
+      code: "SEED_FAILED",
+      message: expect.stringContaining("nothing of the scenario was written"),
+    });
     expect(await snapshot(db)).toEqual(before);
   });
 
   it("names existing users and channels, and keeps the rules with their real members", async () => {
-    const { rows } = await client.query(`SELECT u.username, c.name FROM channel_members m JOIN users u ON u.id = m.user_id JOIN channels c ON c.id = m.channel_id
+    const { rows } =
+      await client.query(`SELECT u.username, c.name FROM channel_members m JOIN users u ON u.id = m.user_id JOIN channels c ON c.id = m.channel_id
       WHERE c.type = 'private' AND c.deleted_at IS NULL AND c.archived_at IS NULL AND m.deleted_at IS NULL AND u.deleted_at IS NULL AND u.username NOT LIKE 'testuser%' ORDER BY c.id, u.id LIMIT 1`);
     const { username, name } = rows[0];
     await inRollback(async (c) => {
@@ -328,7 +385,11 @@ describe("writing a scenario where the test already is", () => {
       const world = await s.create(c);
       expect(world.get(m).userId).toBe(world.get(author).id);
       // An existing row comes back whole, as Prisma's client types it.
-      expect(world.get(author)).toMatchObject({ username, email: expect.stringContaining("@"), createdAt: expect.any(Date) });
+      expect(world.get(author)).toMatchObject({
+        username,
+        email: expect.stringContaining("@"),
+        createdAt: expect.any(Date),
+      });
       expect(world.get(channel)).toMatchObject({ name, type: "private", createdBy: expect.any(String) });
       const outsider = scenario();
       outsider.message({ channel: outsider.existingChannel(name), author: outsider.user() });
@@ -347,7 +408,9 @@ describe("writing a scenario where the test already is", () => {
       try {
         const { s, root } = privateThread();
         const world = await s.create(c);
-        const { rows } = await c.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [world.get(root).id]);
+        const { rows } = await c.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [
+          world.get(root).id,
+        ]);
         expect(rows[0].n).toBe(5);
         const again = privateThread();
         expect(world.get(root)).toEqual(again.s.plan().get(again.root));

@@ -34,7 +34,11 @@ describe("the test kit on the embedded database", () => {
     const template = await prepareTemplate(options);
     const [one, two] = [await createTestDatabase({ template }), await createTestDatabase({ template })];
     try {
-      const signUp = (url: string) => rows(url, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITEMBED000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`);
+      const signUp = (url: string) =>
+        rows(
+          url,
+          `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITEMBED000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`,
+        );
       await signUp(one.url);
       await signUp(two.url);
       await expect(signUp(one.url)).rejects.toThrow(/duplicate key/);

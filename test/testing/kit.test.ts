@@ -1,6 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupStale, createTestDatabase, prepareTemplate, settleReadyClones, templateKey } from "../../src/testing/index.ts";
+import {
+  cleanupStale,
+  createTestDatabase,
+  prepareTemplate,
+  settleReadyClones,
+  templateKey,
+} from "../../src/testing/index.ts";
 import { withDatabase } from "../../src/db/config.ts";
 import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
 
@@ -9,7 +15,8 @@ import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
 const base = withDatabase(serverConfig(), `${TEMPLATE_DATABASE}_kit`);
 const admin = withDatabase(serverConfig(), "postgres");
 const options = (seed: number) => ({ env: {}, databaseUrl: base.url, profile: "minimal" as const, seed });
-const exists = async (name: string) => (await query(admin, `SELECT 1 FROM pg_database WHERE datname = $1`, [name])).length === 1;
+const exists = async (name: string) =>
+  (await query(admin, `SELECT 1 FROM pg_database WHERE datname = $1`, [name])).length === 1;
 const dropTemplate = async (seed: number) => {
   const name = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
   await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(async () => {
@@ -27,7 +34,12 @@ afterAll(async () => {
   await settleReadyClones();
   for (const seed of [101, 102]) {
     const template = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
-    for (const { name } of await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`, [`chatgenius-seed ready clone template=${template}`])) await query(admin, `DROP DATABASE "${name}"`);
+    for (const { name } of await query<{ name: string }>(
+      admin,
+      `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
+      [`chatgenius-seed ready clone template=${template}`],
+    ))
+      await query(admin, `DROP DATABASE "${name}"`);
     await unmark(seed);
   }
 });
@@ -46,8 +58,12 @@ describe("prepareTemplate", () => {
   });
 
   it("refuses production and a remote host, as the seed does", async () => {
-    await expect(prepareTemplate({ ...options(101), env: { NODE_ENV: "production" } })).rejects.toMatchObject({ code: "PRODUCTION_REFUSED" });
-    await expect(prepareTemplate({ ...options(101), databaseUrl: "postgresql://postgres@db.example.com/chatgenius_test" })).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
+    await expect(prepareTemplate({ ...options(101), env: { NODE_ENV: "production" } })).rejects.toMatchObject({
+      code: "PRODUCTION_REFUSED",
+    });
+    await expect(
+      prepareTemplate({ ...options(101), databaseUrl: "postgresql://postgres@db.example.com/chatgenius_test" }),
+    ).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
   });
 });
 
@@ -59,7 +75,11 @@ describe("createTestDatabase", () => {
     await settleReadyClones();
     const two = await createTestDatabase({ template, ready: 0 });
     expect([one.prepared, two.prepared]).toEqual([false, true]);
-    const signUp = (url: string) => query({ url }, `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITTEST0000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`);
+    const signUp = (url: string) =>
+      query(
+        { url },
+        `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ('01JKITTEST0000000000000000', 'auth0|kit', 'same@example.com', 'same', 'Same')`,
+      );
     await signUp(one.url);
     await signUp(two.url);
     await expect(signUp(one.url)).rejects.toThrow(/duplicate key/);
@@ -74,7 +94,10 @@ describe("createTestDatabase", () => {
     const crashed = `${base.database}_t_999999_1`;
     const foreign = `${base.database}_t_999999_2`;
     for (const name of [crashed, foreign]) await query(admin, `CREATE DATABASE "${name}"`);
-    await query(admin, `COMMENT ON DATABASE "${crashed}" IS 'chatgenius-seed test database host=${(await import("node:os")).hostname()} pid=999999 created=${new Date().toISOString()}'`);
+    await query(
+      admin,
+      `COMMENT ON DATABASE "${crashed}" IS 'chatgenius-seed test database host=${(await import("node:os")).hostname()} pid=999999 created=${new Date().toISOString()}'`,
+    );
     const dropped = await cleanupStale(options(101));
     expect(dropped).toContain(crashed);
     expect(await exists(crashed)).toBe(false);

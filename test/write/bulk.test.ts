@@ -10,8 +10,8 @@ import { encodedChunks, workerChunks } from "../../src/write/chunks.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("bulk");
-const seed = (options: Parameters<typeof seedDatabase>[0]) => seedDatabase({ env: {}, databaseUrl: db.url, ...options });
-
+const seed = (options: Parameters<typeof seedDatabase>[0]) =>
+  seedDatabase({ env: {}, databaseUrl: db.url, ...options });
 
 describe("the bulk (COPY) write path", () => {
   it("leaves exactly the same contents in every table as the Prisma path", async () => {
@@ -28,12 +28,19 @@ describe("the bulk (COPY) write path", () => {
   it.each([1, 2])("writes the same rows however the plan is chunked, with %i generator worker(s)", async (workers) => {
     await seed({ profile: "dev", scale: 3, seed: 8, method: "copy" });
     const whole = await snapshot(db);
-    const [recorded] = await query<{ fingerprints: Record<string, string> }>(db, `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`);
+    const [recorded] = await query<{ fingerprints: Record<string, string> }>(
+      db,
+      `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`,
+    );
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
       // One slice per chunk, built in the worker threads the large seeds use.
-      const result = await writeWithCopy(client, workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1, "copy", workers), createEventLog(() => {}));
+      const result = await writeWithCopy(
+        client,
+        workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1, "copy", workers),
+        createEventLog(() => {}),
+      );
       expect(result.integrity.every((r) => r.violations === 0)).toBe(true);
       expect(result.fingerprints).toEqual(recorded!.fingerprints);
     } finally {
@@ -67,7 +74,17 @@ describe("the bulk (COPY) write path", () => {
     const events: SeedLogEvent[] = [];
     await seed({ profile: "dev", scale: 2, method: "copy", sink: (e) => events.push(e) });
     const inserts = events.filter((e) => e.operation === "insert" && e.details.step === "insert");
-    expect(inserts.map((e) => e.details.table)).toEqual(["users", "channels", "channel_members", "messages", "reactions", "files", "message_reads", "user_settings", "user_status"]);
+    expect(inserts.map((e) => e.details.table)).toEqual([
+      "users",
+      "channels",
+      "channel_members",
+      "messages",
+      "reactions",
+      "files",
+      "message_reads",
+      "user_settings",
+      "user_status",
+    ]);
     const rows = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM messages`);
     expect(inserts.find((e) => e.details.table === "messages")!.details.rows).toBe(rows[0]!.n);
   });
@@ -91,12 +108,19 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await writeWithCopy(client, paced(), createEventLog((e) => events.push(e)), { expectedRows: estimateRows(plan) });
+      await writeWithCopy(
+        client,
+        paced(),
+        createEventLog((e) => events.push(e)),
+        { expectedRows: estimateRows(plan) },
+      );
     } finally {
       await client.end();
     }
     const written = sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0));
-    const expected = [...planChunks(plan, 1)].map((rows) => Object.values(rows).reduce((sum, list) => sum + list.length, 0));
+    const expected = [...planChunks(plan, 1)].map((rows) =>
+      Object.values(rows).reduce((sum, list) => sum + list.length, 0),
+    );
     expect(written).toEqual(expected.map((_, i) => expected.slice(0, i + 1).reduce((a, b) => a + b, 0)));
     expect(written[2]).toBeLessThan(5_000);
     expect(written[3]).toBeGreaterThan(5_000);
@@ -127,7 +151,13 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await expect(writeWithCopy(client, encodedChunks(validatedChunks(broken())), createEventLog(() => {}))).rejects.toMatchObject({ code: "INVALID_FIXTURES", message: expect.stringMatching(/messages row \w+ breaks/) });
+      await expect(
+        writeWithCopy(
+          client,
+          encodedChunks(validatedChunks(broken())),
+          createEventLog(() => {}),
+        ),
+      ).rejects.toMatchObject({ code: "INVALID_FIXTURES", message: expect.stringMatching(/messages row \w+ breaks/) });
     } finally {
       await client.end();
     }
@@ -149,11 +179,20 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await writeWithCopy(client, encodedChunks(validatedChunks(planChunks({ profile: "dev", scale: 2, seed: 6 }))), createEventLog((e) => events.push(e)), { deferConstraints: true });
+      await writeWithCopy(
+        client,
+        encodedChunks(validatedChunks(planChunks({ profile: "dev", scale: 2, seed: 6 }))),
+        createEventLog((e) => events.push(e)),
+        { deferConstraints: true },
+      );
     } finally {
       await client.end();
     }
-    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ details: expect.objectContaining({ step: "constraints", action: "restored" }) })]));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ details: expect.objectContaining({ step: "constraints", action: "restored" }) }),
+      ]),
+    );
     expect(await catalog()).toEqual(before);
     const tables = await snapshot(db);
     await seed({ profile: "dev", scale: 2, seed: 6, method: "copy" });
@@ -182,8 +221,22 @@ describe("the bulk (COPY) write path", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await expect(writeWithCopy(client, encodedChunks(duplicated()), createEventLog(() => {}), { deferConstraints: true })).rejects.toThrow(/users_email_key/);
-      await expect(writeWithCopy(client, encodedChunks(orphan()), createEventLog(() => {}), { deferConstraints: true })).rejects.toThrow(/reactions_message_id_fkey/);
+      await expect(
+        writeWithCopy(
+          client,
+          encodedChunks(duplicated()),
+          createEventLog(() => {}),
+          { deferConstraints: true },
+        ),
+      ).rejects.toThrow(/users_email_key/);
+      await expect(
+        writeWithCopy(
+          client,
+          encodedChunks(orphan()),
+          createEventLog(() => {}),
+          { deferConstraints: true },
+        ),
+      ).rejects.toThrow(/reactions_message_id_fkey/);
     } finally {
       await client.end();
     }

@@ -27,7 +27,7 @@ afterAll(async () => {
   await client?.end();
 });
 
-const run = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
+const run = async <T>(sql: string) => (await client.query(sql)).rows as T[];
 const broken = (rule: string): { rows: Rows; rowId: string } => {
   const rows = structuredClone(dev);
   return { rows, rowId: VIOLATIONS[rule]!.rows(rows) };
@@ -44,18 +44,21 @@ const STRAY_USER_TRIGGER = `
 const DROP_STRAY_USER_TRIGGER = `DROP TRIGGER stray_user ON channels; DROP FUNCTION stray_user()`;
 
 describe("each application rule's SQL check", () => {
-  it.each(RULES.map((r) => [r.id, r] as const))("%s names exactly the one row planted to break it, and no other check fails", async (id, rule) => {
-    await client.query("BEGIN");
-    try {
-      const planted = await run<{ id: string }>(VIOLATIONS[id]!.sql);
-      expect(planted).toHaveLength(1);
-      expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
-      const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
-      expect(failing).toEqual([{ id, text: rule.text, violations: 1, examples: [planted[0]!.id] }]);
-    } finally {
-      await client.query("ROLLBACK");
-    }
-  });
+  it.each(RULES.map((r) => [r.id, r] as const))(
+    "%s names exactly the one row planted to break it, and no other check fails",
+    async (id, rule) => {
+      await client.query("BEGIN");
+      try {
+        const planted = await run<{ id: string }>(VIOLATIONS[id]!.sql);
+        expect(planted).toHaveLength(1);
+        expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
+        const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
+        expect(failing).toEqual([{ id, text: rule.text, violations: 1, examples: [planted[0]!.id] }]);
+      } finally {
+        await client.query("ROLLBACK");
+      }
+    },
+  );
 
   it("finds nothing in the seeded database (so a planted row is the only one found)", async () => {
     expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
@@ -64,13 +67,18 @@ describe("each application rule's SQL check", () => {
 });
 
 describe("the commit gate", () => {
-  it.each(RULES.map((r) => [r.id] as const))("refuses rows that break %s with INTEGRITY_FAILED and commits nothing (COPY path)", async (id) => {
-    const { rows, rowId } = broken(id);
-    const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
-    expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
-    expect((error as Error).message).toBe(`integrity checks failed after the inserts: ${id} (1 rows, e.g. ${rowId}). Nothing was committed; fix the fixtures or the live schema`);
-    expect(await snapshot(db)).toEqual(before);
-  });
+  it.each(RULES.map((r) => [r.id] as const))(
+    "refuses rows that break %s with INTEGRITY_FAILED and commits nothing (COPY path)",
+    async (id) => {
+      const { rows, rowId } = broken(id);
+      const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
+      expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+      expect((error as Error).message).toBe(
+        `integrity checks failed after the inserts: ${id} (1 rows, e.g. ${rowId}). Nothing was committed; fix the fixtures or the live schema`,
+      );
+      expect(await snapshot(db)).toEqual(before);
+    },
+  );
 
   it("refuses rows that break a rule on the Prisma path too, committing nothing", async () => {
     const { rows, rowId } = broken("reply-after-root");
@@ -85,21 +93,29 @@ describe("the commit gate", () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
-  it.each(["copy", "prisma"] as const)("refuses a table that holds more rows than were written with INTEGRITY_FAILED, committing nothing (%s path)", async (method) => {
-    await client.query(STRAY_USER_TRIGGER);
-    const prisma = method === "prisma" ? await createPrisma(db) : null;
-    try {
-      const rows = structuredClone(dev);
-      const log = createEventLog(silentSink);
-      const error = await (prisma ? writeWithPrisma(prisma, rows, log) : writeWithCopy(client, once(rows), log)).catch((e: unknown) => e);
-      expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
-      expect((error as Error).message).toBe(`table users holds ${dev.User.length + 1} rows after the inserts but ${dev.User.length} were written: something else writes to it (a trigger?); nothing was committed`);
-    } finally {
-      await prisma?.$disconnect();
-      await client.query(DROP_STRAY_USER_TRIGGER);
-    }
-    expect(await snapshot(db)).toEqual(before);
-  });
+  it.each(["copy", "prisma"] as const)(
+    "refuses a table that holds more rows than were written with INTEGRITY_FAILED, committing nothing (%s path)",
+    async (method) => {
+      await client.query(STRAY_USER_TRIGGER);
+      const prisma = method === "prisma" ? await createPrisma(db) : null;
+      try {
+        const rows = structuredClone(dev);
+        const log = createEventLog(silentSink);
+        const error = await (prisma
+          ? writeWithPrisma(prisma, rows, log)
+          : writeWithCopy(client, once(rows), log)
+        ).catch((e: unknown) => e);
+        expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+        expect((error as Error).message).toBe(
+          `table users holds ${dev.User.length + 1} rows after the inserts but ${dev.User.length} were written: something else writes to it (a trigger?); nothing was committed`,
+        );
+      } finally {
+        await prisma?.$disconnect();
+        await client.query(DROP_STRAY_USER_TRIGGER);
+      }
+      expect(await snapshot(db)).toEqual(before);
+    },
+  );
 
   it("commits the same rows unbroken (the gate passes what it should)", async () => {
     const result = await writeWithCopy(client, once(structuredClone(dev)), createEventLog(silentSink));

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -22,14 +32,27 @@ function cacheDir(): string {
 
 async function seed(dir: string, options: SeedOptions = {}) {
   const events: SeedLogEvent[] = [];
-  const summary = await seedDatabase({ env: { SEED_CACHE_DIR: dir }, databaseUrl: db.url, profile: "dev", scale: SCALE, cache: true, sink: (e) => events.push(e), ...options });
+  const summary = await seedDatabase({
+    env: { SEED_CACHE_DIR: dir },
+    databaseUrl: db.url,
+    profile: "dev",
+    scale: SCALE,
+    cache: true,
+    sink: (e) => events.push(e),
+    ...options,
+  });
   const cache = events.filter((e) => e.details.step === "cache").map((e) => String(e.details.action));
   return { summary, cache };
 }
 
 const plans = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".plan"));
 const lastFingerprints = async () =>
-  (await query<{ fingerprints: Record<string, string> }>(db, `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`))[0]!.fingerprints;
+  (
+    await query<{ fingerprints: Record<string, string> }>(
+      db,
+      `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`,
+    )
+  )[0]!.fingerprints;
 
 describe("the plan cache", () => {
   it("streams a plan it has built before and writes the identical database, fingerprints included", async () => {
@@ -55,7 +78,12 @@ describe("the plan cache", () => {
     const base = { profile: "dev", seed: 1, scale: SCALE } as const;
     const key = planKey(base, "copy");
     expect(planKey({ ...base }, "copy")).toBe(key);
-    const others = [planKey({ ...base, seed: 2 }, "copy"), planKey({ ...base, scale: SCALE + 1 }, "copy"), planKey({ ...base, profile: "edge", scale: 1 }, "copy"), planKey(base, "json")];
+    const others = [
+      planKey({ ...base, seed: 2 }, "copy"),
+      planKey({ ...base, scale: SCALE + 1 }, "copy"),
+      planKey({ ...base, profile: "edge", scale: 1 }, "copy"),
+      planKey(base, "json"),
+    ];
     expect(new Set([key, ...others]).size).toBe(5);
   });
 
@@ -78,7 +106,11 @@ describe("the plan cache", () => {
     expect(again.cache).toEqual(["saved"]);
     expect(await snapshot(db)).toEqual(generated);
     // Written anew, whole: the next run can use it.
-    const plan = openCachedPlan({ dir, maxBytes: 2 ** 40 }, planKey({ profile: "dev", seed: again.summary.seed, scale: SCALE }, "copy"), "copy");
+    const plan = openCachedPlan(
+      { dir, maxBytes: 2 ** 40 },
+      planKey({ profile: "dev", seed: again.summary.seed, scale: SCALE }, "copy"),
+      "copy",
+    );
     expect(plan?.rows).toBe(again.summary.totalRows);
     plan?.close();
   });
@@ -114,20 +146,31 @@ describe("the plan cache", () => {
     const without = await seed(dir);
     expect(without.cache).toEqual(["hit"]);
     expect(without.summary.totalRows).toBeLessThan(fresh.summary.totalRows);
-    expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE })).toMatchObject({ identical: true, basis: "recorded run" });
+    expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE })).toMatchObject({
+      identical: true,
+      basis: "recorded run",
+    });
     // And the local accounts go on top of the cached plan: the same rows as generating them all.
     const withLocal = await seed(dir, { dataFile: LOCAL_FILE });
     expect(withLocal.cache).toEqual(["hit"]);
     expect(await snapshot(db)).toEqual(generatedWithLocal);
-    expect(await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE, dataFile: LOCAL_FILE })).toMatchObject({ identical: true, basis: "recorded run" });
+    expect(
+      await verifyDatabase({ env: {}, databaseUrl: db.url, profile: "dev", scale: SCALE, dataFile: LOCAL_FILE }),
+    ).toMatchObject({ identical: true, basis: "recorded run" });
   });
 
   it("is off for library calls unless asked, and off everywhere with SEED_CACHE=0", async () => {
     const cwd = cacheDir();
     expect(resolvePlanCache({}, cwd, false)).toBeNull();
     expect(resolvePlanCache({ SEED_CACHE: "0" }, cwd, true)).toBeNull();
-    expect(resolvePlanCache({ SEED_CACHE: "1" }, cwd, false)).toEqual({ dir: join(cwd, ".chatgenius", "cache"), maxBytes: 2048 * 1024 * 1024 });
-    expect(resolvePlanCache({ SEED_CACHE_DIR: "plans", SEED_CACHE_MB: "5" }, cwd, true)).toEqual({ dir: join(cwd, "plans"), maxBytes: 5 * 1024 * 1024 });
+    expect(resolvePlanCache({ SEED_CACHE: "1" }, cwd, false)).toEqual({
+      dir: join(cwd, ".chatgenius", "cache"),
+      maxBytes: 2048 * 1024 * 1024,
+    });
+    expect(resolvePlanCache({ SEED_CACHE_DIR: "plans", SEED_CACHE_MB: "5" }, cwd, true)).toEqual({
+      dir: join(cwd, "plans"),
+      maxBytes: 5 * 1024 * 1024,
+    });
     // A library call as the ChatGenius app makes it: nothing kept.
     const dir = cacheDir();
     expect((await seed(dir, { cache: undefined, seed: 5 })).cache).toEqual([]);
@@ -174,16 +217,25 @@ describe("the plan cache", () => {
     // The process may write files of at most 1 MB (ulimit -f): the plan's file (about 10 MB)
     // fails part-way with a real write error, as on a full disk.
     const dir = cacheDir();
-    const run = spawnSync("bash", ["-c", `ulimit -f 1024; exec "${process.execPath}" bin/chatgenius-seed.mjs seed --scale ${SCALE}`], {
-      encoding: "utf8",
-      timeout: 120_000,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, SEED_CACHE_DIR: dir },
-    });
+    const run = spawnSync(
+      "bash",
+      ["-c", `ulimit -f 1024; exec "${process.execPath}" bin/chatgenius-seed.mjs seed --scale ${SCALE}`],
+      {
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, SEED_CACHE_DIR: dir },
+      },
+    );
     expect(run.status).toBe(0);
     const output = `${run.stdout}${run.stderr}`.split("\n");
-    expect(output.filter((line) => line.includes("plan not cached"))).toEqual([expect.stringMatching(/^⚠ plan not cached: EFBIG: file too large/)]);
+    expect(output.filter((line) => line.includes("plan not cached"))).toEqual([
+      expect.stringMatching(/^⚠ plan not cached: EFBIG: file too large/),
+    ]);
     expect(readdirSync(dir)).toEqual([]);
-    const [last] = await query<{ status: string; total: number }>(db, `SELECT status, (SELECT sum(value::int) FROM jsonb_each_text(rows_per_table))::int AS total FROM seed_runs ORDER BY started_at DESC LIMIT 1`);
+    const [last] = await query<{ status: string; total: number }>(
+      db,
+      `SELECT status, (SELECT sum(value::int) FROM jsonb_each_text(rows_per_table))::int AS total FROM seed_runs ORDER BY started_at DESC LIMIT 1`,
+    );
     expect(last!.status).toBe("success");
     const live = await snapshot(db);
     expect(Object.values(live).reduce((sum, t) => sum + t.rows, 0)).toBe(last!.total);

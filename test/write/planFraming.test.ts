@@ -14,8 +14,23 @@ import type { RowPrintPart } from "../../src/write/rowPrint.ts";
 const KEY = "k".repeat(64);
 const rows = buildPlan({ profile: "minimal" }).rows;
 /** Two chunks: the minimal plan, then its users and channels again (a chunk of fewer tables). */
-const CHUNKS: EncodedChunk[] = [encodeChunk(rows), encodeChunk({ ...rows, ChannelMember: [], Message: [], Reaction: [], File: [], MessageRead: [], UserSettings: [], UserStatus: [] })];
-const PRINTS: Record<string, RowPrintPart> = { users: { rows: 6, sum: "12345", unsupported: false }, channels: { rows: 2, sum: "678", unsupported: false } };
+const CHUNKS: EncodedChunk[] = [
+  encodeChunk(rows),
+  encodeChunk({
+    ...rows,
+    ChannelMember: [],
+    Message: [],
+    Reaction: [],
+    File: [],
+    MessageRead: [],
+    UserSettings: [],
+    UserStatus: [],
+  }),
+];
+const PRINTS: Record<string, RowPrintPart> = {
+  users: { rows: 6, sum: "12345", unsupported: false },
+  channels: { rows: 2, sum: "678", unsupported: false },
+};
 const TOTAL_ROWS = CHUNKS.flatMap((c) => c.tables).reduce((sum, t) => sum + t.rows, 0);
 
 async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -32,7 +47,12 @@ async function recorded(format: "copy" | "json" = "copy") {
   const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
   const cache = { dir, maxBytes: 1 << 30 };
   const events: SeedLogEvent[] = [];
-  const recorder = recordPlan(cache, KEY, format, createEventLog((e) => events.push(e)));
+  const recorder = recordPlan(
+    cache,
+    KEY,
+    format,
+    createEventLog((e) => events.push(e)),
+  );
   const passed = await drain(recorder.record(from(CHUNKS)));
   const bytes = recorder.commit(PRINTS);
   const file = join(dir, `${KEY.slice(0, 32)}.plan`);
@@ -52,25 +72,39 @@ describe("the plan cache file", () => {
     expect(passed).toEqual(CHUNKS);
     expect(bytes).toBe(statSync(file).size);
     expect(readdirSync(cache.dir)).toEqual([`${KEY.slice(0, 32)}.plan`]);
-    expect(events.map((e) => [e.operation, e.details])).toEqual([["complete", { step: "cache", action: "saved", file, bytes, rows: TOTAL_ROWS }]]);
+    expect(events.map((e) => [e.operation, e.details])).toEqual([
+      ["complete", { step: "cache", action: "saved", file, bytes, rows: TOTAL_ROWS }],
+    ]);
     // The end of the file: the trailer (JSON), its length, the magic.
     const whole = readFileSync(file);
     expect(whole.subarray(-8).toString("latin1")).toBe("CGPLAN01");
     const length = whole.readUInt32LE(whole.length - 12);
-    expect(JSON.parse(whole.subarray(whole.length - 12 - length, whole.length - 12).toString("utf8"))).toEqual({ version: 1, key: KEY, format: "copy", rows: TOTAL_ROWS, chunks: 2, prints: PRINTS });
+    expect(JSON.parse(whole.subarray(whole.length - 12 - length, whole.length - 12).toString("utf8"))).toEqual({
+      version: 1,
+      key: KEY,
+      format: "copy",
+      rows: TOTAL_ROWS,
+      chunks: 2,
+      prints: PRINTS,
+    });
     const plan = openCachedPlan(cache, KEY, "copy")!;
     expect(plan).toMatchObject({ file, rows: TOTAL_ROWS, bytes });
     const back = await drain(plan.chunks());
     plan.close();
     expect(back.map((c) => c.format)).toEqual(["copy", "copy"]);
-    expect(back.map((c) => c.tables.map((t) => [t.name, t.rows]))).toEqual(CHUNKS.map((c) => c.tables.map((t) => [t.name, t.rows])));
+    expect(back.map((c) => c.tables.map((t) => [t.name, t.rows]))).toEqual(
+      CHUNKS.map((c) => c.tables.map((t) => [t.name, t.rows])),
+    );
     back.forEach((chunk, i) => {
       chunk.tables.forEach((t, j) => {
         expect(Buffer.from(t.data).equals(Buffer.from(CHUNKS[i]!.tables[j]!.data))).toBe(true);
       });
     });
     // A table's fingerprint rides on its first part only.
-    expect(back[0]!.tables.filter((t) => t.print).map((t) => [t.name, t.print])).toEqual([["users", PRINTS.users], ["channels", PRINTS.channels]]);
+    expect(back[0]!.tables.filter((t) => t.print).map((t) => [t.name, t.print])).toEqual([
+      ["users", PRINTS.users],
+      ["channels", PRINTS.channels],
+    ]);
     expect(back[1]!.tables.some((t) => t.print)).toBe(false);
   });
 
@@ -92,25 +126,34 @@ describe("the plan cache file", () => {
   });
 
   it.each([
-    ["a byte of row data changed", (b: Buffer) => (b[20] = b[20]! ^ 1, b)],
+    ["a byte of row data changed", (b: Buffer) => ((b[20] = b[20]! ^ 1), b)],
     ["a part's row count changed", (b: Buffer) => (b.writeUInt32LE(b.readUInt32LE(4) + 1, 4), b)],
     ["a part's length changed", (b: Buffer) => (b.writeUInt32LE(b.readUInt32LE(8) + 1, 8), b)],
     ["a part's crc changed", (b: Buffer) => (b.writeUInt32LE((b.readUInt32LE(12) ^ 1) >>> 0, 12), b)],
     ["a table index out of range", (b: Buffer) => ((b[0] = 9), b)],
     ["the file cut short", (b: Buffer) => b.subarray(0, b.length - 1)],
     ["the trailer's length too large", (b: Buffer) => (b.writeUInt32LE(b.length, b.length - 12), b)],
-    ["the trailer unreadable", (b: Buffer) => (b[b.length - 13] = 0x7b, b)],
+    ["the trailer unreadable", (b: Buffer) => ((b[b.length - 13] = 0x7b), b)],
     ["the magic changed", (b: Buffer) => ((b[b.length - 1] = 0x30), b)],
     ["only the magic left", (b: Buffer) => b.subarray(b.length - 8)],
-    ["a trailer of another version", (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":1', '"version":2'), "latin1")],
-    ["a trailer that is JSON null", (b: Buffer) => {
-      const length = b.readUInt32LE(b.length - 12);
-      const tail = Buffer.alloc(12);
-      tail.writeUInt32LE(4, 0);
-      b.copy(tail, 4, b.length - 8);
-      return Buffer.concat([b.subarray(0, b.length - 12 - length), Buffer.from("null"), tail]);
-    }],
-    ["a first part header cut in half", (b: Buffer) => Buffer.concat([b.subarray(0, 8), b.subarray(b.length - (b.readUInt32LE(b.length - 12) + 12))])],
+    [
+      "a trailer of another version",
+      (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":1', '"version":2'), "latin1"),
+    ],
+    [
+      "a trailer that is JSON null",
+      (b: Buffer) => {
+        const length = b.readUInt32LE(b.length - 12);
+        const tail = Buffer.alloc(12);
+        tail.writeUInt32LE(4, 0);
+        b.copy(tail, 4, b.length - 8);
+        return Buffer.concat([b.subarray(0, b.length - 12 - length), Buffer.from("null"), tail]);
+      },
+    ],
+    [
+      "a first part header cut in half",
+      (b: Buffer) => Buffer.concat([b.subarray(0, 8), b.subarray(b.length - (b.readUInt32LE(b.length - 12) + 12))]),
+    ],
   ])("is refused and removed with %s", async (_name, change) => {
     const { plan, file } = await damaged(change);
     expect(plan).toBeNull();
@@ -120,8 +163,16 @@ describe("the plan cache file", () => {
   it("reads back a part larger than a mebibyte, and a plan of no chunks", async () => {
     const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
     const cache = { dir, maxBytes: 1 << 30 };
-    const big: EncodedChunk = { format: "copy", tables: [{ name: "users", rows: 1, data: Buffer.alloc(1.5 * 1024 * 1024, 0x61) }] };
-    const recorder = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    const big: EncodedChunk = {
+      format: "copy",
+      tables: [{ name: "users", rows: 1, data: Buffer.alloc(1.5 * 1024 * 1024, 0x61) }],
+    };
+    const recorder = recordPlan(
+      cache,
+      KEY,
+      "copy",
+      createEventLog(() => {}),
+    );
     await drain(recorder.record(from([big])));
     recorder.commit({});
     const plan = openCachedPlan(cache, KEY, "copy")!;
@@ -129,7 +180,12 @@ describe("the plan cache file", () => {
     plan.close();
     expect(Buffer.from(chunk!.tables[0]!.data).equals(Buffer.from(big.tables[0]!.data))).toBe(true);
 
-    const empty = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    const empty = recordPlan(
+      cache,
+      KEY,
+      "copy",
+      createEventLog(() => {}),
+    );
     await drain(empty.record(from([])));
     empty.commit({});
     const none = openCachedPlan(cache, KEY, "copy")!;
@@ -141,13 +197,23 @@ describe("the plan cache file", () => {
   it("keeps nothing when the run ends before the last chunk, or is discarded", async () => {
     const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
     const cache = { dir, maxBytes: 1 << 30 };
-    const early = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    const early = recordPlan(
+      cache,
+      KEY,
+      "copy",
+      createEventLog(() => {}),
+    );
     const iterator = early.record(from(CHUNKS));
     await iterator.next();
     expect(readdirSync(dir)).toHaveLength(1);
     expect(early.commit(PRINTS)).toBeNull();
     expect(readdirSync(dir)).toEqual([]);
-    const discarded = recordPlan(cache, KEY, "copy", createEventLog(() => {}));
+    const discarded = recordPlan(
+      cache,
+      KEY,
+      "copy",
+      createEventLog(() => {}),
+    );
     await drain(discarded.record(from(CHUNKS)));
     discarded.discard();
     expect(readdirSync(dir)).toEqual([]);

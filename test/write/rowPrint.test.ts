@@ -19,7 +19,11 @@ async function sqlFingerprint(model: Parameters<typeof tableOf>[0], rows: Record
     await client.query("BEGIN");
     await client.query(`CREATE TEMP TABLE scratch (LIKE "${table.name}") ON COMMIT DROP`);
     await copyInto(client, table, Buffer.from(encodeCopy(table, rows)), "scratch");
-    const prints = await tableFingerprints(async <T,>(sql: string) => (await client.query(sql)).rows as T[], [table], () => "scratch");
+    const prints = await tableFingerprints(
+      async <T>(sql: string) => (await client.query(sql)).rows as T[],
+      [table],
+      () => "scratch",
+    );
     return prints[table.name]!;
   } finally {
     await client.query("ROLLBACK").catch(() => {});
@@ -55,17 +59,42 @@ describe("fingerprints computed while rows stream", () => {
 
   it("equal PostgreSQL's for text that needs quoting and escaping, JSON, arrays and fractions of seconds", async () => {
     const [message] = buildPlan({ profile: "minimal" }).rows.Message;
-    const awkward = ["", " ", "a,b", 'say "hi"', "back\\slash", "(paren)", "tab\there", "new\nline", "cr\rx", "ünïcödé ✓ 👋", "NULL", "{brace}", "\u0001ctl"];
-    const messages = awkward.map((content, i) => ({ ...message!, id: `01JH${String(i).padStart(22, "0")}`, content, createdAt: new Date(Date.UTC(2025, 0, 6, 9, 0, 0, [0, 100, 120, 123, 5][i % 5]!)), edited: i % 2 === 0, threadId: null, deletedAt: i % 3 ? null : new Date(Date.UTC(2025, 1, 1)) }));
+    const awkward = [
+      "",
+      " ",
+      "a,b",
+      'say "hi"',
+      "back\\slash",
+      "(paren)",
+      "tab\there",
+      "new\nline",
+      "cr\rx",
+      "ünïcödé ✓ 👋",
+      "NULL",
+      "{brace}",
+      "\u0001ctl",
+    ];
+    const messages = awkward.map((content, i) => ({
+      ...message!,
+      id: `01JH${String(i).padStart(22, "0")}`,
+      content,
+      createdAt: new Date(Date.UTC(2025, 0, 6, 9, 0, 0, [0, 100, 120, 123, 5][i % 5]!)),
+      edited: i % 2 === 0,
+      threadId: null,
+      deletedAt: i % 3 ? null : new Date(Date.UTC(2025, 1, 1)),
+    }));
     const expected = await sqlFingerprint("Message", messages);
     expect(streamed("Message", messages)).toBe(expected);
     expect(fromCopyLines("Message", messages)).toBe(expected);
     const [settings] = buildPlan({ profile: "minimal" }).rows.UserSettings;
     const variants = [
-      { mutedChannels: ["01JH0000000000000000000001", "01JH0000000000000000000002"], notifications: { enabled: false, email: true, "a b": 'q"\\' } },
+      {
+        mutedChannels: ["01JH0000000000000000000001", "01JH0000000000000000000002"],
+        notifications: { enabled: false, email: true, "a b": 'q"\\' },
+      },
       { mutedChannels: [], notifications: { nested: { z: 1, a: [1, "x", null, true] }, bb: -3 } },
       { mutedChannels: null, notifications: {} },
-      { notifications: { "é": "ü", e: "\n" } },
+      { notifications: { é: "ü", e: "\n" } },
     ].map((v, i) => ({ ...settings!, ...v, id: `01JH${String(i).padStart(22, "0")}` }));
     const settingsPrint = await sqlFingerprint("UserSettings", variants);
     expect(streamed("UserSettings", variants)).toBe(settingsPrint);
@@ -75,19 +104,26 @@ describe("fingerprints computed while rows stream", () => {
   it.each([
     ["dev", { profile: "dev", scale: 2, seed: 5 }],
     ["edge (every hostile string)", { profile: "edge" }],
-  ] as const)("are what a bulk seed of %s records, so db:verify needs no second pass over the rows", async (_name, plan) => {
-    await seedDatabase({ env: {}, databaseUrl: db.url, ...plan, method: "copy" });
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const [run] = (await client.query(`SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`)).rows;
-      await client.query("BEGIN");
-      const query = async <T,>(sql: string) => (await client.query(sql)).rows as T[];
-      expect(await printableTables(query, TABLES)).toEqual(new Set(TABLES.map((t) => t.name)));
-      expect(run.fingerprints).toEqual(await tableFingerprints(query));
-    } finally {
-      await client.query("ROLLBACK").catch(() => {});
-      await client.end();
-    }
-  });
+  ] as const)(
+    "are what a bulk seed of %s records, so db:verify needs no second pass over the rows",
+    async (_name, plan) => {
+      await seedDatabase({ env: {}, databaseUrl: db.url, ...plan, method: "copy" });
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const [run] = (
+          await client.query(
+            `SELECT fingerprints FROM seed_runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1`,
+          )
+        ).rows;
+        await client.query("BEGIN");
+        const query = async <T>(sql: string) => (await client.query(sql)).rows as T[];
+        expect(await printableTables(query, TABLES)).toEqual(new Set(TABLES.map((t) => t.name)));
+        expect(run.fingerprints).toEqual(await tableFingerprints(query));
+      } finally {
+        await client.query("ROLLBACK").catch(() => {});
+        await client.end();
+      }
+    },
+  );
 });

@@ -33,8 +33,8 @@ export default {
     // The plan cache's settings (resolved with the run).
     "src/api/run.ts:133-145",
     // Framing and crc: the format constants, openCachedPlan, readTrailer, framesIntact, readChunks, and the recorder's frames and trailer.
-    "src/write/planCache.ts:47-174",
-    "src/write/planCache.ts:234-277",
+    "src/generation/planCache.ts:47-174",
+    "src/generation/planCache.ts:234-277",
   ],
   coverageAnalysis: "perTest",
   concurrency: 2,

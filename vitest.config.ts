@@ -7,13 +7,13 @@ export const PURE = [
   "test/plan/rules.test.ts",
   "test/db/config.test.ts",
   "test/db/guard.test.ts",
-  "test/write/planFraming.test.ts",
+  "test/generation/planFraming.test.ts",
 ];
 
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
 const SERVER_FREE = [
   "test/core/datamodel.test.ts",
-  "test/plan/fixtures.test.ts",
+  "test/plan/builders.test.ts",
   "test/db/embedded.test.ts",
   "test/testing/embedded.test.ts",
   ...PURE,

@@ -14,7 +14,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const ENTRIES = {
   cli: "src/cli/cli.ts",
   index: "src/index.ts",
-  chunkWorker: "src/write/chunkWorker.ts",
+  generatorWorker: "src/generation/generatorWorker.ts",
   testing: "src/testing/index.ts",
   scenario: "src/scenario/index.ts",
   "testing-global-setup": "src/testing/globalSetup.ts",

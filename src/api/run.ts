@@ -4,7 +4,7 @@ import { SeedError } from "../core/errors.ts";
 import { guardRun, type GuardVerdict } from "../db/guard.ts";
 import { checkPlanOptions, type PlanOptions } from "../plan/plan.ts";
 import { resolveLocalRows, type ResolvedLocal } from "../plan/localSeed.ts";
-import type { PlanCache } from "../write/planCache.ts";
+import type { PlanCache } from "../generation/planCache.ts";
 import type { WriteMethod } from "../write/writer.ts";
 
 /** The entries that resolve a run; each settles only what it uses. */

@@ -19,7 +19,7 @@ import {
   type Profile,
 } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { encodedChunks, startGenerators, type StartedGenerators } from "../write/chunks.ts";
+import { encodedChunks, startGenerators, type StartedGenerators } from "../generation/generators.ts";
 import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
@@ -30,7 +30,7 @@ import {
   recordPlan,
   type CachedPlan,
   type PlanRecorder,
-} from "../write/planCache.ts";
+} from "../generation/planCache.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { isEmbedded } from "../db/embedded.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";

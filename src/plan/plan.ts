@@ -1,17 +1,17 @@
 import { insertOrder, type ModelName, type RowOf, type Rows, type Table } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
-import { buildCanonical } from "./fixtures/canonical.ts";
-import { buildChannelMembers } from "./fixtures/channelMembers.ts";
-import { buildChannels } from "./fixtures/channels.ts";
-import { buildEdge } from "./fixtures/edge.ts";
-import { buildFiles } from "./fixtures/files.ts";
-import { buildMessageReads } from "./fixtures/messageReads.ts";
-import { buildMessages } from "./fixtures/messages.ts";
-import { buildReactions } from "./fixtures/reactions.ts";
-import { groupBy, messageWindow, type SliceInput } from "./fixtures/slice.ts";
-import { buildUserSettings } from "./fixtures/userSettings.ts";
-import { buildUserStatus } from "./fixtures/userStatus.ts";
-import { buildUsers, isActive } from "./fixtures/users.ts";
+import { buildCanonical } from "./builders/canonical.ts";
+import { buildChannelMembers } from "./builders/channelMembers.ts";
+import { buildChannels } from "./builders/channels.ts";
+import { buildEdge } from "./builders/edge.ts";
+import { buildFiles } from "./builders/files.ts";
+import { buildMessageReads } from "./builders/messageReads.ts";
+import { buildMessages } from "./builders/messages.ts";
+import { buildReactions } from "./builders/reactions.ts";
+import { groupBy, messageWindow, type SliceInput } from "./builders/slice.ts";
+import { buildUserSettings } from "./builders/userSettings.ts";
+import { buildUserStatus } from "./builders/userStatus.ts";
+import { buildUsers, isActive } from "./builders/users.ts";
 
 /** The profiles the seed can build; one list feeds the type, the CLI check and `--help`. */
 export const PROFILES = ["minimal", "dev", "edge"] as const;

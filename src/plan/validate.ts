@@ -1,6 +1,6 @@
 import { TABLES, type Column, type Rows, type Table } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
-import { WINDOW_END } from "./fixtures/clock.ts";
+import { WINDOW_END } from "./builders/clock.ts";
 import { appendRows, emptyRows } from "./plan.ts";
 import { checkRules, type Violation } from "./rules.ts";
 import { isUlid, ulidTime, ulidTimeOrNaN } from "./ulid.ts";

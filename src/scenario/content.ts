@@ -7,8 +7,8 @@ import {
   voiceOf,
   type Scene,
   type ThreadState,
-} from "../plan/fixtures/text/compose.ts";
-import { channelTopic, type Topic } from "../plan/fixtures/text/conversations.ts";
+} from "../plan/builders/text/compose.ts";
+import { channelTopic, type Topic } from "../plan/builders/text/conversations.ts";
 
 /** What a scenario's thread is about, drawn at its root, so that its replies answer it. */
 export interface Conversation {

@@ -1,7 +1,7 @@
 import { insertOrder, tableOf, type ModelName, type Rows } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { ident } from "../db/connection.ts";
-import { buildCanonical } from "../plan/fixtures/canonical.ts";
+import { buildCanonical } from "../plan/builders/canonical.ts";
 import { encodeJson } from "../write/copy.ts";
 import type {
   Baseline,

@@ -7,9 +7,9 @@ import {
   DEFAULT_NOTIFICATIONS,
   DEFAULT_OFFLINE_SYNC,
   type CanonicalRows,
-} from "../plan/fixtures/canonical.ts";
-import { DAY, HOUR, MINUTE, WINDOW_END, at } from "../plan/fixtures/clock.ts";
-import { REACTION_EMOJI } from "../plan/fixtures/reactions.ts";
+} from "../plan/builders/canonical.ts";
+import { DAY, HOUR, MINUTE, WINDOW_END, at } from "../plan/builders/clock.ts";
+import { REACTION_EMOJI } from "../plan/builders/reactions.ts";
 import { DEFAULT_SEED, emptyRows } from "../plan/plan.ts";
 import { Random, fakerFor } from "../plan/random.ts";
 import { RULES, type Violation } from "../plan/rules.ts";

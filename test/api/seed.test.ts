@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
+import { CANONICAL_USERS } from "../../src/plan/builders/canonical.ts";
 import { INTEGRITY_CHECKS, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { isSeedLogEvent, type SeedLogEvent } from "../../src/core/log.ts";
 import { seedDatabase } from "../../src/api/seed.ts";

@@ -12,7 +12,7 @@ const db = useTestDatabase("launcher", { empty: true });
 let copy: string;
 let original: string;
 /** The fixture the tests edit. */
-const FIXTURE = "src/plan/fixtures/canonical.ts";
+const FIXTURE = "src/plan/builders/canonical.ts";
 
 function seed() {
   const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "reset", "--profile", "minimal"], {

@@ -8,7 +8,7 @@ import { seedDatabase } from "../../src/api/seed.ts";
 import { ALL_TABLES } from "../../src/core/datamodel.ts";
 import { APP_OBJECTS } from "../../src/db/appObjects.ts";
 import { startEmbedded } from "../../src/db/embedded.ts";
-import { buildCanonical } from "../../src/plan/fixtures/canonical.ts";
+import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
 import { APP_VALIDATORS, CHANNEL_NAME } from "../../src/plan/validators.ts";
 import { RollbackPool } from "../../src/testing/rollback.ts";

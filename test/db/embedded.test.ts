@@ -12,7 +12,7 @@ import {
   startEmbedded,
   type Embedded,
 } from "../../src/db/embedded.ts";
-import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
+import { CANONICAL_USERS } from "../../src/plan/builders/canonical.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";

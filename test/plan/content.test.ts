@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RowOf } from "../../src/core/datamodel.ts";
-import { buildCanonical } from "../../src/plan/fixtures/canonical.ts";
-import { voiceOf } from "../../src/plan/fixtures/text/compose.ts";
-import { FOLLOW_UPS, SUBJECTS, TOPICS } from "../../src/plan/fixtures/text/conversations.ts";
+import { buildCanonical } from "../../src/plan/builders/canonical.ts";
+import { voiceOf } from "../../src/plan/builders/text/compose.ts";
+import { FOLLOW_UPS, SUBJECTS, TOPICS } from "../../src/plan/builders/text/conversations.ts";
 import { buildPlan, planChunks } from "../../src/plan/plan.ts";
 import { fakerFor } from "../../src/plan/random.ts";
 

@@ -4,7 +4,7 @@ import { TABLES } from "../../src/core/datamodel.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { checkRules } from "../../src/plan/rules.ts";
 import { validateRows } from "../../src/plan/validate.ts";
-import { HOSTILE } from "../../src/plan/fixtures/text/hostile.ts";
+import { HOSTILE } from "../../src/plan/builders/text/hostile.ts";
 import { query, useTestDatabase } from "../helpers/db.ts";
 
 // The edge profile: every boundary and hostile string a QA engineer throws at the app, while

@@ -9,7 +9,7 @@ import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { startEmbedded } from "../../src/db/embedded.ts";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
-import { buildCanonical } from "../../src/plan/fixtures/canonical.ts";
+import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
 import { APP_VALIDATORS, CHANNEL_NAME, FILE_LIMITS } from "../../src/plan/validators.ts";

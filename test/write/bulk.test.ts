@@ -6,7 +6,7 @@ import { estimateRows, planChunks } from "../../src/plan/plan.ts";
 import { COPY_THRESHOLD, seedDatabase } from "../../src/api/seed.ts";
 import { validatedChunks } from "../../src/plan/validate.ts";
 import { writeWithCopy } from "../../src/write/writer.ts";
-import { encodedChunks, workerChunks } from "../../src/write/chunks.ts";
+import { encodedChunks, workerChunks } from "../../src/generation/generators.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("bulk");

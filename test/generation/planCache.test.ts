@@ -18,7 +18,7 @@ import type { SeedLogEvent } from "../../src/core/log.ts";
 import { isSeedError } from "../../src/core/errors.ts";
 import { verifyDatabase } from "../../src/api/verify.ts";
 import { resolvePlanCache } from "../../src/api/run.ts";
-import { openCachedPlan, planKey, trimPlanCache } from "../../src/write/planCache.ts";
+import { openCachedPlan, planKey, trimPlanCache } from "../../src/generation/planCache.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("plancache");

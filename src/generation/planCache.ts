@@ -19,8 +19,8 @@ import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { insertOrder, type Rows } from "../core/datamodel.ts";
 import type { EventLog } from "../core/log.ts";
 import type { PlanOptions } from "../plan/plan.ts";
-import type { BulkFormat, EncodedChunk } from "./copy.ts";
-import { RowPrint, type RowPrintPart } from "./rowPrint.ts";
+import type { BulkFormat, EncodedChunk } from "../write/copy.ts";
+import { RowPrint, type RowPrintPart } from "../write/rowPrint.ts";
 
 /**
  * Where large plans are kept once built, and how much of the disk they may take. A plan is

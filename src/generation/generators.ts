@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { encodeChunk, type BulkFormat, type EncodedChunk } from "./copy.ts";
+import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
 import type { Rows } from "../core/datamodel.ts";
 import { SeedError, type SeedErrorCode } from "../core/errors.ts";
 import type { PlanOptions } from "../plan/plan.ts";
@@ -31,8 +31,8 @@ export async function* encodedChunks(
  * build (dist/) its own compiled entry beside this chunk.
  */
 const WORKER_URL = import.meta.url.endsWith(".ts")
-  ? new URL("./chunkWorker.bootstrap.mjs", import.meta.url)
-  : new URL("./chunkWorker.js", import.meta.url);
+  ? new URL("./generatorWorker.bootstrap.mjs", import.meta.url)
+  : new URL("./generatorWorker.js", import.meta.url);
 
 /**
  * Heap limits of each generator worker (old and young generation, MB): a chunk and its

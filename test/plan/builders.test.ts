@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CANONICAL_USERS } from "../../src/plan/fixtures/canonical.ts";
-import { WINDOW_END, WINDOW_START } from "../../src/plan/fixtures/clock.ts";
+import { CANONICAL_USERS } from "../../src/plan/builders/canonical.ts";
+import { WINDOW_END, WINDOW_START } from "../../src/plan/builders/clock.ts";
 import { buildPlan, planChunks, type Plan } from "../../src/plan/plan.ts";
 import { checkRules, RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";

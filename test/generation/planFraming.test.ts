@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
-import { openCachedPlan, recordPlan } from "../../src/write/planCache.ts";
+import { openCachedPlan, recordPlan } from "../../src/generation/planCache.ts";
 import type { RowPrintPart } from "../../src/write/rowPrint.ts";
 
 // The plan cache's file format on its own, no database: each part framed with its table, a

@@ -1,7 +1,7 @@
 // Worker thread of workerChunks(): builds, validates and encodes the plan's chunks one ahead
 // of the writer, on the second core, so generation overlaps the server's loading.
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeChunk, type BulkFormat } from "./copy.ts";
+import { encodeChunk, type BulkFormat } from "../write/copy.ts";
 import { canonicalChunk, planChunks, type ChunkPart, type PlanOptions } from "../plan/plan.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 

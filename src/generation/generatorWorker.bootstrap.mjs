@@ -2,4 +2,4 @@
 // runs under.
 import { tsImport } from "tsx/esm/api";
 
-await tsImport("./chunkWorker.ts", import.meta.url);
+await tsImport("./generatorWorker.ts", import.meta.url);

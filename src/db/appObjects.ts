@@ -1,6 +1,5 @@
 import type pg from "pg";
 import { ALL_TABLES } from "../core/datamodel.ts";
-import type { Migration } from "./migrations.ts";
 
 /**
  * The migration that brings the ChatGenius server's functions and triggers (Prisma's schema
@@ -61,6 +60,6 @@ export async function missingAppObjects(client: pg.ClientBase): Promise<AppObjec
 }
 
 /** True when this list of migrations is the one that brings the app's objects. */
-export function bringsAppObjects(migrations: readonly Migration[]): boolean {
+export function bringsAppObjects(migrations: readonly { readonly name: string }[]): boolean {
   return migrations.some((m) => m.name === APP_OBJECTS_MIGRATION);
 }

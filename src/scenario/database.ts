@@ -10,7 +10,7 @@ import type {
   ExistingUser,
   ScenarioContext,
   ScenarioLookups,
-} from "./scenario.ts";
+} from "./types.ts";
 
 /** A Prisma 7 client, or the client of an interactive transaction (`prisma.$transaction(async (tx) => …)`). */
 export interface PrismaLike {

@@ -4,10 +4,6 @@ export {
   Scenario,
   SCENARIO_RULES,
   type ScenarioOptions,
-  type PlannedScenario,
-  type ScenarioContext,
-  type ScenarioLookups,
-  type Baseline,
 } from "./scenario.ts";
 export {
   lookupContext,
@@ -18,6 +14,13 @@ export {
   type PgLike,
 } from "./database.ts";
 export type {
+  PlannedScenario,
+  ScenarioContext,
+  ScenarioLookups,
+  Baseline,
+  ExistingUser,
+  ExistingChannel,
+  ExistingMember,
   Handle,
   ModelRow,
   Fields,

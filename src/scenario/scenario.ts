@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { insertOrder, tableOf, type ModelName, type RowOf, type Rows } from "../core/datamodel.ts";
+import { insertOrder, tableOf, type ModelName, type RowOf } from "../core/datamodel.ts";
 import * as ENUMS from "../generated/prisma/enums.ts";
 import { SeedError } from "../core/errors.ts";
 import {
@@ -37,6 +37,10 @@ import {
   type UserOptions,
   type UserSettingsOptions,
   type UserStatusOptions,
+  type PlannedScenario,
+  type ScenarioContext,
+  type ScenarioLookups,
+  type ExistingMember,
 } from "./types.ts";
 
 /**
@@ -59,67 +63,6 @@ export interface ScenarioOptions {
   readonly recycle?: boolean;
   /** Rules or validators (by id: `author-is-member`, `channel-name`, …) a negative test may break. */
   readonly allow?: readonly string[];
-}
-
-/** Rows of the database a scenario refers to: what the seeded baseline holds, or a lookup found. */
-export interface ScenarioContext {
-  /** Users found by username (`existingUser`). */
-  readonly users: ReadonlyMap<string, ExistingUser>;
-  /** Channels found by name (`existingChannel`), with their members. */
-  readonly channels: ReadonlyMap<string, ExistingChannel>;
-  /** Members of the baseline's `#general` in the database (rules only; defaults use the canonical ones). */
-  readonly generalMembers?: readonly ExistingMember[];
-}
-
-export interface ExistingUser {
-  readonly id: string;
-  readonly username: string;
-  readonly createdAt: Date;
-  readonly deletedAt: Date | null;
-  /** The whole row, as Prisma's client types it (what `get()` returns for its handle). */
-  readonly row?: ModelRow<"User">;
-}
-export interface ExistingMember {
-  readonly userId: string;
-  readonly username: string;
-  readonly role: "owner" | "admin" | "member";
-  readonly createdAt: Date;
-  readonly deletedAt: Date | null;
-  readonly userDeleted: boolean;
-}
-export interface ExistingChannel {
-  readonly id: string;
-  readonly name: string;
-  readonly type: "public" | "private" | "dm";
-  readonly createdBy: string;
-  readonly createdAt: Date;
-  readonly archivedAt: Date | null;
-  readonly members: readonly ExistingMember[];
-  /** The whole row, as Prisma's client types it (what `get()` returns for its handle). */
-  readonly row?: ModelRow<"Channel">;
-}
-
-/** What planning needs to know about the database before it can draw rows. */
-export interface ScenarioLookups {
-  readonly usernames: readonly string[];
-  readonly channelNames: readonly string[];
-  /** Whether the baseline's `#general` may be recycled (its members in the database count for the rules). */
-  readonly general: boolean;
-}
-
-/** The seeded baseline's rows a planned scenario recycles: the database must hold them. */
-export interface Baseline {
-  readonly users: readonly string[];
-  readonly channels: readonly string[];
-}
-
-/** The planned rows of a scenario, table by table, and each declared row by its handle. */
-export interface PlannedScenario {
-  readonly rows: Rows;
-  /** The seeded baseline's users (by username) and channels (by name) it recycles. */
-  readonly baseline: Baseline;
-  /** The row a handle names, typed as Prisma's client returns it. */
-  get<M extends ModelName>(handle: Handle<M>): ModelRow<M>;
 }
 
 type AnyHandle = Handle<ModelName>;

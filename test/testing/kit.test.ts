@@ -51,6 +51,42 @@ describe("prepareTemplate", () => {
   });
 });
 
+describe("templates superseded by a change", () => {
+  // A base of its own: the builds here must not drop the other tests' templates.
+  const pruneBase = withDatabase(serverConfig(), `${TEMPLATE_DATABASE}_kitprune`);
+  const prune = (seed: number) => ({ env: {}, databaseUrl: pruneBase.url, profile: "minimal" as const, seed, keepTemplates: 2 });
+  const templatesOfBase = async () => (await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname`, [`${pruneBase.database}_tpl_`])).map((r) => r.name);
+  const dropBase = async () => {
+    for (const name of await templatesOfBase()) {
+      await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+      await query(admin, `DROP DATABASE "${name}" WITH (FORCE)`);
+    }
+  };
+  afterAll(dropBase);
+
+  it("drops older templates of the base with no live clone, keeping the newest few and those in use", async () => {
+    await dropBase();
+    const foreign = `${pruneBase.database}_tpl_not_the_kits`;
+    await query(admin, `CREATE DATABASE "${foreign}"`);
+    try {
+      const first = await prepareTemplate(prune(201));
+      // A test database cloned from the first template is still in use (its process is this one).
+      const live = await createTestDatabase({ template: first, ready: 0 });
+      const second = await prepareTemplate(prune(202));
+      const third = await prepareTemplate(prune(203));
+      // Newest two kept, the first kept for its live clone, the foreign database untouched.
+      expect(await templatesOfBase()).toEqual([first.name, second.name, third.name, foreign].sort());
+      await live.drop();
+      const fourth = await prepareTemplate(prune(204));
+      expect(await templatesOfBase()).toEqual([third.name, fourth.name, foreign].sort());
+      // A dropped template is rebuilt when asked for again.
+      expect((await prepareTemplate(prune(201))).reused).toBe(false);
+    } finally {
+      await query(admin, `DROP DATABASE IF EXISTS "${foreign}"`);
+    }
+  });
+});
+
 describe("createTestDatabase", () => {
   it("hands out isolated databases holding the template's rows, and drop() removes them", async () => {
     const template = await prepareTemplate(options(101));

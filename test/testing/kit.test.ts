@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupStale, createTestDatabase, prepareTemplate, settleReadyClones, templateKey } from "../../src/testing/index.ts";
+import { claimFromPool, releasePool, takePool } from "../../src/testing/pool.ts";
 import { withDatabase } from "../../src/db/config.ts";
 import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
 
@@ -116,6 +117,38 @@ describe("createTestDatabase", () => {
     expect(await exists(crashed)).toBe(false);
     expect(await exists(foreign)).toBe(true);
     await query(admin, `DROP DATABASE "${foreign}"`);
+  });
+});
+
+describe("the run's pool of clones made ahead", () => {
+  it("takes the last run's ready clones first, hands each to one file only, and leaves the next run's ready", async () => {
+    const template = await prepareTemplate(options(101));
+    const readyOf = async () => (await query<{ name: string }>(admin, `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`, [`chatgenius-seed ready clone template=${template.name}`])).map((r) => r.name);
+    await releasePool(template, { names: [], claims: "/nonexistent" }, 1, { background: false });
+    const left = await readyOf();
+    expect(left.length).toBeGreaterThanOrEqual(1);
+    const pool = await takePool(template, left.length + 1);
+    // The ready ones became this run's test databases; one more was made.
+    expect(await readyOf()).toEqual([]);
+    expect(pool.names).toHaveLength(left.length + 1);
+    const comments = await query<{ comment: string }>(admin, `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = ANY($1)`, [pool.names]);
+    expect(comments.map((c) => c.comment)).toEqual(pool.names.map(() => expect.stringMatching(new RegExp(`^chatgenius-seed test database .*pid=${process.pid} .*template=${template.name}$`))));
+    const claims = pool.names.map(() => claimFromPool(pool));
+    expect(new Set(claims).size).toBe(pool.names.length);
+    expect(claimFromPool(pool)).toBeNull();
+    // A file wrote to the first one; the others stay unused.
+    const used = claims[0]!;
+    await query(withDatabase(serverConfig(), used), `UPDATE users SET full_name = 'written by a test'`);
+    const stillUnused = pool.names.filter((n) => n !== used);
+    const { rmSync } = await import("node:fs");
+    for (const name of stillUnused) rmSync(`${pool.claims}/${name}`, { recursive: true });
+    await releasePool(template, pool, pool.names.length, { background: false });
+    expect(await exists(used)).toBe(false);
+    const ready = await readyOf();
+    expect(ready).toEqual(expect.arrayContaining(stillUnused));
+    expect(ready).toHaveLength(pool.names.length);
+    // No ready clone holds a test's writes.
+    for (const name of ready) expect(await query({ url: withDatabase(serverConfig(), name).url }, `SELECT count(*)::int AS n FROM users WHERE full_name = 'written by a test'`)).toEqual([{ n: 0 }]);
   });
 });
 

@@ -12,8 +12,11 @@ import { createTestDatabase } from "./testDatabase.ts";
 const template = inject("chatgeniusSeedTemplate");
 if (!template) throw new Error("chatgenius-seed/testing/setup needs the kit's globalSetup: add globalSetup: [\"chatgenius-seed/testing/global-setup\"] to vitest.config.ts");
 const pool = inject("chatgeniusSeedPool");
+// The hand-over is measured (performance.getEntriesByName("chatgenius-seed:hand-over")).
+const start = performance.now();
 const claimed = pool ? claimFromPool(pool) : null;
 const url = claimed ? withDatabase(template.server, claimed).url : await onDemand();
+performance.measure("chatgenius-seed:hand-over", { start, detail: { pooled: claimed !== null } });
 process.env.DATABASE_URL = url;
 process.env.TEST_DATABASE_URL = url;
 

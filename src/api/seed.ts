@@ -18,7 +18,7 @@ import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
 import { openCachedPlan, planKey, printsWithout, recordPlan, type CachedPlan, type PlanRecorder } from "../write/planCache.ts";
 import { asSeedError } from "../db/asSeedError.ts";
-import { isEmbedded } from "../db/embedded.ts";
+import { needsJsonBulk } from "../db/embedded.ts";
 
 /**
  * Seeds of at least this many rows are written with COPY instead of Prisma's createMany: all of
@@ -149,8 +149,9 @@ export async function seedDatabase(options: SeedOptions = {}): Promise<SeedSumma
     let recorder: PlanRecorder | null = null;
     try {
       let t = performance.now();
-      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: its bulk rows go as JSON.
-      const format: BulkFormat = (await isEmbedded(client.client)) ? "json" : "copy";
+      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: served by this process,
+      // its rows go by COPY from a blob; served by another (db:serve), as JSON.
+      const format: BulkFormat = (await needsJsonBulk(client.client)) ? "json" : "copy";
       const timing: ChunkTiming = { generate: 0, validate: 0 };
       // Large plans stream from generator workers, started now: their start-up and first chunks
       // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).

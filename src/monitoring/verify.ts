@@ -10,7 +10,7 @@ import { resolveLocalRows } from "../plan/localSeed.ts";
 import { checkPlanOptions, planChunks, type PlanOptions } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
 import { asSeedError } from "../db/asSeedError.ts";
-import { isEmbedded } from "../db/embedded.ts";
+import { needsJsonBulk } from "../db/embedded.ts";
 
 /** Options of verifyDatabase: the seed to compare with, and where. */
 export interface VerifyOptions extends PlanOptions {
@@ -123,7 +123,7 @@ async function recordedFingerprints(client: pg.ClientBase, plan: Required<PlanOp
 
 /** Loads what the seed writes into temporary copies of the suspect tables (dropped with the transaction). */
 async function loadExpected(client: pg.ClientBase, tables: readonly Table[], plan: Required<PlanOptions>, local?: Parameters<typeof encodeChunk>[0]): Promise<void> {
-  const format = (await isEmbedded(client)) ? "json" : "copy";
+  const format = (await needsJsonBulk(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));
   for (const table of tables) await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);

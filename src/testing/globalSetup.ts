@@ -54,7 +54,9 @@ async function prepareKit(project: TestProject, options: KitOptions): Promise<()
   // A clone per test file, made before the files start: cloning while tests run would take the
   // cores they need, and the run's first files would wait for their clone.
   const env = options.env ?? process.env;
-  const files = await project.globTestFiles().then((found) => found.testFiles.length).catch(() => 0);
+  // The files this run will run: those the command line names, when it names some.
+  const filters = project.globalConfig.filters?.length ? project.globalConfig.filters : undefined;
+  const files = await project.globTestFiles(filters).then((found) => found.testFiles.length).catch(() => 0);
   const count = poolSize({ files, workers: Number(project.config.maxWorkers) || 1, templateBytes: await templateBytes(template), max: Number(env.CHATGENIUS_SEED_POOL) || POOL_MAX });
   const pool = await takePool(template, count);
   project.provide("chatgeniusSeedPool", pool);

@@ -216,7 +216,8 @@ export default defineConfig({ test: { include: ["q*.test.ts"] } });
     firstRuns.push(vitest("kit.config.ts", { TEST_DATABASE_URL: suiteBase.url }));
     await upkeep();
   }
-  // On demand: no pool at all, a clone per file as it starts (as createTestDatabase without one ready).
+  // On demand: no clone ready (createTestDatabase would take one), a clone per file as it starts.
+  await dropReady();
   const onDemand: number[] = [];
   for (let i = 0; i < 10; i++) {
     let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,15 +10,8 @@ import { connect, ident } from "../db/connection.ts";
 import { host, READY_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
 import type { Template } from "./template.ts";
 
-/**
- * The clones a Vitest run made (or found) ahead, one per test file, and the folder where a file
- * claims one: creating `<claims>/<name>` is atomic, so a hand-over is a mkdir and no round trip
- * to the server.
- */
-export interface KitPool {
-  readonly names: readonly string[];
-  readonly claims: string;
-}
+export { claimFromPool, type KitPool } from "./claim.ts";
+import type { KitPool } from "./claim.ts";
 
 /** Most clones a run makes ahead (CHATGENIUS_SEED_POOL), and most bytes they may take in all. */
 export const POOL_MAX = 50;
@@ -79,24 +72,6 @@ export async function takePool(template: Template, count: number): Promise<KitPo
     return mine;
   }));
   return { names: [...names, ...made.flat()], claims: mkdtempSync(join(tmpdir(), "chatgenius-seed-claims-")) };
-}
-
-/**
- * Claims one of the run's clones for this test file (null when every one is taken).
- *
- * @example
- * const name = claimFromPool(pool); // "<base>_t_4242_3"
- */
-export function claimFromPool(pool: KitPool): string | null {
-  for (const name of pool.names) {
-    try {
-      mkdirSync(join(pool.claims, name));
-      return name;
-    } catch {
-      // Another file has it.
-    }
-  }
-  return null;
 }
 
 /**

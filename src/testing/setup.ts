@@ -6,8 +6,7 @@
 // globalSetup's teardown; one cloned on demand after the file.
 import { afterAll, inject } from "vitest";
 import { withDatabase } from "../db/config.ts";
-import { claimFromPool } from "./pool.ts";
-import { createTestDatabase } from "./testDatabase.ts";
+import { claimFromPool } from "./claim.ts";
 
 const template = inject("chatgeniusSeedTemplate");
 if (!template) throw new Error("chatgenius-seed/testing/setup needs the kit's globalSetup: add globalSetup: [\"chatgenius-seed/testing/global-setup\"] to vitest.config.ts");
@@ -21,6 +20,8 @@ process.env.DATABASE_URL = url;
 process.env.TEST_DATABASE_URL = url;
 
 async function onDemand(): Promise<string> {
+  // Loaded only here: a file that takes a clone from the pool loads none of the kit's other code.
+  const { createTestDatabase } = await import("./testDatabase.ts");
   const database = await createTestDatabase({ template, ready: 0 });
   afterAll(() => database.drop());
   return database.url;

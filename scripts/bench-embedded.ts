@@ -6,7 +6,7 @@
 //   - where an embedded `db:seed` goes: PGlite's start, the socket server, the first query;
 //   - the bulk write into PGlite: COPY from a blob against the JSON path (INSERT … SELECT FROM
 //     jsonb_populate_recordset), the same chunks, dev and --scale 10.
-//   BENCH_RUNS (default 5). Needs a server for the server row (DATABASE_URL/PG*; database `<PGDATABASE>_embbench`).
+//   BENCH_RUNS (default 5); BENCH_CLI_ROOT runs the commands of another checkout (the before figures). Needs a server for the server row (DATABASE_URL/PG*; database `<PGDATABASE>_embbench`).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +24,7 @@ import { createEventLog } from "../src/core/log.ts";
 import type { EncodedChunk } from "../src/write/copy.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI_ROOT = process.env.BENCH_CLI_ROOT || ROOT;
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const server = resolveDatabaseConfig(loadEnv());
 const target = withDatabase(server, `${server.database}_embbench`);
@@ -35,7 +36,7 @@ const noServer = Object.fromEntries(Object.entries(process.env).filter(([name]) 
 function command(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): { s: number; mb: number } {
   const rss = join(tmpdir(), `embbench-rss-${process.pid}-${Math.random()}`);
   const t = performance.now();
-  const run = spawnSync(process.execPath, ["--import", join(ROOT, "scripts/peak-rss.mjs"), join(ROOT, "bin/chatgenius-seed.mjs"), ...args], { cwd: options.cwd, env: { ...options.env, PEAK_RSS_FILE: rss }, encoding: "utf8" });
+  const run = spawnSync(process.execPath, ["--import", join(ROOT, "scripts/peak-rss.mjs"), join(CLI_ROOT, "bin/chatgenius-seed.mjs"), ...args], { cwd: options.cwd, env: { ...options.env, PEAK_RSS_FILE: rss }, encoding: "utf8" });
   const s = (performance.now() - t) / 1000;
   if (run.status !== 0) throw new Error(`${args.join(" ")} failed: ${run.stderr}`);
   const mb = Number(readFileSync(rss, "utf8").trim()) / 1024;

@@ -6,7 +6,12 @@ export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
 /** The comment of a clone made ahead, waiting to be handed over. */
 export const READY_COMMENT = "chatgenius-seed ready clone";
 
-/** This machine's name as the kit writes it into comments. */
+/**
+ * This machine's name as the kit writes it into comments.
+ *
+ * @example
+ * `chatgenius-seed test database host=${host()}`;
+ */
 export const host = (): string => hostname().replace(/[^\w.-]/g, "");
 
 /**

@@ -19,6 +19,7 @@ export const ENTRIES = {
   scenario: "src/scenario/index.ts",
   "testing-global-setup": "src/testing/globalSetup.ts",
   "testing-setup": "src/testing/setup.ts",
+  "testing-maintain": "src/testing/maintain.ts",
 };
 
 const STAMP = ".stamp.json";

@@ -38,10 +38,14 @@ const WORKER_URL = import.meta.url.endsWith(".ts")
  * Heap limits of each generator worker (old and young generation, MB): a chunk and its
  * encoding fit many times over, and small limits make the worker collect garbage early, so
  * the process stays flat at any scale. Measured with `npm run bench` at scale 100 (peak RSS of
- * the whole process, median of runs): 128/default 256 MB, 64/8 225 MB, no slower.
+ * the whole process, median of runs): 128/default 256 MB, 64/8 225 MB, no slower. A young
+ * generation of 8 MB, though, had the worker spend a third of its time in scavenges (CPU
+ * profile, first run at scale 100): 16 MB took a first run (SEED_CACHE=0, pair by pair) at
+ * scale 100 from 5.1-6.7 s to 4.1-5.2 s (peak 139 to 144-150 MB) and at scale 1000 from
+ * 43-49 s to 32-38 s (peak 160-163 MB either way).
  */
 const WORKER_HEAP_MB = 64;
-const WORKER_YOUNG_MB = 8;
+const WORKER_YOUNG_MB = 16;
 
 /**
  * Generator workers for a bulk seed: one per core but one (PostgreSQL needs a core to load

@@ -8,7 +8,7 @@ import type { QueryRunner } from "../write/integrity.ts";
 import type { ResolvedLocal } from "../plan/localSeed.ts";
 import { planChunks, type PlanOptions } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { isEmbedded } from "../db/embedded.ts";
+import { needsJsonBulk } from "../db/embedded.ts";
 
 /** What verify compares: a resolved run's target, plan and local accounts. */
 export interface VerifyInput {
@@ -128,7 +128,7 @@ async function loadExpected(
   plan: Readonly<Required<PlanOptions>>,
   local?: Parameters<typeof encodeChunk>[0],
 ): Promise<void> {
-  const format = (await isEmbedded(client)) ? "json" : "copy";
+  const format = (await needsJsonBulk(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));
   for (const table of tables)

@@ -1,10 +1,20 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
 import { startEmbedded } from "../db/embedded.ts";
-import type { KitOptions } from "./options.ts";
+import { KEEP_TEMPLATES, type KitOptions } from "./options.ts";
 import { writeScenarios } from "./scenarios.ts";
 
 /** Where embedded templates live, per project: `.chatgenius/templates/<key>`. */
@@ -20,7 +30,9 @@ export interface EmbeddedTemplate {
 /**
  * The embedded (PGlite) template for these options, with no PostgreSQL server: a data directory
  * migrated and seeded once, reused while its key is the same. Concurrent builders wait for one
- * another (a lock folder) and the directory appears only when complete.
+ * another (a lock folder) and the directory appears only when complete. Building one removes
+ * the older templates beyond the newest `keepTemplates` (3, the new one included): each test
+ * file's copy is independent of its template, so none is in use.
  *
  * @example
  * const template = await prepareEmbeddedTemplate({ profile: "minimal" }, key);
@@ -65,9 +77,30 @@ export async function prepareEmbeddedTemplate(options: KitOptions, key: string):
     rmSync(dir, { recursive: true, force: true });
     renameSync(building, dir);
     writeFileSync(ready, key);
+    pruneEmbeddedTemplates(root, options.keepTemplates ?? KEEP_TEMPLATES);
     return { dir, reused: false, key };
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Removes complete templates in `root` beyond the newest `keep` (by when each was completed). */
+function pruneEmbeddedTemplates(root: string, keep: number): void {
+  const complete = readdirSync(root, { withFileTypes: true })
+    .filter(
+      (entry) =>
+        entry.isDirectory() &&
+        /^[0-9a-f]{12}$/.test(entry.name) &&
+        existsSync(join(root, entry.name, "chatgenius-template-ready")),
+    )
+    .map((entry) => ({
+      dir: join(root, entry.name),
+      at: statSync(join(root, entry.name, "chatgenius-template-ready")).mtimeMs,
+    }))
+    .sort((a, b) => b.at - a.at);
+  for (const { dir } of complete.slice(Math.max(1, keep))) {
+    // Not while another process is (re)building it.
+    if (!existsSync(`${dir}.lock`)) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,14 +1,19 @@
 // Vitest globalSetup of the test kit: `globalSetup: ["chatgenius-seed/testing/global-setup"]`.
 // Prepares (or reuses) the seeded template once per run, drops what crashed runs left behind,
-// and hands the template to the test files (chatgenius-seed/testing/setup clones it per file).
+// makes a clone ahead for every test file before they start, and hands the template and the
+// clones to the test files (chatgenius-seed/testing/setup claims one per file).
 import type { TestProject } from "vitest/node";
 import { kitOptionsFromEnv, type KitOptions } from "./options.ts";
 import { prepareTemplate, type Template } from "./template.ts";
-import { cleanupStale, topUpReadyClones } from "./testDatabase.ts";
+import { cleanupStale } from "./testDatabase.ts";
+import { POOL_MAX, poolSize, releasePool, takePool, type KitPool } from "./pool.ts";
+import { connect } from "../db/connection.ts";
+import { withDatabase } from "../db/config.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     chatgeniusSeedTemplate: Template;
+    chatgeniusSeedPool: KitPool | null;
   }
 }
 
@@ -19,8 +24,8 @@ declare module "vitest" {
  * // vitest.config.ts
  * export default defineConfig({ test: { globalSetup: ["chatgenius-seed/testing/global-setup"], setupFiles: ["chatgenius-seed/testing/setup"] } });
  */
-export default async function setup(project: TestProject): Promise<void> {
-  await prepareKit(project, kitOptionsFromEnv(process.env));
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  return prepareKit(project, kitOptionsFromEnv(process.env));
 }
 
 /**
@@ -34,14 +39,46 @@ export default async function setup(project: TestProject): Promise<void> {
  * import { world } from "./world.ts";
  * export default defineGlobalSetup({ scenario: world });
  */
-export function defineGlobalSetup(options: Partial<KitOptions>): (project: TestProject) => Promise<void> {
+export function defineGlobalSetup(
+  options: Partial<KitOptions>,
+): (project: TestProject) => Promise<() => Promise<void>> {
   return (project) => prepareKit(project, { ...kitOptionsFromEnv(process.env), ...options });
 }
 
-async function prepareKit(project: TestProject, options: KitOptions): Promise<void> {
+async function prepareKit(project: TestProject, options: KitOptions): Promise<() => Promise<void>> {
   await cleanupStale(options);
   const template = await prepareTemplate(options);
   project.provide("chatgeniusSeedTemplate", template);
-  // One clone ready per worker before the first file asks; each file then makes the next.
-  await topUpReadyClones(template, Math.max(1, Number(project.config.maxWorkers) || 1));
+  if (template.embedded) {
+    project.provide("chatgeniusSeedPool", null);
+    return async () => {};
+  }
+  // A clone per test file, made before the files start: cloning while tests run would take the
+  // cores they need, and the run's first files would wait for their clone.
+  const env = options.env ?? process.env;
+  // The files this run will run: those the command line names, when it names some.
+  const filters = project.globalConfig.filters?.length ? project.globalConfig.filters : undefined;
+  const files = await project
+    .globTestFiles(filters)
+    .then((found) => found.testFiles.length)
+    .catch(() => 0);
+  const count = poolSize({
+    files,
+    workers: Number(project.config.maxWorkers) || 1,
+    templateBytes: await templateBytes(template),
+    max: Number(env.CHATGENIUS_SEED_POOL) || POOL_MAX,
+  });
+  const pool = await takePool(template, count);
+  project.provide("chatgeniusSeedPool", pool);
+  return () => releasePool(template, pool, count, { background: env.CHATGENIUS_SEED_POOL_BACKGROUND?.trim() !== "0" });
+}
+
+async function templateBytes(template: Template): Promise<number> {
+  const admin = await connect(withDatabase(template.server, "postgres"));
+  try {
+    const { rows } = await admin.query<{ bytes: string }>(`SELECT pg_database_size($1) AS bytes`, [template.name]);
+    return Number(rows[0]?.bytes ?? 0);
+  } finally {
+    await admin.end().catch(() => {});
+  }
 }

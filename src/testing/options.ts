@@ -14,7 +14,16 @@ export type KitOptions = Pick<
   "env" | "databaseUrl" | "loadDotEnv" | "profile" | "seed" | "scale" | "dataFile" | "cwd" | "allowRemote"
 > & {
   readonly scenario?: Scenario | readonly Scenario[];
+  /**
+   * How many templates of the same base to keep when a new one is built (default 3, the new one
+   * included): older ones with no live clone are dropped, so templates superseded by a code or
+   * schema change do not pile up. CHATGENIUS_SEED_KEEP_TEMPLATES in the environment.
+   */
+  readonly keepTemplates?: number;
 };
+
+/** Templates of a base kept when a new one is built, the new one included. */
+export const KEEP_TEMPLATES = 3;
 
 /** The kit's scenarios as a list. */
 export function kitScenarios(options: KitOptions): readonly Scenario[] {
@@ -38,6 +47,12 @@ export function kitOptionsFromEnv(env: Env = process.env): KitOptions {
   if (profile !== undefined && !PROFILES.includes(profile))
     throw new SeedError("INVALID_CONFIG", `CHATGENIUS_SEED_PROFILE is '${profile}': use one of ${PROFILES.join(", ")}`);
   const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  const keep = number(env.CHATGENIUS_SEED_KEEP_TEMPLATES);
+  if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 1))
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `CHATGENIUS_SEED_KEEP_TEMPLATES is '${env.CHATGENIUS_SEED_KEEP_TEMPLATES}': use a whole number of at least 1`,
+    );
   return {
     env,
     loadDotEnv: true,
@@ -46,5 +61,6 @@ export function kitOptionsFromEnv(env: Env = process.env): KitOptions {
     seed: number(env.CHATGENIUS_SEED_SEED),
     scale: number(env.CHATGENIUS_SEED_SCALE),
     dataFile: env.SEED_DATA_FILE,
+    keepTemplates: keep,
   };
 }

@@ -6,11 +6,19 @@ import { packageRoot } from "../core/paths.ts";
 import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
-import { kitScenarios, type KitOptions } from "./options.ts";
+import { KEEP_TEMPLATES, kitScenarios, type KitOptions } from "./options.ts";
 import { resolveDatabaseConfig, runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
 import { isServerConfigured } from "../db/embedded.ts";
 import { prepareEmbeddedTemplate, type EmbeddedTemplate } from "./embedded.ts";
 import { writeScenarios } from "./scenarios.ts";
+import {
+  commentFields,
+  isStaleTestDatabase,
+  READY_COMMENT,
+  TEMPLATE_COMMENT,
+  TEST_DATABASE_COMMENT,
+} from "./comments.ts";
+import type pg from "pg";
 
 export type { KitOptions };
 import { connect, ident } from "../db/connection.ts";
@@ -33,9 +41,7 @@ export interface Template {
   readonly embedded?: EmbeddedTemplate;
 }
 
-/** Comments the kit puts on its databases: it drops nothing that does not carry one. */
-export const TEMPLATE_COMMENT = "chatgenius-seed template";
-export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
+export { TEMPLATE_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
 
 /**
  * The template's key: a hash of what decides its rows: the migrations and the schema, the code
@@ -67,6 +73,8 @@ export function templateKey(options: KitOptions = {}): string {
  * template behind, since it is renamed into place only when complete. The production and
  * remote-host guards apply. With nothing configured (no DATABASE_URL, PG* or .env), the
  * template is an embedded PGlite data directory instead (`.chatgenius/templates/<key>`).
+ * Building a new template drops the older ones of the same base that no live test database
+ * came from, keeping the newest `keepTemplates` (3) in all (see pruneTemplates()).
  *
  * @example
  * const template = await prepareTemplate({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test", profile: "dev" });
@@ -112,6 +120,7 @@ export async function prepareTemplate(options: KitOptions = {}): Promise<Templat
       await admin.query(`ALTER DATABASE ${ident(building)} RENAME TO ${ident(name)}`);
       await admin.query(`ALTER DATABASE ${ident(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
       await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${TEMPLATE_COMMENT} ${key}'`);
+      await pruneTemplates(admin, server.database, options.keepTemplates ?? KEEP_TEMPLATES);
       return { name, url, reused: false, key, server };
     } finally {
       await admin.query(`SELECT pg_advisory_unlock(1936024933, $1)`, [lock]).catch(() => {});
@@ -131,4 +140,61 @@ export async function databaseComment(
     [name],
   );
   return rows.length === 0 ? null : (rows[0]!.comment ?? "");
+}
+
+/**
+ * Drops the templates of a base (`<base>_tpl_*`, carrying the kit's template comment) beyond the
+ * newest `keep`, except those a live test database came from (a run on other code may still be
+ * cloning them), together with their ready clones. Newest is by creation (the database's oid).
+ * A template another process is preparing right now (its advisory lock held) is left alone.
+ * Returns the names dropped.
+ *
+ * @example
+ * await pruneTemplates(admin, "chatgenius_test", 3);
+ */
+export async function pruneTemplates(
+  admin: pg.Client,
+  base: string,
+  keep: number = KEEP_TEMPLATES,
+  maxAgeHours = 24,
+): Promise<string[]> {
+  const { rows } = await admin.query<{ name: string; comment: string }>(
+    `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database
+     WHERE starts_with(datname, $1) OR starts_with(shobj_description(oid, 'pg_database'), $2) ORDER BY oid DESC`,
+    [`${base}_tpl_`, TEST_DATABASE_COMMENT],
+  );
+  const inUse = new Set(
+    rows
+      .filter((r) => r.comment?.startsWith(TEST_DATABASE_COMMENT))
+      .map((r) => commentFields(r.comment))
+      .filter((f) => !isStaleTestDatabase(f, maxAgeHours * 3600_000))
+      .map((f) => f.template),
+  );
+  const templates = rows.filter(
+    (r) =>
+      r.comment?.startsWith(`${TEMPLATE_COMMENT} `) &&
+      /^[0-9a-f]{64}$/.test(r.comment.slice(TEMPLATE_COMMENT.length + 1)),
+  );
+  const dropped: string[] = [];
+  for (const { name } of templates.slice(Math.max(1, keep))) {
+    if (inUse.has(name)) continue;
+    const lock = createHash("sha256").update(name).digest().readInt32BE(0);
+    const { rows: got } = await admin.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(1936024933, $1) AS ok`, [
+      lock,
+    ]);
+    if (!got[0]?.ok) continue;
+    try {
+      const ready = await admin.query<{ name: string }>(
+        `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
+        [`${READY_COMMENT} template=${name}`],
+      );
+      for (const clone of ready.rows) await admin.query(`DROP DATABASE IF EXISTS ${ident(clone.name)} WITH (FORCE)`);
+      await admin.query(`ALTER DATABASE ${ident(name)} WITH IS_TEMPLATE false`);
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+      dropped.push(name);
+    } finally {
+      await admin.query(`SELECT pg_advisory_unlock(1936024933, $1)`, [lock]).catch(() => {});
+    }
+  }
+  return dropped;
 }

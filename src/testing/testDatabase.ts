@@ -1,11 +1,13 @@
-import { hostname } from "node:os";
 import type pg from "pg";
 import { runEnv, withDatabase } from "../db/config.ts";
 import { connect, ident } from "../db/connection.ts";
 import { guardTarget } from "../db/guard.ts";
 import { isServerConfigured } from "../db/embedded.ts";
 import { createEmbeddedTestDatabase } from "./embedded.ts";
-import { databaseComment, prepareTemplate, TEST_DATABASE_COMMENT, type KitOptions, type Template } from "./template.ts";
+import { databaseComment, prepareTemplate, type KitOptions, type Template } from "./template.ts";
+import { commentFields, host, isStaleTestDatabase, READY_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
+
+export { READY_COMMENT };
 
 /** An isolated database holding the template's rows, for one test file (or one test). */
 export interface TestDatabase {
@@ -23,9 +25,6 @@ export interface TestDatabaseOptions extends KitOptions {
   /** Clones to make ahead for the next callers, in the background (default 1; 0 for none). */
   ready?: number;
 }
-
-/** The comment of a clone made ahead, waiting to be handed over. */
-export const READY_COMMENT = "chatgenius-seed ready clone";
 
 let counter = 0;
 const pending = new Set<Promise<unknown>>();
@@ -53,7 +52,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     prepared = await claimReady(admin, template, name);
     if (!prepared) await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
     await admin.query(
-      `COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()}'`,
+      `COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template.name}'`,
     );
   } finally {
     await admin.end().catch(() => {});
@@ -172,18 +171,10 @@ export async function cleanupStale(options: KitOptions & { maxAgeHours?: number 
     );
     const maxAge = (options.maxAgeHours ?? 24) * 3600_000;
     for (const { name, comment } of rows) {
-      const fields = Object.fromEntries(
-        comment
-          .replace(TEST_DATABASE_COMMENT, "")
-          .replace(READY_COMMENT, "")
-          .trim()
-          .split(/\s+/)
-          .map((f) => f.split("=") as [string, string]),
-      );
+      const fields = commentFields(comment);
       const stale = comment.startsWith(READY_COMMENT)
         ? !names.has(fields.template ?? "")
-        : (fields.host === host() && !alive(Number(fields.pid))) ||
-          Date.now() - Date.parse(fields.created ?? "") > maxAge;
+        : isStaleTestDatabase(fields, maxAge);
       if (stale) {
         await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
         dropped.push(name);
@@ -193,16 +184,4 @@ export async function cleanupStale(options: KitOptions & { maxAgeHours?: number 
     await admin.end().catch(() => {});
   }
   return dropped;
-}
-
-const host = () => hostname().replace(/[^\w.-]/g, "");
-
-function alive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

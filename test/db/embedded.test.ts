@@ -143,6 +143,35 @@ describe("the embedded database (PGlite)", () => {
           await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", scale: 2, seed: 5, method });
           expect(await snapshot(embedded)).toEqual(await snapshot(server));
         }
+        // Served by another process (db:serve), the rows go as JSON: the same contents too.
+        const { planChunks } = await import("../../src/plan/plan.ts");
+        const { validatedChunks } = await import("../../src/plan/validate.ts");
+        const { encodedChunks } = await import("../../src/generation/generators.ts");
+        const { writeWithCopy } = await import("../../src/write/writer.ts");
+        const { createEventLog } = await import("../../src/core/log.ts");
+        const client = new pg.Client({ connectionString: embedded.url });
+        await client.connect();
+        try {
+          const chunks = encodedChunks(
+            validatedChunks(planChunks({ profile: "dev", scale: 2, seed: 5 })),
+            undefined,
+            "json",
+          );
+          const first = await chunks.next();
+          expect(first.value?.format).toBe("json");
+          async function* all() {
+            yield first.value!;
+            yield* chunks;
+          }
+          await writeWithCopy(
+            client,
+            all(),
+            createEventLog(() => {}),
+          );
+        } finally {
+          await client.end();
+        }
+        expect(await snapshot(embedded)).toEqual(await snapshot(server));
       } finally {
         await dropTestDatabase(server);
       }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -48,5 +48,14 @@ describe("the test kit on the embedded database", () => {
       await two.drop();
     }
     expect(existsSync(one.name)).toBe(false);
+  });
+
+  it("removes older template directories beyond the newest kept when it builds a new one", async () => {
+    const own = mkdtempSync(join(tmpdir(), "kit-embedded-prune-"));
+    const older = await prepareTemplate({ ...options, cwd: own, keepTemplates: 1 });
+    const newer = await prepareTemplate({ ...options, cwd: own, seed: 8, keepTemplates: 1 });
+    expect(newer.reused).toBe(false);
+    expect(existsSync(older.name)).toBe(false);
+    expect(readdirSync(join(own, ".chatgenius/templates"))).toEqual([newer.key.slice(0, 12)]);
   });
 });

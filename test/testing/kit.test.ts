@@ -7,6 +7,7 @@ import {
   settleReadyClones,
   templateKey,
 } from "../../src/testing/index.ts";
+import { claimFromPool, releasePool, takePool } from "../../src/testing/pool.ts";
 import { withDatabase } from "../../src/db/config.ts";
 import { query, serverConfig, TEMPLATE_DATABASE } from "../helpers/db.ts";
 
@@ -64,6 +65,55 @@ describe("prepareTemplate", () => {
     await expect(
       prepareTemplate({ ...options(101), databaseUrl: "postgresql://postgres@db.example.com/chatgenius_test" }),
     ).rejects.toMatchObject({ code: "REMOTE_REFUSED" });
+  });
+});
+
+describe("templates superseded by a change", () => {
+  // A base of its own: the builds here must not drop the other tests' templates.
+  const pruneBase = withDatabase(serverConfig(), `${TEMPLATE_DATABASE}_kitprune`);
+  const prune = (seed: number) => ({
+    env: {},
+    databaseUrl: pruneBase.url,
+    profile: "minimal" as const,
+    seed,
+    keepTemplates: 2,
+  });
+  const templatesOfBase = async () =>
+    (
+      await query<{ name: string }>(
+        admin,
+        `SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname`,
+        [`${pruneBase.database}_tpl_`],
+      )
+    ).map((r) => r.name);
+  const dropBase = async () => {
+    for (const name of await templatesOfBase()) {
+      await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+      await query(admin, `DROP DATABASE "${name}" WITH (FORCE)`);
+    }
+  };
+  afterAll(dropBase);
+
+  it("drops older templates of the base with no live clone, keeping the newest few and those in use", async () => {
+    await dropBase();
+    const foreign = `${pruneBase.database}_tpl_not_the_kits`;
+    await query(admin, `CREATE DATABASE "${foreign}"`);
+    try {
+      const first = await prepareTemplate(prune(201));
+      // A test database cloned from the first template is still in use (its process is this one).
+      const live = await createTestDatabase({ template: first, ready: 0 });
+      const second = await prepareTemplate(prune(202));
+      const third = await prepareTemplate(prune(203));
+      // Newest two kept, the first kept for its live clone, the foreign database untouched.
+      expect(await templatesOfBase()).toEqual([first.name, second.name, third.name, foreign].sort());
+      await live.drop();
+      const fourth = await prepareTemplate(prune(204));
+      expect(await templatesOfBase()).toEqual([third.name, fourth.name, foreign].sort());
+      // A dropped template is rebuilt when asked for again.
+      expect((await prepareTemplate(prune(201))).reused).toBe(false);
+    } finally {
+      await query(admin, `DROP DATABASE IF EXISTS "${foreign}"`);
+    }
   });
 });
 
@@ -130,6 +180,61 @@ describe("createTestDatabase", () => {
     } finally {
       for (const name of Object.keys(comments)) await query(admin, `DROP DATABASE IF EXISTS "${name}"`);
     }
+  });
+});
+
+describe("the run's pool of clones made ahead", () => {
+  it("takes the last run's ready clones first, hands each to one file only, and leaves the next run's ready", async () => {
+    const template = await prepareTemplate(options(101));
+    const readyOf = async () =>
+      (
+        await query<{ name: string }>(
+          admin,
+          `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`,
+          [`chatgenius-seed ready clone template=${template.name}`],
+        )
+      ).map((r) => r.name);
+    await releasePool(template, { names: [], claims: "/nonexistent" }, 1, { background: false });
+    const left = await readyOf();
+    expect(left.length).toBeGreaterThanOrEqual(1);
+    const pool = await takePool(template, left.length + 1);
+    // The ready ones became this run's test databases; one more was made.
+    expect(await readyOf()).toEqual([]);
+    expect(pool.names).toHaveLength(left.length + 1);
+    const comments = await query<{ comment: string }>(
+      admin,
+      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = ANY($1)`,
+      [pool.names],
+    );
+    expect(comments.map((c) => c.comment)).toEqual(
+      pool.names.map(() =>
+        expect.stringMatching(
+          new RegExp(`^chatgenius-seed test database .*pid=${process.pid} .*template=${template.name}$`),
+        ),
+      ),
+    );
+    const claims = pool.names.map(() => claimFromPool(pool));
+    expect(new Set(claims).size).toBe(pool.names.length);
+    expect(claimFromPool(pool)).toBeNull();
+    // A file wrote to the first one; the others stay unused.
+    const used = claims[0]!;
+    await query(withDatabase(serverConfig(), used), `UPDATE users SET full_name = 'written by a test'`);
+    const stillUnused = pool.names.filter((n) => n !== used);
+    const { rmSync } = await import("node:fs");
+    for (const name of stillUnused) rmSync(`${pool.claims}/${name}`, { recursive: true });
+    await releasePool(template, pool, pool.names.length, { background: false });
+    expect(await exists(used)).toBe(false);
+    const ready = await readyOf();
+    expect(ready).toEqual(expect.arrayContaining(stillUnused));
+    expect(ready).toHaveLength(pool.names.length);
+    // No ready clone holds a test's writes.
+    for (const name of ready)
+      expect(
+        await query(
+          { url: withDatabase(serverConfig(), name).url },
+          `SELECT count(*)::int AS n FROM users WHERE full_name = 'written by a test'`,
+        ),
+      ).toEqual([{ n: 0 }]);
   });
 });
 

@@ -1,0 +1,54 @@
+import { hostname } from "node:os";
+
+/** Comments the kit puts on its databases: it drops nothing that does not carry one. */
+export const TEMPLATE_COMMENT = "chatgenius-seed template";
+export const TEST_DATABASE_COMMENT = "chatgenius-seed test database";
+/** The comment of a clone made ahead, waiting to be handed over. */
+export const READY_COMMENT = "chatgenius-seed ready clone";
+
+/**
+ * This machine's name as the kit writes it into comments.
+ *
+ * @example
+ * `chatgenius-seed test database host=${host()}`;
+ */
+export const host = (): string => hostname().replace(/[^\w.-]/g, "");
+
+/**
+ * The `key=value` fields of a kit comment (`host`, `pid`, `created`, `template`, `run`).
+ *
+ * @example
+ * commentFields("chatgenius-seed test database host=ada pid=12 created=2026-01-01T00:00:00Z"); // { host: "ada", pid: "12", … }
+ */
+export function commentFields(comment: string): Record<string, string> {
+  const rest = comment.replace(TEST_DATABASE_COMMENT, "").replace(READY_COMMENT, "").trim();
+  return Object.fromEntries(
+    rest
+      .split(/\s+/)
+      .filter((f) => f.includes("="))
+      .map((f) => [f.slice(0, f.indexOf("=")), f.slice(f.indexOf("=") + 1)]),
+  );
+}
+
+/**
+ * True when a test database's owner is gone: its process on this machine is not running, or it
+ * is older than `maxAgeMs` (a process on another machine cannot be checked).
+ *
+ * @example
+ * if (isStaleTestDatabase(commentFields(comment), 24 * 3600_000)) drop(name);
+ */
+export function isStaleTestDatabase(fields: Record<string, string>, maxAgeMs: number): boolean {
+  return (
+    (fields.host === host() && !alive(Number(fields.pid))) || Date.now() - Date.parse(fields.created ?? "") > maxAgeMs
+  );
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,6 +1,7 @@
 import type { Env } from "../db/config.ts";
 import type { EventLog } from "../core/log.ts";
 import type { ResolvedRun, RunKind, RunOptions } from "../api/run.ts";
+import type { Profile } from "../plan/plan.ts";
 import { EMBEDDED_DIR, embeddedDir, startEmbedded } from "../db/embedded.ts";
 
 /** What the CLI reads and writes, injectable for tests. */
@@ -35,6 +36,35 @@ export interface CliContext {
  */
 export function cliOptions(io: CliIO, allowRemote: boolean | undefined): RunOptions {
   return { env: io.env, loadDotEnv: true, cwd: io.cwd, allowRemote };
+}
+
+/** The flags that choose a plan, as seed, reset and verify take them. */
+export interface PlanFlags {
+  readonly profile?: string;
+  readonly scale?: number;
+  readonly seed?: number;
+  readonly data?: string;
+  readonly "allow-remote"?: boolean;
+}
+
+/**
+ * A plan command's run options: the environment part, the plan and the local accounts file
+ * (`default`: prisma/seed.local.json when present).
+ *
+ * @example
+ * resolveRun("verify", planOptions(context.io, { profile: "minimal", seed: 42 }));
+ */
+export function planOptions(
+  io: CliIO,
+  values: PlanFlags,
+): RunOptions & { profile?: Profile; scale?: number; seed?: number; dataFile: string } {
+  return {
+    ...cliOptions(io, values["allow-remote"]),
+    profile: values.profile as Profile | undefined,
+    scale: values.scale,
+    seed: values.seed,
+    dataFile: values.data ?? "default",
+  };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { defineCommand } from "./command.ts";
-import { cliOptions, withRun, type CliContext } from "./context.ts";
+import { planOptions, withRun, type CliContext } from "./context.ts";
 import { ALLOW_REMOTE, DATA, HELP, JSON_FLAG, PROFILE, SCALE, SEED, VERBOSE } from "./flags.ts";
 import { EXIT_CODES } from "../core/errors.ts";
-import type { Profile } from "../plan/plan.ts";
 
 /** `db:reset`: recreate the schema, migrate, seed. */
 export default defineCommand({
@@ -39,11 +38,7 @@ export async function seedOrReset(
   context: CliContext,
 ): Promise<number> {
   const options = {
-    ...cliOptions(context.io, values["allow-remote"]),
-    profile: values.profile as Profile | undefined,
-    scale: values.scale,
-    seed: values.seed,
-    dataFile: values.data ?? "default",
+    ...planOptions(context.io, values),
     dryRun: values["dry-run"] ?? false,
     cache: true,
   };

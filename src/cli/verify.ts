@@ -1,8 +1,7 @@
 import { defineCommand } from "./command.ts";
-import { cliOptions, withRun } from "./context.ts";
+import { planOptions, withRun } from "./context.ts";
 import { ALLOW_REMOTE, DATA, HELP, JSON_FLAG, PROFILE, REGENERATE, SCALE, SEED, VERBOSE } from "./flags.ts";
 import { EXIT_CODES } from "../core/errors.ts";
-import type { Profile } from "../plan/plan.ts";
 
 /** `db:verify`: is the database exactly what that seed writes? */
 export default defineCommand({
@@ -22,13 +21,7 @@ export default defineCommand({
     help: HELP,
   },
   run: (values, context) => {
-    const options = {
-      ...cliOptions(context.io, values["allow-remote"]),
-      profile: values.profile as Profile | undefined,
-      scale: values.scale,
-      seed: values.seed,
-      dataFile: values.data ?? "default",
-    };
+    const options = planOptions(context.io, values);
     return withRun(context, "verify", options, async (run) => {
       const [{ verifyWith }, { formatVerify }] = await Promise.all([
         import("../api/verify.ts"),

@@ -135,6 +135,16 @@ export const ALL_TABLES: readonly Table[] = datamodel.models.map(toTable);
 /** The tables of seed data: what the seed cleans up and writes. */
 export const TABLES: readonly Table[] = ALL_TABLES.filter((t) => t.seeded);
 
+/**
+ * An empty list of rows for every seeded model (derived from the schema).
+ *
+ * @example
+ * emptyRows().Message.length; // 0
+ */
+export function emptyRows(): Rows {
+  return Object.fromEntries(TABLES.map((t) => [t.model, []])) as unknown as Rows;
+}
+
 const byModel = new Map<ModelName, Table>(ALL_TABLES.map((t) => [t.model, t]));
 
 /** The table of a model. */

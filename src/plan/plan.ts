@@ -1,4 +1,4 @@
-import { insertOrder, type ModelName, type RowOf, type Rows, type Table } from "../core/datamodel.ts";
+import { emptyRows, insertOrder, type ModelName, type RowOf, type Rows, type Table } from "../core/datamodel.ts";
 import { SeedError } from "../core/errors.ts";
 import { buildCanonical } from "./builders/canonical.ts";
 import { buildChannelMembers } from "./builders/channelMembers.ts";
@@ -68,20 +68,8 @@ export function checkPlanOptions(options: PlanOptions): Required<PlanOptions> {
  */
 export const SLICES_PER_CHUNK = 5;
 
-/** An empty set of rows for every model. */
-export function emptyRows(): Rows {
-  return {
-    User: [],
-    Channel: [],
-    ChannelMember: [],
-    Message: [],
-    Reaction: [],
-    File: [],
-    MessageRead: [],
-    UserSettings: [],
-    UserStatus: [],
-  };
-}
+// The plan's callers take emptyRows from here.
+export { emptyRows };
 
 /**
  * The rows of a plan in chunks, so that a large seed never holds all of them: first the

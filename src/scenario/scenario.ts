@@ -9,14 +9,14 @@ import {
   type CanonicalRows,
 } from "../plan/builders/canonical.ts";
 import { DAY, HOUR, MINUTE, WINDOW_END, at } from "../plan/builders/clock.ts";
+import { FILE_TYPES } from "../plan/builders/files.ts";
 import { REACTION_EMOJI } from "../plan/builders/reactions.ts";
 import { DEFAULT_SEED, emptyRows } from "../plan/plan.ts";
 import { Random, fakerFor } from "../plan/random.ts";
-import { RULES, type Violation } from "../plan/rules.ts";
+import { RULES, checkRules, type Violation } from "../plan/rules.ts";
 import { ulid } from "../plan/ulid.ts";
 import { validateRows } from "../plan/validate.ts";
 import { APP_VALIDATORS, FILE_LIMITS, checkAppValidators, dmChannelName } from "../plan/validators.ts";
-import { checkRules } from "../plan/rules.ts";
 import { castOf, replyText, rootText, type Conversation } from "./content.ts";
 import { assertBaseline, insertRows, lookupContext, type ScenarioDatabase } from "./database.ts";
 import {
@@ -96,12 +96,6 @@ const PLURAL: Record<Decl["kind"], string> = {
 /** Every generated timestamp of a scenario lies after this (two days before the seed's window ends), after its parents. */
 const SCENARIO_FROM = WINDOW_END - 2 * DAY;
 const SECOND = 1000;
-const FILE_TYPES = [
-  ["pdf", "application/pdf"],
-  ["png", "image/png"],
-  ["jpg", "image/jpeg"],
-  ["gif", "image/gif"],
-] as const;
 const CHANNEL_WORDS = [
   "launch",
   "release",
@@ -720,7 +714,7 @@ class Planner {
     const last = faker.person.lastName();
     const hex = faker.string.hexadecimal({ length: 24, casing: "lower", prefix: "" });
     const digits = faker.string.numeric({ length: 20, allowLeadingZeros: true });
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : SCENARIO_FROM + rng.int(0, 10 * MINUTE);
+    const createdAt = createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE));
     const id = ulid(createdAt, rng);
     const base = `${first}.${last}`
       .normalize("NFKD")
@@ -741,9 +735,8 @@ class Planner {
       createdAt: at(createdAt),
       updatedAt: at(deletedAt ?? createdAt),
       deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...withoutKeyAndTraits(options),
+      ...overrides(options, createdAt),
     };
-    row.createdAt = at(createdAt);
     this.usernames.add(row.username);
     this.record(handle, "User", row as unknown as Record<string, unknown>, place);
     const state: UserState = { id, username: row.username, createdAt, deleted: row.deletedAt != null, baseline: false };
@@ -817,7 +810,7 @@ class Planner {
     if (!creator) throw invalid(`${place}: a channel needs a creator: give it members or a creator`);
     if (!members.includes(creator)) members.unshift(creator);
     const parents = Math.max(SCENARIO_FROM, ...members.map((m) => m.createdAt));
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : parents + rng.int(SECOND, MINUTE);
+    const createdAt = createdAtOf(options, () => parents + rng.int(SECOND, MINUTE));
     const id = ulid(createdAt, rng);
     const suffix = rng
       .int(0, 36 ** 4 - 1)
@@ -842,9 +835,8 @@ class Planner {
       createdAt: at(createdAt),
       updatedAt: at(Math.max(createdAt, archivedAt ?? 0, deletedAt ?? 0)),
       deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...withoutKeyAndTraits(options, ["creator", "members", "archivedBy"]),
+      ...overrides(options, createdAt, ["creator", "members", "archivedBy"]),
     };
-    row.createdAt = at(createdAt);
     this.record(handle, "Channel", row as unknown as Record<string, unknown>, place);
     const state: ChannelState = {
       id,
@@ -902,10 +894,10 @@ class Planner {
     options: ChannelMemberOptions = {},
     handle?: AnyHandle,
   ): Member {
-    const joinedAt =
-      options.createdAt !== undefined
-        ? ms(options.createdAt)
-        : Math.max(channel.createdAt, user.createdAt) + rng.int(SECOND, 30 * SECOND);
+    const joinedAt = createdAtOf(
+      options,
+      () => Math.max(channel.createdAt, user.createdAt) + rng.int(SECOND, 30 * SECOND),
+    );
     const left = (options.traits ?? []).includes("left") ? joinedAt + HOUR : null;
     const row: RowOf<"ChannelMember"> = {
       id: ulid(joinedAt, rng),
@@ -915,9 +907,8 @@ class Planner {
       createdAt: at(joinedAt),
       updatedAt: at(left ?? joinedAt),
       deletedAt: left === null ? null : at(left),
-      ...withoutKeyAndTraits(options),
+      ...overrides(options, joinedAt),
     };
-    row.createdAt = at(joinedAt);
     this.record(handle, "ChannelMember", row as unknown as Record<string, unknown>, place);
     const member: Member = {
       userId: user.id,
@@ -989,10 +980,10 @@ class Planner {
     const parentsAt = root
       ? Math.max(root.lastReplyAt, author.joinedAt)
       : Math.max(SCENARIO_FROM, channel.createdAt, author.joinedAt);
-    const createdAt =
-      options.createdAt !== undefined
-        ? ms(options.createdAt)
-        : parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE));
+    const createdAt = createdAtOf(
+      options,
+      () => parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE)),
+    );
     const id = ulid(createdAt, rng);
     const cast = castOf(channel.members, author);
     // The last of a thread of two or more (`replies: n`) closes it; a reply declared on its own answers.
@@ -1020,9 +1011,8 @@ class Planner {
       createdAt: at(createdAt),
       updatedAt: at(Math.max(createdAt, traits.has("edited") ? editedAt : 0, deletedAt ?? 0)),
       deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...withoutKeyAndTraits(options, ["channel", "author", "replyTo", "replies", "reactions", "files"]),
+      ...overrides(options, createdAt, ["channel", "author", "replyTo", "replies", "reactions", "files"]),
     };
-    row.createdAt = at(createdAt);
     const label = key === place ? place : `"${key}"`;
     this.record(
       handle,
@@ -1080,10 +1070,10 @@ class Planner {
       user = { id: chosen.userId, joinedAt: chosen.joinedAt };
     }
     message.reacted.add(user.id);
-    const createdAt =
-      options.createdAt !== undefined
-        ? ms(options.createdAt)
-        : Math.max(ms(message.row.createdAt!), user.joinedAt) + rng.int(SECOND, 5 * MINUTE);
+    const createdAt = createdAtOf(
+      options,
+      () => Math.max(ms(message.row.createdAt!), user.joinedAt) + rng.int(SECOND, 5 * MINUTE),
+    );
     const row: RowOf<"Reaction"> = {
       id: ulid(createdAt, rng),
       messageId: message.row.id,
@@ -1091,9 +1081,8 @@ class Planner {
       emoji,
       createdAt: at(createdAt),
       updatedAt: at(createdAt),
-      ...withoutKeyAndTraits(options, ["message", "user"]),
+      ...overrides(options, createdAt, ["message", "user"]),
     };
-    row.createdAt = at(createdAt);
     this.record(
       handle,
       "Reaction",
@@ -1114,7 +1103,7 @@ class Planner {
     const [ext, type] = rng.pick(FILE_TYPES);
     const name = faker.system.commonFileName(ext);
     const userId = options.user ? this.users.get(options.user)!.id : message.row.userId;
-    const createdAt = options.createdAt !== undefined ? ms(options.createdAt) : ms(message.row.createdAt!);
+    const createdAt = createdAtOf(options, () => ms(message.row.createdAt!));
     const id = ulid(createdAt, rng);
     const size = BigInt(rng.int(512, FILE_LIMITS.maxBytes));
     const deletedAt = (options.traits ?? []).includes("deleted") ? createdAt + HOUR : null;
@@ -1129,9 +1118,8 @@ class Planner {
       createdAt: at(createdAt),
       updatedAt: at(deletedAt ?? createdAt),
       deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...withoutKeyAndTraits(options, ["message", "user"]),
+      ...overrides(options, createdAt, ["message", "user"]),
     };
-    row.createdAt = at(createdAt);
     this.record(handle, "File", row as unknown as Record<string, unknown>, `${place} (file on ${message.label})`);
   }
 
@@ -1139,10 +1127,10 @@ class Planner {
     const { rng } = this.stream(key);
     const message = this.messages.get(options.message)!;
     const user = this.users.get(options.user)!;
-    const createdAt =
-      options.createdAt !== undefined
-        ? ms(options.createdAt)
-        : Math.max(ms(message.row.createdAt!), user.createdAt) + rng.int(SECOND, 10 * MINUTE);
+    const createdAt = createdAtOf(
+      options,
+      () => Math.max(ms(message.row.createdAt!), user.createdAt) + rng.int(SECOND, 10 * MINUTE),
+    );
     const row: RowOf<"MessageRead"> = {
       id: ulid(createdAt, rng),
       userId: user.id,
@@ -1150,9 +1138,8 @@ class Planner {
       lastReadMessageId: message.row.id,
       createdAt: at(createdAt),
       updatedAt: at(createdAt),
-      ...withoutKeyAndTraits(options, ["message", "user"]),
+      ...overrides(options, createdAt, ["message", "user"]),
     };
-    row.createdAt = at(createdAt);
     this.record(
       handle,
       "MessageRead",
@@ -1190,6 +1177,19 @@ class Planner {
       `${lines.slice(0, 3).join("; ")}${lines.length > 3 ? ` and ${lines.length - 3} more` : ""}${hint}. Nothing was written`,
     );
   }
+}
+
+/** The row's creation time: the override's, else the default (drawn only then). */
+function createdAtOf(options: { readonly createdAt?: Date | string }, fallback: () => number): number {
+  return options.createdAt !== undefined ? ms(options.createdAt) : fallback();
+}
+
+/**
+ * A row's overrides on top of its defaults: the model's columns only (not the builder's own
+ * options), and `createdAt` as the Date its id encodes.
+ */
+function overrides(options: object, createdAt: number, extra: readonly string[] = []): Record<string, unknown> {
+  return { ...withoutKeyAndTraits(options, extra), createdAt: at(createdAt) };
 }
 
 /** Overrides without the builder's own options: the model's columns only. */

@@ -1,18 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { ALL_TABLES } from "../../src/core/datamodel.ts";
 import { APP_OBJECTS } from "../../src/db/appObjects.ts";
-import { startEmbedded } from "../../src/db/embedded.ts";
 import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
 import { APP_VALIDATORS, CHANNEL_NAME } from "../../src/plan/validators.ts";
 import { RollbackPool } from "../../src/testing/rollback.ts";
 import { useTestDatabase } from "../helpers/db.ts";
+import { withEmbeddedDatabase } from "../helpers/embedded.ts";
 
 const db = useTestDatabase("app_functions");
 const [testuser1, testuser2] = buildCanonical().users;
@@ -339,49 +336,36 @@ describe("the live-schema check", () => {
 
 describe("the app's functions and triggers on the embedded database (PGlite)", () => {
   it("syncs users, sets updated_at and keeps archived channels read-only there too", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "app-functions-"));
-    const embedded = await startEmbedded({ dir: join(dir, "pglite") });
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: embedded.url });
-      await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
-      const c = new pg.Client({ connectionString: embedded.url });
-      await c.connect();
-      try {
-        expect(
-          (
-            await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [
-              testuser1!.auth0Id,
-              testuser1!.email,
-              "testuser1",
-              "Test User 1",
-              null,
-            ])
-          ).id,
-        ).toBe(testuser1!.id);
-        const fresh = (
+    await withEmbeddedDatabase("app-functions", "minimal", async (c) => {
+      expect(
+        (
           await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [
-            "auth0|0123456789abcdef0123abcd",
-            "new@example.com",
-            "new",
-            "New",
+            testuser1!.auth0Id,
+            testuser1!.email,
+            "testuser1",
+            "Test User 1",
             null,
           ])
-        ).id;
-        expect(fresh).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-        const general = await one(
-          c,
-          `UPDATE channels SET archived_at = now(), archived_by = created_by WHERE name = 'general' RETURNING updated_at, now() AS now`,
-        );
-        expect(general.updated_at).toEqual(general.now);
-        await expect(c.query(`UPDATE channels SET description = 'x' WHERE name = 'general'`)).rejects.toThrow(
-          "Cannot modify archived channel",
-        );
-      } finally {
-        await c.end();
-      }
-    } finally {
-      await embedded.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+        ).id,
+      ).toBe(testuser1!.id);
+      const fresh = (
+        await one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5) AS id`, [
+          "auth0|0123456789abcdef0123abcd",
+          "new@example.com",
+          "new",
+          "New",
+          null,
+        ])
+      ).id;
+      expect(fresh).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+      const general = await one(
+        c,
+        `UPDATE channels SET archived_at = now(), archived_by = created_by WHERE name = 'general' RETURNING updated_at, now() AS now`,
+      );
+      expect(general.updated_at).toEqual(general.now);
+      await expect(c.query(`UPDATE channels SET description = 'x' WHERE name = 'general'`)).rejects.toThrow(
+        "Cannot modify archived channel",
+      );
+    });
   });
 });

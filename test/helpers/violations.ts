@@ -35,6 +35,24 @@ const channelType = (rows: Rows, channelId: string) => rows.Channel.find((c) => 
 const outsiderSql = (channel: string) =>
   `(SELECT u.id FROM users u WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = ${channel} AND m.user_id = u.id) ORDER BY u.id LIMIT 1)`;
 
+/** A row hanging off a message in a private channel (a reaction, a file) given to someone outside it. */
+function outsiderOnPrivateMessage(model: "Reaction" | "File", table: "reactions" | "files"): PlantedViolation {
+  return {
+    rows(rows) {
+      const row = first(
+        rows[model] as { id?: string; messageId: string; userId: string }[],
+        (r) => channelType(rows, channelOf(rows, r.messageId)) === "private",
+      );
+      row.userId = outsider(rows, channelOf(rows, row.messageId));
+      return row.id!;
+    },
+    sql: `WITH pick AS (SELECT r.id, ${outsiderSql("msg.channel_id")} AS outsider FROM ${table} r JOIN messages msg ON msg.id = r.message_id JOIN channels c ON c.id = msg.channel_id
+                         WHERE c.type = 'private' ORDER BY r.id LIMIT 1)
+          UPDATE ${table} x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id
+          RETURNING x.id`,
+  };
+}
+
 export const VIOLATIONS: Record<string, PlantedViolation> = {
   // A third member in a DM.
   "dm-two-members": {
@@ -130,17 +148,7 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
           RETURNING m.id`,
   },
   // A reaction in a private channel by someone outside it.
-  "reaction-user-sees-channel": {
-    rows(rows) {
-      const reaction = first(rows.Reaction, (r) => channelType(rows, channelOf(rows, r.messageId)) === "private");
-      reaction.userId = outsider(rows, channelOf(rows, reaction.messageId));
-      return reaction.id!;
-    },
-    sql: `WITH pick AS (SELECT r.id, ${outsiderSql("msg.channel_id")} AS outsider FROM reactions r JOIN messages msg ON msg.id = r.message_id JOIN channels c ON c.id = msg.channel_id
-                         WHERE c.type = 'private' ORDER BY r.id LIMIT 1)
-          UPDATE reactions x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id
-          RETURNING x.id`,
-  },
+  "reaction-user-sees-channel": outsiderOnPrivateMessage("Reaction", "reactions"),
   // A read marker pointing at a message of another (public) channel.
   "read-user-sees-channel": {
     rows(rows) {
@@ -156,17 +164,7 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
           RETURNING mr.id`,
   },
   // A file in a private channel uploaded by someone outside it.
-  "file-uploader-sees-channel": {
-    rows(rows) {
-      const file = first(rows.File, (f) => channelType(rows, channelOf(rows, f.messageId)) === "private");
-      file.userId = outsider(rows, channelOf(rows, file.messageId));
-      return file.id!;
-    },
-    sql: `WITH pick AS (SELECT f.id, ${outsiderSql("msg.channel_id")} AS outsider FROM files f JOIN messages msg ON msg.id = f.message_id JOIN channels c ON c.id = msg.channel_id
-                         WHERE c.type = 'private' ORDER BY f.id LIMIT 1)
-          UPDATE files x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id
-          RETURNING x.id`,
-  },
+  "file-uploader-sees-channel": outsiderOnPrivateMessage("File", "files"),
   // A muted channel its user does not belong to.
   "muted-channels-joined": {
     rows(rows) {

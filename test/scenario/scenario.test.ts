@@ -1,13 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateDatabase } from "../../src/api/reset.ts";
-import { seedDatabase } from "../../src/api/seed.ts";
-import { startEmbedded } from "../../src/db/embedded.ts";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
 import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { RULES } from "../../src/plan/rules.ts";
@@ -16,6 +10,7 @@ import { APP_VALIDATORS, CHANNEL_NAME, FILE_LIMITS } from "../../src/plan/valida
 import { scenario, SCENARIO_RULES, type Scenario } from "../../src/scenario/index.ts";
 import { RollbackPool } from "../../src/testing/rollback.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
+import { withEmbeddedDatabase } from "../helpers/embedded.ts";
 
 const db = useTestDatabase("scenario");
 const [testuser1, testuser2, testuser3] = buildCanonical().users;
@@ -398,28 +393,15 @@ describe("writing a scenario where the test already is", () => {
   });
 
   it("works on the embedded PGlite as on a server", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "scenario-pglite-"));
-    const embedded = await startEmbedded({ dir: join(dir, "pglite") });
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: embedded.url });
-      await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
-      const c = new pg.Client({ connectionString: embedded.url });
-      await c.connect();
-      try {
-        const { s, root } = privateThread();
-        const world = await s.create(c);
-        const { rows } = await c.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [
-          world.get(root).id,
-        ]);
-        expect(rows[0].n).toBe(5);
-        const again = privateThread();
-        expect(world.get(root)).toEqual(again.s.plan().get(again.root));
-      } finally {
-        await c.end();
-      }
-    } finally {
-      await embedded.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withEmbeddedDatabase("scenario-pglite", "minimal", async (c) => {
+      const { s, root } = privateThread();
+      const world = await s.create(c);
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [
+        world.get(root).id,
+      ]);
+      expect(rows[0].n).toBe(5);
+      const again = privateThread();
+      expect(world.get(root)).toEqual(again.s.plan().get(again.root));
+    });
   });
 });

@@ -337,8 +337,9 @@ const SETTINGS = [
 export function resolveSeedSettings(env: Env): SeedSettings {
   const out = {} as Record<(typeof SETTINGS)[number][1], number>;
   for (const [name, key, fallback] of SETTINGS) {
-    const raw = env[name]?.trim();
-    const seconds = raw === undefined || raw === "" ? fallback : Number(raw);
+    // An empty value (`SEED_LOCK_WAIT=` in a .env) means "not set", as for every other variable.
+    const raw = env[name]?.trim() || undefined;
+    const seconds = raw === undefined ? fallback : Number(raw);
     if (!Number.isFinite(seconds) || seconds < 0 || !/^\d+(\.\d+)?$/.test(raw ?? String(fallback))) {
       throw new SeedError(
         "INVALID_CONFIG",

@@ -217,6 +217,14 @@ describe("resolveSeedSettings", () => {
     ).toEqual({ lockWaitMs: 5_000, lockTimeoutMs: 250, statementTimeoutMs: 0 });
   });
 
+  it("takes an empty or blank value (`SEED_LOCK_WAIT=` in a .env) as not set", () => {
+    expect(resolveSeedSettings({ SEED_LOCK_WAIT: "", SEED_LOCK_TIMEOUT: "  ", SEED_STATEMENT_TIMEOUT: "" })).toEqual({
+      lockWaitMs: 60_000,
+      lockTimeoutMs: 10_000,
+      statementTimeoutMs: 600_000,
+    });
+  });
+
   it.each([
     ["SEED_LOCK_WAIT", "soon", 60],
     ["SEED_LOCK_TIMEOUT", "-1", 10],

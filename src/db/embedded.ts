@@ -7,6 +7,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { resolveDatabaseConfig, type DatabaseConfig, type Env } from "./config.ts";
 import { SeedError } from "../core/errors.ts";
+import { packageRoot } from "../core/paths.ts";
 
 /** Where the embedded database lives, relative to the project (git-ignored). */
 export const EMBEDDED_DIR = ".chatgenius/pglite";
@@ -50,6 +51,8 @@ export async function startEmbedded(options: {
   serving?: boolean;
   env?: Env;
   name?: string;
+  /** Start a new folder from the cluster files shipped with the package (default true; tests turn it off to reach initdb). */
+  bundledCluster?: boolean;
 }): Promise<Embedded> {
   const dir = resolve(options.dir);
   const lock = `${dir}.lock`;
@@ -66,7 +69,7 @@ export async function startEmbedded(options: {
       import("@electric-sql/pglite"),
       import("@electric-sql/pglite-socket"),
     ]);
-    db = await openOrCreate(PGlite, dir, options.env ?? process.env);
+    db = await openOrCreate(PGlite, dir, options.env ?? process.env, options.bundledCluster ?? true);
     server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
     await server.start();
     served.set(port, db);
@@ -101,50 +104,93 @@ export async function startEmbedded(options: {
 
 /**
  * Opens the data folder, or makes a new one. PGlite's initdb is the costliest thing a new
- * folder does (measured here: 5.8 s and a 900 MB peak, against 1.5 s and 370 MB for loading a
- * fresh cluster's files), so the first new folder's files, as initdb left them, are kept in the
- * user's cache (one per PGlite version, about 5 MB) and every later new folder starts from them.
- * SEED_CACHE=0 turns that off; any failure to read or keep them falls back to initdb.
+ * folder does (measured here: 2.8 s and a 630 MB peak for initdb alone, against about 1 s and
+ * 250 MB for loading a fresh cluster's files), so a new folder starts from such files: the
+ * ones kept in the user's cache, else the ones shipped with the package for the PGlite version
+ * it locks (assets/, made by `npm run make:pglite-cluster`), else initdb, whose files are then
+ * kept in the user's cache (one per PGlite version, about 5 MB) for every later new folder.
+ * SEED_CACHE=0 turns the user's cache off; any failure to read a file falls back to the next.
  */
 async function openOrCreate(
   PGlite: typeof import("@electric-sql/pglite").PGlite,
   dir: string,
   env: Env,
+  bundled: boolean,
 ): Promise<PGlite> {
   // PostgreSQL fills its shared memory at start: PGlite's default 128 MB of shared buffers put
   // 300 MB in the process before a row is read (and 0.15 s); a dev database fits in 16 MB.
   const startParams = [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`];
-  const fresh = !existsSync(join(dir, "PG_VERSION"));
-  const pristine = fresh ? pristineCluster(env) : null;
-  if (!pristine) return PGlite.create(dir, { startParams });
-  if (existsSync(pristine)) {
+  if (existsSync(join(dir, "PG_VERSION"))) return PGlite.create(dir, { startParams });
+  const kept = pristineCluster(env);
+  const shipped = bundled ? bundledCluster() : null;
+  for (const file of [kept, shipped]) {
+    if (!file || !existsSync(file)) continue;
     try {
-      return await PGlite.create(dir, { loadDataDir: new Blob([readFileSync(pristine)]), startParams });
+      return await PGlite.create(dir, { loadDataDir: new Blob([readFileSync(file)]), startParams });
     } catch {
-      // A damaged or foreign file: start the folder over with initdb, and keep its files anew.
+      // A damaged or foreign file: start the folder over from the next source.
       rmSync(dir, { recursive: true, force: true });
-      rmSync(pristine, { force: true });
+      if (file === kept) rmSync(file, { force: true });
     }
   }
   // initdb into memory, not the folder: PGlite's initdb into a folder runs it in a second
   // instance and copies its files over (770 against 630 MB here). The folder then starts from
   // those files, as every later new folder will.
-  let files: Buffer;
+  const files = await initdbFiles(PGlite);
+  if (kept) {
+    try {
+      mkdirSync(dirname(kept), { recursive: true });
+      const temp = `${kept}.tmp-${process.pid}`;
+      writeFileSync(temp, files);
+      renameSync(temp, kept);
+    } catch {
+      // Only a later new folder is slower for it.
+    }
+  }
+  return PGlite.create(dir, { loadDataDir: new Blob([files]), startParams });
+}
+
+/**
+ * A fresh cluster's files as PGlite's initdb leaves them (gzipped tar, PGlite's dumpDataDir),
+ * made in memory.
+ *
+ * @example
+ * writeFileSync("cluster.tar.gz", await initdbFiles(PGlite));
+ */
+export async function initdbFiles(PGlite: typeof import("@electric-sql/pglite").PGlite): Promise<Buffer> {
+  const startParams = [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`];
   const scratch = await PGlite.create({ startParams });
   try {
-    files = Buffer.from(await (await scratch.dumpDataDir("gzip")).arrayBuffer());
+    return Buffer.from(await (await scratch.dumpDataDir("gzip")).arrayBuffer());
   } finally {
     await scratch.close();
   }
+}
+
+/** `pglite-<version>-initdb.tar.gz` for the PGlite installed beside this package, or null. */
+function clusterFileName(): string | null {
   try {
-    mkdirSync(dirname(pristine), { recursive: true });
-    const temp = `${pristine}.tmp-${process.pid}`;
-    writeFileSync(temp, files);
-    renameSync(temp, pristine);
+    // PGlite does not export its package.json: find it above its entry point.
+    let folder = dirname(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));
+    while (!existsSync(join(folder, "package.json")) && dirname(folder) !== folder) folder = dirname(folder);
+    const { version } = JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { version: string };
+    return `pglite-${version}-initdb.tar.gz`;
   } catch {
-    // Only a later new folder is slower for it.
+    return null;
   }
-  return PGlite.create(dir, { loadDataDir: new Blob([files]), startParams });
+}
+
+/**
+ * The fresh cluster's files shipped with the package for the installed PGlite version
+ * (`assets/`), or null when there are none for it (another PGlite version: initdb then).
+ *
+ * @example
+ * bundledCluster(); // "/app/node_modules/chatgenius-seed/assets/pglite-0.5.14-initdb.tar.gz"
+ */
+export function bundledCluster(): string | null {
+  const name = clusterFileName();
+  const file = name ? join(packageRoot(), "assets", name) : null;
+  return file && existsSync(file) ? file : null;
 }
 
 /**
@@ -157,16 +203,8 @@ async function openOrCreate(
 export function pristineCluster(env: Env): string | null {
   if (env.SEED_CACHE?.trim() === "0") return null;
   const home = env.XDG_CACHE_HOME?.trim() || (env.HOME?.trim() ? join(env.HOME.trim(), ".cache") : "");
-  if (!home) return null;
-  try {
-    // PGlite does not export its package.json: find it above its entry point.
-    let folder = dirname(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));
-    while (!existsSync(join(folder, "package.json")) && dirname(folder) !== folder) folder = dirname(folder);
-    const { version } = JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { version: string };
-    return join(home, "chatgenius-seed", `pglite-${version}-initdb.tar.gz`);
-  } catch {
-    return null;
-  }
+  const name = clusterFileName();
+  return home && name ? join(home, "chatgenius-seed", name) : null;
 }
 
 /** The embedded database's shared buffers (see openOrCreate). */

@@ -415,7 +415,7 @@ export async function writeWithCopy(
 }
 
 /** Definitions of what dropConstraints dropped, to recreate exactly. */
-interface Deferred {
+export interface Deferred {
   keys: { table: string; name: string; def: string }[];
   indexes: { name: string; def: string }[];
   foreignKeys: { table: string; name: string; def: string }[];
@@ -426,9 +426,21 @@ interface Deferred {
  * indexes, as pg_restore loads: building an index once from the loaded rows costs a fraction
  * of maintaining it row by row (measured at scale 1000 on this machine: the load took 22 s
  * with the primary keys kept, 11 s without, and building them afterwards 7 s). A key another
- * table's foreign key depends on stays.
+ * table's foreign key depends on stays. Exported for the bench, whose server-alone limit loads
+ * the same way.
+ *
+ * @example
+ * await client.query("BEGIN");
+ * const deferred = await dropConstraints(client, insertOrder(), createEventLog(silentSink));
+ * // … COPY the rows …
+ * await restoreConstraints(client, deferred, createEventLog(silentSink));
+ * await client.query("COMMIT");
  */
-async function dropConstraints(client: pg.ClientBase, order: readonly Table[], log: EventLog): Promise<Deferred> {
+export async function dropConstraints(
+  client: pg.ClientBase,
+  order: readonly Table[],
+  log: EventLog,
+): Promise<Deferred> {
   const tables = order.map((t) => t.name);
   const seeded = `ANY(SELECT to_regclass(quote_ident(t)) FROM unnest($1::text[]) t)`;
   const foreignKeys = (
@@ -470,7 +482,14 @@ async function dropConstraints(client: pg.ClientBase, order: readonly Table[], l
   return { keys, indexes, foreignKeys };
 }
 
-async function restoreConstraints(client: pg.ClientBase, deferred: Deferred, log: EventLog): Promise<void> {
+/**
+ * Recreates what dropConstraints dropped: keys, then indexes, then foreign keys (validated
+ * against the loaded rows), in the caller's transaction.
+ *
+ * @example
+ * await restoreConstraints(client, deferred, createEventLog(silentSink));
+ */
+export async function restoreConstraints(client: pg.ClientBase, deferred: Deferred, log: EventLog): Promise<void> {
   const t = performance.now();
   // Index builds sort in memory: give this transaction room for it.
   await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);

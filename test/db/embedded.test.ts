@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
+  bundledCluster,
   EMBEDDED_DIR,
   isServerConfigured,
   pristineCluster,
@@ -47,15 +48,34 @@ describe("the embedded database (PGlite)", () => {
     ).toMatchObject({ identical: true });
   });
 
+  it("starts a new folder from the cluster files shipped for the installed PGlite, with no cache and no initdb", async () => {
+    const shipped = bundledCluster();
+    // Missing after a PGlite upgrade: `npm run make:pglite-cluster` writes the file for it.
+    expect(shipped, "assets/ has no cluster for the installed PGlite: run npm run make:pglite-cluster").not.toBeNull();
+    expect(shipped!.endsWith(pristineCluster({ HOME: "/" })!.split("/").pop()!)).toBe(true);
+    const cache = mkdtempSync(join(tmpdir(), "pristine-"));
+    const db = await startEmbedded({ dir: join(dir, "from-shipped"), env: { XDG_CACHE_HOME: cache } });
+    try {
+      await migrateDatabase({ env: {}, databaseUrl: db.url });
+      expect((await seedDatabase({ env: {}, databaseUrl: db.url, profile: "minimal" })).totalRows).toBe(15);
+    } finally {
+      await db.stop();
+    }
+    // Nothing was kept: initdb never ran.
+    expect(existsSync(join(cache, "chatgenius-seed"))).toBe(false);
+  });
+
   it("starts a new folder from the kept files of a fresh cluster, and from initdb when they are damaged or turned off", async () => {
     const cache = mkdtempSync(join(tmpdir(), "pristine-"));
+    // Without the shipped files, as with another PGlite version than the one they were made for.
     const env = { XDG_CACHE_HOME: cache };
-    await (await startEmbedded({ dir: join(dir, "new-1"), env })).stop();
+    const start = (name: string) => startEmbedded({ dir: join(dir, name), env, bundledCluster: false });
+    await (await start("new-1")).stop();
     const kept = join(cache, "chatgenius-seed");
     const [file] = readdirSync(kept);
     expect(file).toMatch(/^pglite-[\d.]+-initdb\.tar\.gz$/);
     // From the kept files: an empty cluster that takes the migrations and a seed.
-    const second = await startEmbedded({ dir: join(dir, "new-2"), env });
+    const second = await start("new-2");
     try {
       await migrateDatabase({ env: {}, databaseUrl: second.url });
       expect((await seedDatabase({ env: {}, databaseUrl: second.url, profile: "minimal" })).totalRows).toBe(15);
@@ -63,7 +83,7 @@ describe("the embedded database (PGlite)", () => {
       await second.stop();
     }
     writeFileSync(join(kept, file!), "damaged");
-    const third = await startEmbedded({ dir: join(dir, "new-3"), env });
+    const third = await start("new-3");
     try {
       await migrateDatabase({ env: {}, databaseUrl: third.url });
     } finally {

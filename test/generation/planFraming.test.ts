@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -218,4 +228,36 @@ describe("the plan cache file", () => {
     discarded.discard();
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it.runIf(process.platform === "linux")(
+    "says once that the plan is not kept when its trailer cannot be written",
+    async () => {
+      const dir = realpathSync(mkdtempSync(join(tmpdir(), "plan-framing-")));
+      const events: SeedLogEvent[] = [];
+      const recorder = recordPlan(
+        { dir, maxBytes: 1 << 30 },
+        KEY,
+        "copy",
+        createEventLog((e) => events.push(e)),
+      );
+      await drain(recorder.record(from(CHUNKS)));
+      // The temporary file's descriptor, closed under the recorder: writing the trailer fails (EBADF), as on a full disk.
+      const temp = join(dir, `${KEY.slice(0, 32)}.plan.tmp-`);
+      const fd = readdirSync("/proc/self/fd")
+        .map(Number)
+        .find((n) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${n}`).startsWith(temp);
+          } catch {
+            return false;
+          }
+        });
+      closeSync(fd!);
+      expect(recorder.commit(PRINTS)).toBeNull();
+      expect(events.map((e) => e.details)).toEqual([
+        { step: "cache", action: "skipped", message: expect.stringMatching(/^plan not cached: EBADF/) },
+      ]);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
 });

@@ -6,12 +6,13 @@ import {
   readFileSync,
   readlinkSync,
   realpathSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
@@ -43,6 +44,17 @@ const PRINTS: Record<string, RowPrintPart> = {
 };
 const TOTAL_ROWS = CHUNKS.flatMap((c) => c.tables).reduce((sum, t) => sum + t.rows, 0);
 
+const made: string[] = [];
+/** A new cache folder, removed after the file's tests (Stryker runs them once per mutant). */
+const tempDir = (): string => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "plan-framing-")));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of source) out.push(item);
@@ -54,7 +66,7 @@ async function* from(chunks: EncodedChunk[]) {
 
 /** A cache folder holding the two chunks recorded and committed; returns it and the events. */
 async function recorded(format: "copy" | "json" = "copy") {
-  const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+  const dir = tempDir();
   const cache = { dir, maxBytes: 1 << 30 };
   const events: SeedLogEvent[] = [];
   const recorder = recordPlan(
@@ -132,7 +144,7 @@ describe("the plan cache file", () => {
   });
 
   it("is not there when nothing was recorded", () => {
-    expect(openCachedPlan({ dir: mkdtempSync(join(tmpdir(), "plan-framing-")), maxBytes: 1 }, KEY, "copy")).toBeNull();
+    expect(openCachedPlan({ dir: tempDir(), maxBytes: 1 }, KEY, "copy")).toBeNull();
   });
 
   it.each([
@@ -171,7 +183,7 @@ describe("the plan cache file", () => {
   });
 
   it("reads back a part larger than a mebibyte, and a plan of no chunks", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+    const dir = tempDir();
     const cache = { dir, maxBytes: 1 << 30 };
     const big: EncodedChunk = {
       format: "copy",
@@ -205,7 +217,7 @@ describe("the plan cache file", () => {
   });
 
   it("keeps nothing when the run ends before the last chunk, or is discarded", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+    const dir = tempDir();
     const cache = { dir, maxBytes: 1 << 30 };
     const early = recordPlan(
       cache,
@@ -232,7 +244,7 @@ describe("the plan cache file", () => {
   it.runIf(process.platform === "linux")(
     "says once that the plan is not kept when its trailer cannot be written",
     async () => {
-      const dir = realpathSync(mkdtempSync(join(tmpdir(), "plan-framing-")));
+      const dir = tempDir();
       const events: SeedLogEvent[] = [];
       const recorder = recordPlan(
         { dir, maxBytes: 1 << 30 },

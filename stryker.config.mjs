@@ -4,37 +4,42 @@
 // Scope: the application rules' row checks (their SQL is proven against PostgreSQL by
 // test/write/integrity.test.ts instead), the guards and configuration parsing, and the plan
 // cache's framing and crc checks. README › "Mutation testing" lists the score and survivors.
-
-/** src/plan/rules.ts: canSee, each rule's `check`, indexRows, checkRules, time (not the SQL text). */
-const RULE_CHECKS = [
-  "38-40",
-  "49-55",
-  "64-66",
-  "73-78",
-  "85-87",
-  "94-96",
-  "103-105",
-  "112-117",
-  "124-126",
-  "134-139",
-  "147-152",
-  "157-183",
-];
+// What is mutated in a file is named by function (scripts/mutation-ranges.mjs turns the names
+// into line ranges when Stryker starts), so editing a file does not move the scope.
+import { mutationRanges } from "./scripts/mutation-ranges.mjs";
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.stryker.config.ts" },
   mutate: [
-    ...RULE_CHECKS.map((lines) => `src/plan/rules.ts:${lines}`),
+    // The rules' row checks, not their SQL text (nor their ids, texts and tables).
+    ...mutationRanges("src/plan/rules.ts", ["canSee", "check", "indexRows", "checkRules", "time"]),
     // The guards that need no connection (the database's own marker is tested in test/db/safety.test.ts).
-    "src/db/guard.ts:13-80",
+    ...mutationRanges("src/db/guard.ts", [
+      "assertNotProduction",
+      "environmentName",
+      "isLocalHost",
+      "guardTarget",
+      "guardRun",
+    ]),
     "src/db/config.ts",
     // The plan cache's settings (resolved with the run).
-    "src/api/run.ts:133-145",
-    // Framing and crc: the format constants, openCachedPlan, readTrailer, framesIntact, readChunks, and the recorder's frames and trailer.
-    "src/generation/planCache.ts:47-174",
-    "src/generation/planCache.ts:234-277",
+    ...mutationRanges("src/api/run.ts", ["resolvePlanCache"]),
+    // Framing and crc: the format constants, openCachedPlan, readTrailer, framesIntact, readChunks,
+    // and the recorder's frames (`record`) and trailer (`commit`).
+    ...mutationRanges("src/generation/planCache.ts", [
+      "FORMAT_VERSION",
+      "MAGIC",
+      "FRAME_HEADER",
+      "LAST_PART",
+      "openCachedPlan",
+      "readTrailer",
+      "framesIntact",
+      "readChunks",
+      "record",
+      "commit",
+    ]),
   ],
   coverageAnalysis: "perTest",
   concurrency: 2,

@@ -1,15 +1,18 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { isSeedError } from "../../src/core/errors.ts";
 import {
+  isServerConfigured,
   loadEnv,
   redact,
   resolveDatabaseConfig,
   resolveDatabaseUrl,
+  resolveEnvironment,
   resolveSeedSettings,
   runEnv,
+  SERVER_VARIABLES,
   secretsOf,
   withDatabase,
   type Env,
@@ -17,6 +20,17 @@ import {
 import { resolvePlanCache } from "../../src/api/run.ts";
 
 // How the configuration is read: pure functions of the environment, no server involved.
+const made: string[] = [];
+/** A new empty folder, removed after the file's tests (Stryker runs them once per mutant). */
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 const refusal = (f: () => unknown): string => {
   try {
     f();
@@ -70,6 +84,7 @@ describe("resolveDatabaseConfig from DATABASE_URL", () => {
     ["no database", "postgresql://localhost:5432", /^DATABASE_URL names no database: add it after the host/],
     ["an empty database", "postgresql://localhost:5432/", /names no database/],
     ["a path for a database", "postgresql://localhost/a/b", /names no database/],
+    ["a path for a database, without //", "postgresql:a/b?host=/tmp", /^DATABASE_URL names no database/],
     ["a fragment", "postgresql://localhost/db#x", /^DATABASE_URL has a '#' after its database name/],
     [
       "port 0",
@@ -96,6 +111,11 @@ describe("resolveDatabaseConfig from DATABASE_URL", () => {
       "'#' in the user name",
       "postgresql://us#er@localhost/db",
       /the user or password in DATABASE_URL contains '#', which a URL reads as the start of its fragment/,
+    ],
+    [
+      "a whole .env line for a URL (password still redacted)",
+      "DATABASE_URL=postgresql://u:s3cr3tpw#1@localhost/db",
+      /^DATABASE_URL is not a valid URL \(DATABASE_URL=postgresql:\/\/u:\*\*\*@localhost\/db\): use postgresql:/,
     ],
     [
       "not a URL, of another scheme (password still redacted)",
@@ -278,20 +298,20 @@ describe("resolvePlanCache", () => {
 
 describe("loadEnv and runEnv", () => {
   it("reads .env under the environment: variables already set win", () => {
-    const dir = mkdtempSync(join(tmpdir(), "config-env-"));
+    const dir = tempDir("config-env-");
     writeFileSync(join(dir, ".env"), "A=1\nB=2\n");
     writeFileSync(join(dir, "other.env"), "C=3\n");
     const env: Env = { B: "from env" };
     expect(loadEnv({ cwd: dir, env })).toEqual({ A: "1", B: "from env" });
     expect(loadEnv({ cwd: dir, env: {}, file: "other.env" })).toEqual({ C: "3" });
-    const none = mkdtempSync(join(tmpdir(), "config-env-"));
+    const none = tempDir("config-env-");
     const copy = loadEnv({ cwd: none, env });
     expect(copy).toEqual(env);
     expect(copy).not.toBe(env);
   });
 
   it("says which .env it cannot read", () => {
-    const dir = mkdtempSync(join(tmpdir(), "config-env-"));
+    const dir = tempDir("config-env-");
     mkdirSync(join(dir, ".env"));
     let error: unknown;
     try {
@@ -319,5 +339,143 @@ describe("loadEnv and runEnv", () => {
 
   it("gives prisma.config.ts the same URL as the seed", () => {
     expect(resolveDatabaseUrl({ PGDATABASE: "x", PGPASSWORD: "pw" })).toBe("postgresql://postgres:pw@localhost:5432/x");
+  });
+});
+
+describe(".env lines are checked before they are read", () => {
+  const dotEnv = (text: string, file = ".env") => {
+    const dir = tempDir("config-dotenv-");
+    mkdirSync(join(dir, "config"));
+    writeFileSync(join(dir, file), text);
+    return { cwd: dir, env: {}, file };
+  };
+
+  it("reads every form of NAME=value, quoted values over several lines too", () => {
+    const text = [
+      "# a comment",
+      "",
+      "NAME=value",
+      "  INDENTED=1",
+      "SPACED = 2",
+      "export EXPORTED=3",
+      'DQ="double"',
+      "SQ='single'",
+      "BQ=`back`",
+      'MULTI="two',
+      'lines"',
+      "TICKS=`two",
+      "lines`",
+      "EMPTY=",
+    ].join("\n");
+    expect(loadEnv(dotEnv(text))).toEqual({
+      NAME: "value",
+      INDENTED: "1",
+      SPACED: "2",
+      EXPORTED: "3",
+      DQ: "double",
+      SQ: "single",
+      BQ: "back",
+      MULTI: "two\nlines",
+      TICKS: "two\nlines",
+      EMPTY: "",
+    });
+  });
+
+  it("lets a line of spaces and an indented comment through", () => {
+    expect(loadEnv(dotEnv("   \n"))).toEqual({});
+    expect(loadEnv(dotEnv("  # an indented comment\n"))).toEqual({});
+  });
+
+  const refused = (options: { cwd: string; env: Env; file: string }) => refusal(() => loadEnv(options));
+
+  it("names the file and the line that is not NAME=value, trimmed, cut at 40 characters, password hidden", () => {
+    expect(refused(dotEnv("A=1\n9LIVES=1\n"))).toBe(
+      ".env line 2 is not NAME=value ('9LIVES=1'): fix it, or comment it out with #",
+    );
+    expect(refused(dotEnv("# x\n\n  DATABASE_URL postgresql://u:s3cr3tpw@h/d\n"))).toBe(
+      ".env line 3 is not NAME=value ('DATABASE_URL postgresql://u:***@h/d'): fix it, or comment it out with #",
+    );
+    expect(refused(dotEnv("this line is much longer than forty characters in all\n"))).toBe(
+      ".env line 1 is not NAME=value ('this line is much longer than forty char'): fix it, or comment it out with #",
+    );
+    // Another file is named as given, relative to cwd.
+    expect(refused(dotEnv("A B\n", "config/dev.env"))).toBe(
+      "config/dev.env line 1 is not NAME=value ('A B'): fix it, or comment it out with #",
+    );
+    // Old Mac line ends (a carriage return alone): parseEnv would run the lines together.
+    expect(refused(dotEnv("A=1\rB=2\n"))).toMatch(/^\.env line 1 is not NAME=value/);
+  });
+
+  it.each([
+    ['"', 'A=1\nURL="postgresql://x\nB=2\n', 2, "URL"],
+    ["'", "URL='postgresql://x\n", 1, "URL"],
+    ["`", "A=1\nB=2\nURL=`postgresql://x\n", 3, "URL"],
+    ['"', 'URL= "postgresql://x\n', 1, "URL"],
+    ["'", "NOTE='two\nlines'\n", 1, "NOTE"],
+  ])("refuses a %s quote that is never closed: %j", (quote, text, line, name) => {
+    expect(refused(dotEnv(text))).toBe(
+      `.env line ${line}: the value of ${name} opens a quote (${quote}) that is never closed: close it at the end of the value, or remove it`,
+    );
+  });
+});
+
+describe("isServerConfigured", () => {
+  it.each(SERVER_VARIABLES)("is true when %s is set", (name) => {
+    const cwd = tempDir("config-server-");
+    expect(isServerConfigured({ [name]: "x" }, cwd)).toBe(true);
+  });
+
+  it("is false with nothing set, or only blanks, and true with a .env file", () => {
+    const cwd = tempDir("config-server-");
+    expect(isServerConfigured({}, cwd)).toBe(false);
+    expect(isServerConfigured({ DATABASE_URL: "", PGHOST: "  ", NODE_ENV: "test" }, cwd)).toBe(false);
+    writeFileSync(join(cwd, ".env"), "");
+    expect(isServerConfigured({}, cwd)).toBe(true);
+  });
+});
+
+describe("resolveEnvironment", () => {
+  it("settles env (.env under it), target, secrets, server and settings (overrides given over them), each frozen", () => {
+    const cwd = tempDir("config-resolve-");
+    writeFileSync(join(cwd, ".env"), "PGDATABASE=from_file\nPGPASSWORD=filepw\nSEED_LOCK_WAIT=5\n");
+    const resolved = resolveEnvironment({
+      env: { PGUSER: "ann", PGDATABASE: "from_env", SEED_LOCK_TIMEOUT: "1" },
+      loadDotEnv: true,
+      cwd,
+      overrides: { statementTimeoutMs: 250, lockTimeoutMs: undefined },
+    });
+    expect(resolved).toEqual({
+      env: { PGUSER: "ann", PGDATABASE: "from_env", PGPASSWORD: "filepw", SEED_LOCK_WAIT: "5", SEED_LOCK_TIMEOUT: "1" },
+      secrets: ["filepw", "filepw"],
+      target: resolveDatabaseConfig({ PGUSER: "ann", PGDATABASE: "from_env", PGPASSWORD: "filepw" }),
+      serverConfigured: true,
+      settings: { lockWaitMs: 5_000, lockTimeoutMs: 1_000, statementTimeoutMs: 250 },
+    });
+    for (const part of [resolved.env, resolved.secrets, resolved.target, resolved.settings]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+  });
+
+  it("puts databaseUrl over DATABASE_URL, and reads no .env unless asked", () => {
+    const cwd = tempDir("config-resolve-");
+    const env: Env = { DATABASE_URL: "postgresql://a@127.0.0.1/x" };
+    expect(resolveEnvironment({ env, cwd }).env).toEqual(env);
+    expect(resolveEnvironment({ env, cwd }).serverConfigured).toBe(true);
+    expect(resolveEnvironment({ env: {}, cwd }).serverConfigured).toBe(false);
+    const over = resolveEnvironment({ env, cwd, databaseUrl: "postgresql://b:pw@127.0.0.1/y" });
+    expect(over.env).toEqual({ DATABASE_URL: "postgresql://b:pw@127.0.0.1/y" });
+    expect(over.target.database).toBe("y");
+    expect(over.secrets).toEqual(["pw", "pw"]);
+    expect(env.DATABASE_URL).toBe("postgresql://a@127.0.0.1/x");
+    writeFileSync(join(cwd, ".env"), "PGDATABASE=from_file\n");
+    expect(resolveEnvironment({ env: {}, cwd }).env).toEqual({});
+    expect(resolveEnvironment({ env: {}, cwd }).serverConfigured).toBe(true);
+    expect(resolveEnvironment({ env: {}, cwd, loadDotEnv: true }).target.database).toBe("from_file");
+  });
+
+  it("runs in the process's folder when given none", () => {
+    const here = resolveEnvironment({ env: {} });
+    expect(here.serverConfigured).toBe(isServerConfigured({}, process.cwd()));
+    expect(here.settings).toEqual(resolveSeedSettings({}));
   });
 });

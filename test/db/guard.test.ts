@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isSeedError } from "../../src/core/errors.ts";
-import { assertNotProduction, environmentName, guardTarget, isLocalHost } from "../../src/db/guard.ts";
+import { resolveDatabaseConfig } from "../../src/db/config.ts";
+import { assertNotProduction, environmentName, guardRun, guardTarget, isLocalHost } from "../../src/db/guard.ts";
 
 // The guards that run before any connection: pure functions of the environment.
 describe("assertNotProduction", () => {
@@ -114,5 +115,30 @@ describe("guardTarget", () => {
         ),
       ),
     ).toBeNull();
+  });
+});
+
+describe("guardRun", () => {
+  const local = resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@127.0.0.1/chat" });
+  const remote = resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@db.example.com/chat" });
+
+  it("gives its verdict: the environment, production refused or allowed, a remote host opted in to", () => {
+    expect(guardRun({ env: { APP_ENV: "Test" }, target: local })).toEqual({
+      environment: "test",
+      production: "refused",
+      remote: false,
+    });
+    expect(guardRun({ env: { NODE_ENV: "production" }, target: local }, { allowProduction: true })).toEqual({
+      environment: "production",
+      production: "allowed",
+      remote: false,
+    });
+    expect(guardRun({ env: { SEED_ALLOW_REMOTE: "1" }, target: remote })).toMatchObject({ remote: true });
+    expect(Object.isFrozen(guardRun({ env: {}, target: local }))).toBe(true);
+  });
+
+  it("refuses production and a remote host it was not told to allow", () => {
+    expect(() => guardRun({ env: { NODE_ENV: "production" }, target: local })).toThrow(/NODE_ENV is 'production'/);
+    expect(() => guardRun({ env: {}, target: remote }, { allowRemote: false })).toThrow(/not this machine/);
   });
 });

@@ -1,7 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
@@ -33,6 +44,17 @@ const PRINTS: Record<string, RowPrintPart> = {
 };
 const TOTAL_ROWS = CHUNKS.flatMap((c) => c.tables).reduce((sum, t) => sum + t.rows, 0);
 
+const made: string[] = [];
+/** A new cache folder, removed after the file's tests (Stryker runs them once per mutant). */
+const tempDir = (): string => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "plan-framing-")));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of source) out.push(item);
@@ -44,7 +66,7 @@ async function* from(chunks: EncodedChunk[]) {
 
 /** A cache folder holding the two chunks recorded and committed; returns it and the events. */
 async function recorded(format: "copy" | "json" = "copy") {
-  const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+  const dir = tempDir();
   const cache = { dir, maxBytes: 1 << 30 };
   const events: SeedLogEvent[] = [];
   const recorder = recordPlan(
@@ -122,7 +144,7 @@ describe("the plan cache file", () => {
   });
 
   it("is not there when nothing was recorded", () => {
-    expect(openCachedPlan({ dir: mkdtempSync(join(tmpdir(), "plan-framing-")), maxBytes: 1 }, KEY, "copy")).toBeNull();
+    expect(openCachedPlan({ dir: tempDir(), maxBytes: 1 }, KEY, "copy")).toBeNull();
   });
 
   it.each([
@@ -161,7 +183,7 @@ describe("the plan cache file", () => {
   });
 
   it("reads back a part larger than a mebibyte, and a plan of no chunks", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+    const dir = tempDir();
     const cache = { dir, maxBytes: 1 << 30 };
     const big: EncodedChunk = {
       format: "copy",
@@ -195,7 +217,7 @@ describe("the plan cache file", () => {
   });
 
   it("keeps nothing when the run ends before the last chunk, or is discarded", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "plan-framing-"));
+    const dir = tempDir();
     const cache = { dir, maxBytes: 1 << 30 };
     const early = recordPlan(
       cache,
@@ -218,4 +240,36 @@ describe("the plan cache file", () => {
     discarded.discard();
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it.runIf(process.platform === "linux")(
+    "says once that the plan is not kept when its trailer cannot be written",
+    async () => {
+      const dir = tempDir();
+      const events: SeedLogEvent[] = [];
+      const recorder = recordPlan(
+        { dir, maxBytes: 1 << 30 },
+        KEY,
+        "copy",
+        createEventLog((e) => events.push(e)),
+      );
+      await drain(recorder.record(from(CHUNKS)));
+      // The temporary file's descriptor, closed under the recorder: writing the trailer fails (EBADF), as on a full disk.
+      const temp = join(dir, `${KEY.slice(0, 32)}.plan.tmp-`);
+      const fd = readdirSync("/proc/self/fd")
+        .map(Number)
+        .find((n) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${n}`).startsWith(temp);
+          } catch {
+            return false;
+          }
+        });
+      closeSync(fd!);
+      expect(recorder.commit(PRINTS)).toBeNull();
+      expect(events.map((e) => e.details)).toEqual([
+        { step: "cache", action: "skipped", message: expect.stringMatching(/^plan not cached: EBADF/) },
+      ]);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
 });

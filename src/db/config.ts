@@ -62,20 +62,25 @@ export function loadEnv(options: { cwd?: string; env?: Env; file?: string } = {}
       { cause },
     );
   }
-  checkDotEnv(text, relative(cwd, file) || file);
-  return { ...parseEnv(text), ...env };
+  return { ...parseEnv(normalizeDotEnv(text, relative(cwd, file) || file)), ...env };
 }
 
 /**
  * Node's parseEnv accepts anything and turns a mistake into a strange value (an unclosed quote
  * becomes part of DATABASE_URL, reported later as an invalid URL): the mistake is named here,
- * where it is, instead.
+ * where it is, instead. Node 20's parseEnv also misnames the variable after a line of spaces
+ * or an indented comment (`\nB`, `# c\nB`) and after `export` with two spaces (` A`), so the
+ * variable silently goes missing: what it is given is each line as `NAME=value`, blank and
+ * comment lines emptied, the lines of a multi-line value untouched.
  */
-function checkDotEnv(text: string, shown: string): void {
+function normalizeDotEnv(text: string, shown: string): string {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    if (/^\s*(#.*)?$/.test(line)) continue;
+    if (/^\s*(#.*)?$/.test(line)) {
+      lines[i] = "";
+      continue;
+    }
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
     if (!match) {
       throw new SeedError(
@@ -84,6 +89,7 @@ function checkDotEnv(text: string, shown: string): void {
       );
     }
     const [, name, value] = match as unknown as [string, string, string];
+    lines[i] = `${name}=${value}`;
     const quote = value[0];
     if (quote !== '"' && quote !== "'" && quote !== "`") continue;
     if (value.indexOf(quote, 1) > 0) continue;
@@ -97,6 +103,7 @@ function checkDotEnv(text: string, shown: string): void {
     }
     i = closing;
   }
+  return lines.join("\n");
 }
 
 /**

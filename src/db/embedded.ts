@@ -12,19 +12,9 @@ import { packageRoot } from "../core/paths.ts";
 /** Where the embedded database lives, relative to the project (git-ignored). */
 export const EMBEDDED_DIR = ".chatgenius/pglite";
 
-/** The variables that mean "a server is configured": any of them, or a `.env` file. */
-export const SERVER_VARIABLES = ["DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"] as const;
-
-/**
- * True when the user configured a database: a server variable in the environment, or a `.env`
- * file. Only then is a server used; otherwise the commands use the embedded database.
- *
- * @example
- * if (!isServerConfigured(process.env, process.cwd())) console.log("embedded");
- */
-export function isServerConfigured(env: Env, cwd: string): boolean {
-  return SERVER_VARIABLES.some((name) => (env[name] ?? "").trim() !== "") || existsSync(resolve(cwd, ".env"));
-}
+// Where the choice between the embedded database and a server is made (config.ts), re-exported
+// for the callers that start the embedded one.
+export { isServerConfigured, SERVER_VARIABLES } from "./config.ts";
 
 /** A running embedded database, reachable over the PostgreSQL protocol on loopback. */
 export interface Embedded {

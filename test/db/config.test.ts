@@ -386,6 +386,15 @@ describe(".env lines are checked before they are read", () => {
     expect(loadEnv(dotEnv("  # an indented comment\n"))).toEqual({});
   });
 
+  it("keeps the name of a variable after a line of spaces, an indented comment or `export` with two spaces", () => {
+    // Node 20's parseEnv alone reads these as "\nB", "# c\nB" and " A": the variable would go missing.
+    expect(loadEnv(dotEnv("A=1\n   \nB=2\n"))).toEqual({ A: "1", B: "2" });
+    expect(loadEnv(dotEnv("A=1\n  # c\nB=2\n"))).toEqual({ A: "1", B: "2" });
+    expect(loadEnv(dotEnv("export  A=1\n\texport\tB=2\n"))).toEqual({ A: "1", B: "2" });
+    // A multi-line value keeps its own lines, blank or indented ones included.
+    expect(loadEnv(dotEnv('NOTE="one\n   \n  # two"\nC=3\n'))).toEqual({ NOTE: "one\n   \n  # two", C: "3" });
+  });
+
   const refused = (options: { cwd: string; env: Env; file: string }) => refusal(() => loadEnv(options));
 
   it("names the file and the line that is not NAME=value, trimmed, cut at 40 characters, password hidden", () => {

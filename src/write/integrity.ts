@@ -49,7 +49,11 @@ export const INTEGRITY_CHECKS: readonly IntegrityCheck[] = [
 ];
 
 /**
- * Runs every integrity check and returns one result per check.
+ * Runs every integrity check and returns one result per check, in the order given. Checks over
+ * the same rows (`SELECT a.id FROM <same tables> WHERE <own condition>`, such as the three
+ * thread rules, each a join of messages to their roots) run as one statement that reads those
+ * rows once and counts each condition apart: at scale 1000 the join costs more than the
+ * conditions.
  *
  * @example
  * const results = await runIntegrityChecks((sql) => tx.$queryRawUnsafe(sql));
@@ -59,19 +63,61 @@ export async function runIntegrityChecks(
   checks: readonly IntegrityCheck[] = INTEGRITY_CHECKS,
   proven: ReadonlyMap<string, string> = new Map(),
 ): Promise<IntegrityResult[]> {
-  const results: IntegrityResult[] = [];
-  for (const check of checks) {
-    const constraint = proven.get(check.id);
-    if (constraint) {
-      results.push({ id: check.id, text: check.text, violations: 0, examples: [], provenBy: constraint });
+  const found = new Map<string, { violations: number; examples: string[] }>();
+  for (const group of sameRows(checks.filter((c) => !proven.has(c.id)))) {
+    if (group.checks.length === 1) {
+      const check = group.checks[0]!;
+      const [row] = await query<{ n: number; examples: string[] | null }>(
+        `SELECT count(*)::int AS n, (array_agg(v.id ORDER BY v.id))[1:3] AS examples FROM (${check.sql}) v`,
+      );
+      found.set(check.id, { violations: row?.n ?? 0, examples: row?.examples ?? [] });
       continue;
     }
-    const [row] = await query<{ n: number; examples: string[] | null }>(
-      `SELECT count(*)::int AS n, (array_agg(v.id ORDER BY v.id))[1:3] AS examples FROM (${check.sql}) v`,
+    const { alias, from, conditions } = group;
+    const columns = conditions.map(
+      (c, i) =>
+        `count(*) FILTER (WHERE ${c})::int AS n${i}, (array_agg(${alias}.id ORDER BY ${alias}.id) FILTER (WHERE ${c}))[1:3] AS e${i}`,
     );
-    results.push({ id: check.id, text: check.text, violations: row?.n ?? 0, examples: row?.examples ?? [] });
+    const [row] = await query<Record<string, unknown>>(
+      `SELECT ${columns.join(", ")} FROM ${from} WHERE ${conditions.map((c) => `(${c})`).join(" OR ")}`,
+    );
+    group.checks.forEach((check, i) =>
+      found.set(check.id, {
+        violations: Number(row?.[`n${i}`] ?? 0),
+        examples: (row?.[`e${i}`] as string[] | null) ?? [],
+      }),
+    );
   }
-  return results;
+  return checks.map((check) => {
+    const constraint = proven.get(check.id);
+    if (constraint) return { id: check.id, text: check.text, violations: 0, examples: [], provenBy: constraint };
+    return { id: check.id, text: check.text, ...found.get(check.id)! };
+  });
+}
+
+/** `SELECT a.id FROM <tables> WHERE <condition>`, where <tables> holds no subquery. */
+const SHAPE = /^SELECT (\w+)\.id FROM ([^()]+?) WHERE (.+)$/s;
+
+/**
+ * Checks grouped by the rows they read (alias and FROM clause); others alone. A condition with
+ * a subquery stays alone: ORed with others, a NOT EXISTS could no longer be planned as an anti
+ * join and would run once per row.
+ */
+function sameRows(
+  checks: readonly IntegrityCheck[],
+): { checks: IntegrityCheck[]; alias: string; from: string; conditions: string[] }[] {
+  const groups = new Map<string, { checks: IntegrityCheck[]; alias: string; from: string; conditions: string[] }>();
+  for (const check of checks) {
+    const subquery = (check.sql.match(/\bSELECT\b/gi) ?? []).length > 1;
+    const shape = subquery ? null : SHAPE.exec(check.sql);
+    const key = shape ? `${shape[1]} ${shape[2]}` : `alone ${check.id}`;
+    let group = groups.get(key);
+    if (!group)
+      groups.set(key, (group = { checks: [], alias: shape?.[1] ?? "", from: shape?.[2] ?? "", conditions: [] }));
+    group.checks.push(check);
+    group.conditions.push(shape?.[3] ?? "");
+  }
+  return [...groups.values()];
 }
 
 /**

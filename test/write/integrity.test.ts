@@ -60,6 +60,24 @@ describe("each application rule's SQL check", () => {
     },
   );
 
+  it("counts each of the checks that share their rows apart, when all of them fail at once", async () => {
+    const thread = ["reply-same-channel", "reply-after-root", "root-not-reply"];
+    await client.query("BEGIN");
+    try {
+      const planted = new Map<string, string>();
+      for (const id of thread) planted.set(id, (await run<{ id: string }>(VIOLATIONS[id]!.sql))[0]!.id);
+      const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
+      expect(failing.map((r) => r.id)).toEqual(thread);
+      for (const result of failing) {
+        // Each names its own planted row (one plant may also break a neighbour's rule: counted there too).
+        expect(result.examples).toContain(planted.get(result.id));
+        expect(result.violations).toBe(result.examples.length);
+      }
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  });
+
   it("finds nothing in the seeded database (so a planted row is the only one found)", async () => {
     expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
     expect((await runIntegrityChecks(run)).map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));

@@ -81,12 +81,11 @@ export async function runIntegrityChecks(
     const [row] = await query<Record<string, unknown>>(
       `SELECT ${columns.join(", ")} FROM ${from} WHERE ${conditions.map((c) => `(${c})`).join(" OR ")}`,
     );
-    group.checks.forEach((check, i) =>
+    for (const [i, check] of group.checks.entries())
       found.set(check.id, {
         violations: Number(row?.[`n${i}`] ?? 0),
         examples: (row?.[`e${i}`] as string[] | null) ?? [],
-      }),
-    );
+      });
   }
   return checks.map((check) => {
     const constraint = proven.get(check.id);

@@ -151,6 +151,10 @@ class Tally {
     // The checks' plans look expensive to the planner on millions of rows, and compiling them
     // with JIT costs more than it saves: each runs once.
     await query(`SET LOCAL jit = off`);
+    // The checks hash-join messages against their channels and members: with the default 4 MB
+    // those joins spill to disk in batches (all checks at scale 1000: 3.1–3.5 s; with 64 MB,
+    // 2.3–2.7 s). Only this transaction's statements get it, and only until it ends.
+    await query(`SET LOCAL work_mem = '64MB'`);
     this.integrity = await runIntegrityChecks(query, INTEGRITY_CHECKS, await provenOrphanChecks(query));
     const [counts] = await query<Record<string, number>>(
       `SELECT ${this.order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`,

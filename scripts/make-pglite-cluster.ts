@@ -3,12 +3,13 @@
 // folder starts from instead of running PGlite's initdb (630 MB and about 3 s). Run it after
 // upgrading PGlite; test/db/embedded.test.ts fails until the file for the new version exists.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { initdbFiles, pristineCluster } from "../src/db/embedded.ts";
+import { clusterFileName, initdbFiles } from "../src/db/embedded.ts";
 import { packageRoot } from "../src/core/paths.ts";
 
-const name = basename(pristineCluster({ HOME: "/" })!);
+const name = clusterFileName();
+if (!name) throw new Error("cannot find the installed @electric-sql/pglite: run npm ci first");
 const dir = join(packageRoot(), "assets");
 mkdirSync(dir, { recursive: true });
 // One file: the one for the PGlite version installed now.

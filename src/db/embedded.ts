@@ -157,8 +157,14 @@ export async function initdbFiles(PGlite: typeof import("@electric-sql/pglite").
   }
 }
 
-/** `pglite-<version>-initdb.tar.gz` for the PGlite installed beside this package, or null. */
-function clusterFileName(): string | null {
+/**
+ * `pglite-<version>-initdb.tar.gz` for the PGlite installed beside this package, or null: the
+ * name of a fresh cluster's files, in the user's cache and in the package's assets/.
+ *
+ * @example
+ * clusterFileName(); // "pglite-0.5.14-initdb.tar.gz"
+ */
+export function clusterFileName(): string | null {
   try {
     // PGlite does not export its package.json: find it above its entry point.
     let folder = dirname(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));

@@ -72,17 +72,8 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
       }
     }
   }
-  const emails = new Set<string>();
+  out.push(...duplicateEmails(rows.User));
   for (const u of rows.User) {
-    const email = u.email.toLowerCase();
-    if (emails.has(email))
-      out.push({
-        rule: "email-unique-ci",
-        table: "users",
-        rowId: u.id,
-        detail: "email is not unique case-insensitively",
-      });
-    emails.add(email);
     if (!AUTH0_ID.test(u.auth0Id))
       out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
   }
@@ -221,18 +212,7 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
     }
   }
   const all = canonical ? appendRows(appendRows(emptyRows(), canonical), rows) : rows;
-  const emails = new Set<string>();
-  for (const u of all.User) {
-    const email = u.email.toLowerCase();
-    if (emails.has(email))
-      out.push({
-        rule: "email-unique-ci",
-        table: "users",
-        rowId: u.id,
-        detail: "email is not unique case-insensitively",
-      });
-    emails.add(email);
-  }
+  out.push(...duplicateEmails(all.User));
   for (const u of rows.User)
     if (!AUTH0_ID.test(u.auth0Id))
       out.push({ rule: "auth0-id", table: "users", rowId: u.id, detail: "auth0_id is not <connection>|<id>" });
@@ -296,4 +276,22 @@ export function assertValidAddedRows(
   context.User.push(...referenced.users.filter((u) => !addedIds.has(u.id)));
   context.Channel.push(...referenced.channels);
   throwViolations(validateRows(context).filter((v) => own.has(v.rowId)));
+}
+
+/** Users whose email another user before them already has, compared case-insensitively. */
+function duplicateEmails(users: readonly { id: string; email: string }[]): Violation[] {
+  const seen = new Set<string>();
+  const out: Violation[] = [];
+  for (const u of users) {
+    const email = u.email.toLowerCase();
+    if (seen.has(email))
+      out.push({
+        rule: "email-unique-ci",
+        table: "users",
+        rowId: u.id,
+        detail: "email is not unique case-insensitively",
+      });
+    seen.add(email);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { insertOrder, tableOf, type ModelName, type RowOf } from "../core/datamodel.ts";
+import { insertOrder, tableOf, type ModelName, type RowOf, type Rows } from "../core/datamodel.ts";
 import * as ENUMS from "../generated/prisma/enums.ts";
 import { SeedError } from "../core/errors.ts";
 import {
@@ -518,6 +518,8 @@ class Planner {
   private readonly baselineUsers = new Set<string>();
   private readonly baselineChannels = new Set<string>();
   private readonly contextRows = emptyRows();
+  /** Where an existing row that the scenario touches is named in it (`channel "general"`), by id. */
+  private readonly contextPlaces = new Map<string, string>();
   private canonicalUsers?: UserState[];
   private general?: ChannelState;
   private defaultChannel?: ChannelState;
@@ -591,6 +593,7 @@ class Planner {
           baseline: true,
         });
         this.byPlace.set(handle, { model: "User", row: (found.row ?? found) as unknown as Record<string, unknown> });
+        this.contextPlaces.set(found.id, decl.place);
         this.contextRows.User.push({
           id: found.id,
           auth0Id: "",
@@ -627,6 +630,7 @@ class Planner {
           label: `#${found.name}`,
         });
         this.byPlace.set(handle, { model: "Channel", row: (found.row ?? found) as unknown as Record<string, unknown> });
+        this.contextPlaces.set(found.id, decl.place);
         this.contextRows.Channel.push({
           id: found.id,
           name: found.name,
@@ -685,8 +689,11 @@ class Planner {
 
   /** A membership the database holds, and its user, for the rules (never written). */
   private contextMember(channelId: string, m: ExistingMember): void {
+    const id = `${channelId}:${m.userId}`;
+    const channel = this.contextPlaces.get(channelId);
+    if (channel) this.contextPlaces.set(id, `${m.username}'s membership of ${channel}`);
     this.contextRows.ChannelMember.push({
-      id: `${channelId}:${m.userId}`,
+      id,
       channelId,
       userId: m.userId,
       role: m.role,
@@ -941,6 +948,11 @@ class Planner {
       this.byPlace.set(handle, { model: "ChannelMember", row: existing.row as unknown as Record<string, unknown> });
       return;
     }
+    // A second live membership of one user in one channel is a state the app never makes.
+    if (this.contextRows.ChannelMember.some((m) => m.channelId === channel.id && m.userId === user.id && !m.deletedAt))
+      throw invalid(
+        `${place}: ${user.username} is already a member of ${channel.label} in the database, and a scenario does not change existing rows: drop this channelMember(), or declare a new channel`,
+      );
     this.join(channel, user, place, options.role ?? "member", rng, options, handle);
   }
 
@@ -1148,26 +1160,53 @@ class Planner {
     );
   }
 
+  /**
+   * A row's place in the scenario; for an existing row, its name and the scenario's rows that
+   * reference it, which are what broke its rule.
+   */
+  private placeOf(rowId: string): string {
+    const own = this.places.get(rowId);
+    if (own !== undefined) return own;
+    const touching: string[] = [];
+    for (const list of Object.values(this.rows) as Record<string, unknown>[][])
+      for (const row of list)
+        if (row.id !== rowId && Object.values(row).includes(rowId)) touching.push(this.places.get(String(row.id))!);
+    const existing = `${this.contextPlaces.get(rowId)} (existing)`;
+    return touching.length === 0 ? existing : `${existing} with ${touching.join(", ")}`;
+  }
+
   // ---- rules ------------------------------------------------------------------------------
 
-  /** Every rule, validator and key the scenario's rows must keep; what `allow` does not name fails here. */
+  /**
+   * Every rule, validator and key the scenario's rows must keep, checked over those rows together
+   * with the existing rows they touch (an existing channel and its members, an existing user):
+   * a violation is the scenario's when it is on one of its rows, or on an existing row that keeps
+   * the rule without the scenario (a third member joined into an existing DM). What `allow` does
+   * not name fails here.
+   */
   private check(): void {
     const merged = emptyRows();
     for (const table of insertOrder()) {
       const model = table.model;
       (merged[model] as unknown[]).push(...(this.contextRows[model] as unknown[]), ...(this.rows[model] as unknown[]));
     }
-    const ours = (v: Violation) => this.places.has(v.rowId);
-    const violations = [
-      ...validateRows(merged).filter((v) => v.rule !== "past-window"),
-      ...checkRules(merged),
-      ...checkAppValidators(this.rows),
-    ].filter((v) => ours(v) && !this.allow.has(v.rule));
+    const ruleViolations = (rows: Rows) => [
+      ...validateRows(rows).filter((v) => v.rule !== "past-window"),
+      ...checkRules(rows),
+    ];
+    const keyOf = (v: Violation) => `${v.rowId}:${v.rule}`;
+    // What the database already breaks on its own is not the scenario's doing.
+    const already = new Set(ruleViolations(this.contextRows).map(keyOf));
+    const ours = (v: Violation) =>
+      this.places.has(v.rowId) || (this.contextPlaces.has(v.rowId) && !already.has(keyOf(v)));
+    const violations = [...ruleViolations(merged), ...checkAppValidators(this.rows)].filter(
+      (v) => ours(v) && !this.allow.has(v.rule),
+    );
     if (violations.length === 0) return;
     const seen = new Set<string>();
     const lines = violations
-      .filter((v) => !seen.has(`${v.rowId}:${v.rule}`) && seen.add(`${v.rowId}:${v.rule}`))
-      .map((v) => `${this.places.get(v.rowId)}: ${v.rule}${v.detail ? ` (${v.detail})` : ""}`);
+      .filter((v) => !seen.has(keyOf(v)) && seen.add(keyOf(v)))
+      .map((v) => `${this.placeOf(v.rowId)}: ${v.rule}${v.detail ? ` (${v.detail})` : ""}`);
     const rules = unique(violations.map((v) => v.rule)).filter((r) => SCENARIO_RULES.includes(r));
     const hint =
       rules.length > 0

@@ -3,6 +3,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
+import { TABLES } from "../../src/core/datamodel.ts";
 import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
@@ -402,6 +403,148 @@ describe("writing a scenario where the test already is", () => {
       expect(rows[0].n).toBe(5);
       const again = privateThread();
       expect(world.get(root)).toEqual(again.s.plan().get(again.root));
+    });
+  });
+});
+
+describe("a scenario never breaks a rule through rows that already exist", () => {
+  /** Row counts of every seeded table, read inside the test's own transaction. */
+  async function counts(c: pg.Client): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const table of TABLES)
+      out[table.name] = (await c.query(`SELECT count(*)::int AS n FROM "${table.name}"`)).rows[0].n;
+    return out;
+  }
+
+  /** A live DM of the seeded database and one live user who is not in it. */
+  async function dmAndOutsider(c: pg.Client): Promise<{ dm: string; members: string[]; outsider: string }> {
+    const { rows } = await c.query(
+      `SELECT c.name, array_agg(u.username ORDER BY u.username) AS members FROM channels c
+         JOIN channel_members m ON m.channel_id = c.id AND m.deleted_at IS NULL JOIN users u ON u.id = m.user_id
+        WHERE c.type = 'dm' AND c.deleted_at IS NULL GROUP BY c.id, c.name ORDER BY c.id LIMIT 1`,
+    );
+    const { name, members } = rows[0];
+    const other = await c.query(
+      `SELECT username FROM users WHERE deleted_at IS NULL AND NOT (username = ANY($1)) ORDER BY id LIMIT 1`,
+      [members],
+    );
+    return { dm: name, members, outsider: other.rows[0].username };
+  }
+
+  /** A live private channel of the seeded database and one of its live members. */
+  async function privateChannel(c: pg.Client): Promise<{ name: string; member: string }> {
+    const { rows } = await c.query(
+      `SELECT c.name, u.username FROM channels c JOIN channel_members m ON m.channel_id = c.id AND m.deleted_at IS NULL
+         JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
+        WHERE c.type = 'private' AND c.deleted_at IS NULL AND c.archived_at IS NULL ORDER BY c.id, u.id LIMIT 1`,
+    );
+    return { name: rows[0].name, member: rows[0].username };
+  }
+
+  /** Each rule an existing row can take part in, broken through existing rows only as far as a scenario can. */
+  const breaking: Record<string, (s: Scenario, c: pg.Client) => Promise<void>> = {
+    "dm-two-members (a new user joins an existing DM)": async (s, c) => {
+      const { dm } = await dmAndOutsider(c);
+      s.channelMember(s.existingChannel(dm), s.user());
+    },
+    "dm-two-members (an existing user joins an existing DM)": async (s, c) => {
+      const { dm, outsider } = await dmAndOutsider(c);
+      s.channelMember(s.existingChannel(dm), s.existingUser(outsider));
+    },
+    "dm-owner-is-creator (an owner joins an existing DM)": async (s, c) => {
+      const { dm } = await dmAndOutsider(c);
+      s.channelMember(s.existingChannel(dm), s.user(), { role: "owner" });
+    },
+    "author-is-member (a new user posts into an existing private channel)": async (s, c) => {
+      const { name } = await privateChannel(c);
+      s.message({ channel: s.existingChannel(name), author: s.user() });
+    },
+    "author-is-member (an existing member who left posts)": async (s, c) => {
+      const { name, member } = await privateChannel(c);
+      await c.query(
+        `UPDATE channel_members SET deleted_at = now() WHERE channel_id = (SELECT id FROM channels WHERE name = $1 AND deleted_at IS NULL)
+            AND user_id = (SELECT id FROM users WHERE username = $2 AND deleted_at IS NULL)`,
+        [name, member],
+      );
+      s.message({ channel: s.existingChannel(name), author: s.existingUser(member) });
+    },
+    "reaction-user-sees-channel (on a new message in an existing private channel)": async (s, c) => {
+      const { name } = await privateChannel(c);
+      s.reaction({ message: s.message({ channel: s.existingChannel(name) }), user: s.user() });
+    },
+    "read-user-sees-channel (a marker in an existing private channel)": async (s, c) => {
+      const { name } = await privateChannel(c);
+      s.messageRead({ message: s.message({ channel: s.existingChannel(name) }), user: s.user() });
+    },
+    "file-uploader-sees-channel (a file in an existing private channel)": async (s, c) => {
+      const { name } = await privateChannel(c);
+      s.file({ message: s.message({ channel: s.existingChannel(name) }), user: s.user() });
+    },
+    "muted-channels-joined (a new user mutes an existing private channel)": async (s, c) => {
+      const { name } = await privateChannel(c);
+      s.userSettings(s.user(), { mutedChannels: [s.existingChannel(name)] });
+    },
+  };
+
+  it.each(Object.keys(breaking))("refuses %s before any write, naming the rule and the place", async (name) => {
+    const rule = name.split(" ")[0]!;
+    await inRollback(async (c) => {
+      const s = scenario();
+      await breaking[name]!(s, c);
+      const before = await counts(c);
+      await expect(s.create(c)).rejects.toMatchObject({
+        name: "SeedError",
+        code: "INVALID_SCENARIO",
+        message: expect.stringMatching(new RegExp(`: ${rule} \\(.*allow: \\[.*"${rule}".*Nothing was written$`)),
+      });
+      expect(await counts(c)).toEqual(before);
+      // A third member who is also an owner breaks both DM rules: allow lets each through only when named.
+      const alsoBroken = rule === "dm-owner-is-creator" ? ["dm-two-members"] : [];
+      const allowed = scenario({ allow: [rule, ...alsoBroken] });
+      await breaking[name]!(allowed, c);
+      await expect(allowed.planOn(c)).resolves.toBeDefined();
+    });
+  });
+
+  it("names the existing row and the scenario's rows that broke it", async () => {
+    await inRollback(async (c) => {
+      const { dm } = await dmAndOutsider(c);
+      const s = scenario();
+      s.channelMember(s.existingChannel(dm), s.user({ key: "third" }), { key: "joins" });
+      await expect(s.create(c)).rejects.toThrow(
+        `scenario: channel "${dm}" (existing) with channelMembers[0]: dm-two-members (A dm channel has exactly two members)`,
+      );
+    });
+  });
+
+  it("refuses a second live membership of a user who is already a member", async () => {
+    await inRollback(async (c) => {
+      const { name, member } = await privateChannel(c);
+      const before = await counts(c);
+      const s = scenario();
+      s.channelMember(s.existingChannel(name), s.existingUser(member));
+      await expect(s.create(c)).rejects.toMatchObject({
+        code: "INVALID_SCENARIO",
+        message: expect.stringContaining(`${member} is already a member of #${name} in the database`),
+      });
+      expect(await counts(c)).toEqual(before);
+    });
+  });
+
+  it("does not blame a scenario for what the database already breaks on its own", async () => {
+    await inRollback(async (c) => {
+      const { dm, members, outsider } = await dmAndOutsider(c);
+      // The database already holds a DM with three members; a scenario that only posts there is not refused for it.
+      await c.query(
+        `INSERT INTO channel_members (id, channel_id, user_id, role, created_at, updated_at)
+         SELECT '01JZZZZZZZZZZZZZZZZZZZZZZZ', c.id, u.id, 'member', now(), now() FROM channels c, users u WHERE c.name = $1 AND c.deleted_at IS NULL AND u.username = $2`,
+        [dm, outsider],
+      );
+      const s = scenario();
+      const m = s.message({ channel: s.existingChannel(dm), author: s.existingUser(members[0]!) });
+      const world = await s.create(c);
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM messages WHERE id = $1`, [world.get(m).id]);
+      expect(rows[0].n).toBe(1);
     });
   });
 });

@@ -7,12 +7,12 @@ import { insertOrder } from "../src/core/datamodel.ts";
 import { planChunks, SLICES_PER_CHUNK } from "../src/plan/plan.ts";
 import { type ChunkTiming, validatedChunks } from "../src/plan/validate.ts";
 import { encodeChunk } from "../src/write/copy.ts";
-import { RowPrint } from "../src/write/rowPrint.ts";
+import { TableFingerprint } from "../src/write/fingerprint.ts";
 
 const scale = Number(process.argv[2] ?? 200);
 const slicesPerChunk = Number(process.argv[3] ?? SLICES_PER_CHUNK);
 const timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
-const prints = new Map(insertOrder().map((t) => [t.name, new RowPrint(t)]));
+const prints = new Map(insertOrder().map((t) => [t.name, new TableFingerprint(t)]));
 let rows = 0;
 let hashMs = 0;
 const started = performance.now();
@@ -23,7 +23,7 @@ for (const chunk of validatedChunks(planChunks({ scale }, slicesPerChunk), timin
   t = performance.now();
   for (const part of encoded.tables) {
     rows += part.rows;
-    if (part.printable) prints.get(part.name)!.addCopyLines(part.data);
+    if (part.fingerprintFromCopy) prints.get(part.name)!.addCopyLines(part.data);
   }
   hashMs += performance.now() - t;
 }

@@ -26,7 +26,7 @@ import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/write
 import {
   openCachedPlan,
   planKey,
-  printsWithout,
+  fingerprintsWithout,
   recordPlan,
   type CachedPlan,
   type PlanRecorder,
@@ -276,7 +276,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         fill(summary, result);
         fingerprints = result.fingerprints;
         // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
-        recorder?.commit(printsWithout(result.prints, local?.rows));
+        recorder?.commit(fingerprintsWithout(result.streamedFingerprints, local?.rows));
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);

@@ -20,7 +20,7 @@ import { insertOrder, type Rows } from "../core/datamodel.ts";
 import type { EventLog } from "../core/log.ts";
 import type { PlanOptions } from "../plan/plan.ts";
 import type { BulkFormat, EncodedChunk } from "../write/copy.ts";
-import { RowPrint, type RowPrintPart } from "../write/rowPrint.ts";
+import { TableFingerprint, type TableFingerprintPart } from "../write/fingerprint.ts";
 
 /**
  * Where large plans are kept once built, and how much of the disk they may take. A plan is
@@ -67,7 +67,7 @@ function fakerVersion(): string {
 }
 
 /** Bumped whenever the file layout below changes. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 const MAGIC = Buffer.from("CGPLAN01");
 /** Each part of a chunk: table index, last-part flag, rows, byte length, crc32 of the bytes. */
 const FRAME_HEADER = 16;
@@ -81,7 +81,7 @@ interface Trailer {
   rows: number;
   chunks: number;
   /** Each table's fingerprint sums, as the writer computed them from the stream. */
-  prints: Record<string, RowPrintPart>;
+  fingerprints: Record<string, TableFingerprintPart>;
 }
 
 /** A stored plan, checked whole and ready to stream. */
@@ -201,9 +201,9 @@ async function* readChunks(fd: number, trailer: Trailer, end: number): AsyncGene
     readSync(fd, data, 0, length, at + FRAME_HEADER);
     at += FRAME_HEADER + length;
     const name = order[header[0]!]!.name;
-    const print = seen.has(name) ? undefined : trailer.prints[name];
+    const fingerprint = seen.has(name) ? undefined : trailer.fingerprints[name];
     seen.add(name);
-    tables.push({ name, rows: header.readUInt32LE(4), data, ...(print ? { print } : {}) });
+    tables.push({ name, rows: header.readUInt32LE(4), data, ...(fingerprint ? { fingerprint } : {}) });
     if (header[1]! & LAST_PART) {
       yield { format: trailer.format, tables };
       tables = [];
@@ -216,7 +216,7 @@ export interface PlanRecorder {
   /** Passes every chunk on unchanged, writing a copy of it to the cache file. */
   record(source: AsyncIterable<EncodedChunk>): AsyncGenerator<EncodedChunk>;
   /** Completes the file with the tables' fingerprints and puts it in place; returns its size, or null when nothing was kept. */
-  commit(prints: Record<string, RowPrintPart>): number | null;
+  commit(fingerprints: Record<string, TableFingerprintPart>): number | null;
   /** Removes the unfinished file (a failed or interrupted run). */
   discard(): void;
 }
@@ -290,12 +290,12 @@ export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, lo
       }
       complete = true;
     },
-    commit(prints) {
+    commit(fingerprints) {
       if (fd === null || !complete) {
         stop(null);
         return null;
       }
-      const trailer: Trailer = { version: FORMAT_VERSION, key, format, rows, chunks, prints };
+      const trailer: Trailer = { version: FORMAT_VERSION, key, format, rows, chunks, fingerprints };
       const json = Buffer.from(JSON.stringify(trailer));
       const tail = Buffer.alloc(4);
       tail.writeUInt32LE(json.length, 0);
@@ -362,18 +362,18 @@ export function trimPlanCache(cache: PlanCache, keep?: string): void {
  * so taking a row's part away leaves exactly the rest's.
  *
  * @example
- * recorder.commit(printsWithout(result.prints, local.rows));
+ * recorder.commit(fingerprintsWithout(result.fingerprints, local.rows));
  */
-export function printsWithout(
-  prints: Record<string, RowPrintPart>,
+export function fingerprintsWithout(
+  fingerprints: Record<string, TableFingerprintPart>,
   rows: Rows | undefined,
-): Record<string, RowPrintPart> {
-  if (!rows) return prints;
-  const out: Record<string, RowPrintPart> = {};
+): Record<string, TableFingerprintPart> {
+  if (!rows) return fingerprints;
+  const out: Record<string, TableFingerprintPart> = {};
   for (const table of insertOrder()) {
-    const total = prints[table.name];
+    const total = fingerprints[table.name];
     if (!total) continue;
-    const local = new RowPrint(table);
+    const local = new TableFingerprint(table);
     for (const row of rows[table.model] as unknown as Record<string, unknown>[]) local.add(row);
     const part = local.part();
     out[table.name] = {

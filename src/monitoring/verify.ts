@@ -3,7 +3,7 @@ import type { DatabaseConfig } from "../db/config.ts";
 import { encodeChunk, copyInto, insertJson } from "../write/copy.ts";
 import { TABLES, type Table } from "../core/datamodel.ts";
 import { connect, ident } from "../db/connection.ts";
-import { tableFingerprints } from "../write/fingerprints.ts";
+import { tableFingerprints } from "../write/fingerprint.ts";
 import type { QueryRunner } from "../write/integrity.ts";
 import type { ResolvedLocal } from "../plan/localSeed.ts";
 import { planChunks, type PlanOptions } from "../plan/plan.ts";

@@ -4,7 +4,8 @@ import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { insertOrder, selfReferences, waves, type Rows, type Table } from "../core/datamodel.ts";
-import { quoteRecordField, renderersOf, RowPrint, type RowPrintPart } from "./rowPrint.ts";
+import { TableFingerprint, type TableFingerprintPart } from "./fingerprint.ts";
+import { quoteRecordField, renderersOf } from "./pgText.ts";
 import { ident } from "../db/connection.ts";
 import { servedHere } from "../db/embedded.ts";
 
@@ -16,9 +17,13 @@ import { servedHere } from "../db/embedded.ts";
  * @example
  * encodeCopy(tableOf("User"), plan.rows.User); // "01JG…\tauth0|…\n…"
  */
-export function encodeCopy(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
+export function encodeCopy(
+  table: Table,
+  rows: readonly Record<string, unknown>[],
+  fingerprint?: TableFingerprint,
+): string {
   const out = new ByteSink();
-  encodeCopyInto(table, rows, out, print);
+  encodeCopyInto(table, rows, out, fingerprint);
   return out.bytes().toString("utf8");
 }
 
@@ -55,13 +60,13 @@ class ByteSink {
 /**
  * encodeCopy into `out`. With `print`, each row's fingerprint is added too; with `exactOnly`,
  * returns whether every value was printed exactly as PostgreSQL prints it, so that the row's
- * fingerprint can later be computed from its COPY line (RowPrint.addCopyLines).
+ * fingerprint can later be computed from its COPY line (TableFingerprint.addCopyLines).
  */
 function encodeCopyInto(
   table: Table,
   rows: readonly Record<string, unknown>[],
   out: ByteSink,
-  print?: RowPrint,
+  fingerprint?: TableFingerprint,
   exactOnly = false,
 ): boolean {
   const encoders = encodersOf(table);
@@ -72,13 +77,13 @@ function encodeCopyInto(
     (c) => !c.isList && (c.kind === "enum" || ["timestamptz", "bool", "int4", "int8"].includes(c.udtName)),
   );
   const n = fields.length;
-  let printable = exactOnly;
+  let fingerprintFromCopy = exactOnly;
   for (const row of rows) {
     // Each value is printed once, as PostgreSQL prints it: valid COPY input, and the text the
     // row's fingerprint hashes (record syntax), so both come from one rendering.
     let line = "";
     let record = "(";
-    let exact = print !== undefined;
+    let exact = fingerprint !== undefined;
     for (let i = 0; i < n; i++) {
       if (i > 0) {
         line += "\t";
@@ -93,19 +98,19 @@ function encodeCopyInto(
       if (text === null) {
         line += encoders[i]!(value, row);
         exact = false;
-        printable = false;
+        fingerprintFromCopy = false;
         continue;
       }
       line += plain[i] ? text : escapeCopy(text);
       if (exact) record += quoteRecordField(text);
     }
     out.write(line + "\n");
-    if (print) {
-      if (exact) print.addText(record + ")");
-      else print.add(row);
+    if (fingerprint) {
+      if (exact) fingerprint.addText(record + ")");
+      else fingerprint.add(row);
     }
   }
-  return printable;
+  return fingerprintFromCopy;
 }
 
 type FieldEncoder = (value: unknown, row: Record<string, unknown>) => string;
@@ -216,11 +221,17 @@ export type BulkFormat = "copy" | "json";
 export interface EncodedChunk {
   format: BulkFormat;
   /**
-   * The rows' fingerprint (RowPrint): `printable`, every value of `data` is printed as
+   * The rows' fingerprint (TableFingerprint): `printable`, every value of `data` is printed as
    * PostgreSQL prints it, so the writer hashes the rows from their COPY lines while the server
-   * loads them (RowPrint.addCopyLines); or `print`, already summed (or marked unsupported).
+   * loads them (TableFingerprint.addCopyLines); or `print`, already summed (or marked unsupported).
    */
-  tables: { name: string; rows: number; data: Uint8Array; printable?: true; print?: RowPrintPart }[];
+  tables: {
+    name: string;
+    rows: number;
+    data: Uint8Array;
+    fingerprintFromCopy?: true;
+    fingerprint?: TableFingerprintPart;
+  }[];
 }
 
 /** Rows per INSERT of the JSON path (see encodeChunk). */
@@ -244,12 +255,15 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
       // (md5 per row) is left to the writer's thread, which otherwise waits on the server: the
       // generator is the bottleneck. About 200 bytes a row (messages); the sink grows when rows are longer.
       const data = new ByteSink(ordered.length * 200);
-      const printable = !new RowPrint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
+      const fingerprintFromCopy =
+        !new TableFingerprint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
       tables.push({
         name: table.name,
         rows: list.length,
         data: data.bytes(),
-        ...(printable ? { printable: true as const } : { print: { rows: 0, sum: "0", unsupported: true } }),
+        ...(fingerprintFromCopy
+          ? { fingerprintFromCopy: true as const }
+          : { fingerprint: { rows: 0, sum: "0", unsupported: true } }),
       });
       continue;
     }
@@ -257,12 +271,12 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
     // statement it parses and never shrinks, so small statements keep the process small.
     for (let i = 0; i < ordered.length; i += JSON_ROWS) {
       const part = ordered.slice(i, i + JSON_ROWS);
-      const print = new RowPrint(table);
+      const fingerprint = new TableFingerprint(table);
       tables.push({
         name: table.name,
         rows: part.length,
-        data: Buffer.from(encodeJson(table, part, print)),
-        print: print.part(),
+        data: Buffer.from(encodeJson(table, part, fingerprint)),
+        fingerprint: fingerprint.part(),
       });
     }
   }
@@ -270,10 +284,14 @@ export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChu
 }
 
 /** Rows as a JSON array keyed by column name, with the values COPY would write. */
-export function encodeJson(table: Table, rows: readonly Record<string, unknown>[], print?: RowPrint): string {
+export function encodeJson(
+  table: Table,
+  rows: readonly Record<string, unknown>[],
+  fingerprint?: TableFingerprint,
+): string {
   return JSON.stringify(
     rows.map((row) => {
-      print?.add(row);
+      fingerprint?.add(row);
       const out: Record<string, unknown> = {};
       for (const column of table.columns) {
         const value = row[column.field];

@@ -13,8 +13,12 @@ import {
   type IntegrityResult,
   type QueryRunner,
 } from "./integrity.ts";
-import { tableFingerprints } from "./fingerprints.ts";
-import { printableTables, RowPrint, type RowPrintPart } from "./rowPrint.ts";
+import {
+  TableFingerprint,
+  type TableFingerprintPart,
+  tableFingerprints,
+  tablesWithModelColumns,
+} from "./fingerprint.ts";
 import type { EventLog } from "../core/log.ts";
 
 /** How rows reach the database: Prisma's createMany, or PostgreSQL's COPY for large seeds. */
@@ -42,7 +46,7 @@ export interface WriteResult {
   /** Per table fingerprint of what was committed (see tableFingerprints). */
   readonly fingerprints: Record<string, string>;
   /** COPY path: each table's fingerprint sums as computed from the stream (what the plan cache keeps). */
-  readonly prints: Record<string, RowPrintPart>;
+  readonly streamedFingerprints: Record<string, TableFingerprintPart>;
   /** ms; `generate` is time spent building rows while writing (streamed plans only). */
   readonly phases: { cleanup: number; generate: number; write: number; verify: number };
 }
@@ -127,15 +131,15 @@ class Tally {
     this.log.emit("insert", { step: "insert", table: table.name, rows, ms: Math.round(ms) });
   }
 
-  result(method: WriteMethod, prints: ReadonlyMap<string, RowPrint> = new Map()): WriteResult {
-    const parts = Object.fromEntries([...prints].map(([name, print]) => [name, print.part()]));
+  result(method: WriteMethod, streamed: ReadonlyMap<string, TableFingerprint> = new Map()): WriteResult {
+    const parts = Object.fromEntries([...streamed].map(([name, fingerprint]) => [name, fingerprint.part()]));
     return {
       method,
       removed: this.removed,
       inserted: this.inserted,
       integrity: this.integrity,
       fingerprints: this.fingerprints,
-      prints: parts,
+      streamedFingerprints: parts,
       phases: this.phases,
     };
   }
@@ -146,7 +150,7 @@ class Tally {
    * `streamed` (fingerprints computed while the rows were encoded), only the tables they
    * cannot stand for are fingerprinted in SQL.
    */
-  async verify(query: QueryRunner, streamed?: ReadonlyMap<string, RowPrint>) {
+  async verify(query: QueryRunner, streamed?: ReadonlyMap<string, TableFingerprint>) {
     const t = performance.now();
     // The checks' plans look expensive to the planner on millions of rows, and compiling them
     // with JIT costs more than it saves: each runs once.
@@ -178,10 +182,10 @@ class Tally {
       );
     }
     // What db:verify compares with later, without regenerating the rows.
-    const printable = streamed ? await printableTables(query, TABLES) : new Set<string>();
+    const fingerprintFromCopy = streamed ? await tablesWithModelColumns(query, TABLES) : new Set<string>();
     const fromStream = new Map<string, string>();
     for (const table of TABLES) {
-      const value = printable.has(table.name) ? streamed?.get(table.name)?.value() : null;
+      const value = fingerprintFromCopy.has(table.name) ? streamed?.get(table.name)?.value() : null;
       if (value) fromStream.set(table.name, value);
     }
     const rest = TABLES.filter((table) => !fromStream.has(table.name));
@@ -337,7 +341,7 @@ export async function writeWithCopy(
   const order = insertOrder();
   const byName = new Map(order.map((t) => [t.name, t]));
   const tally = new Tally(log, order, options.expectedRows);
-  const prints = new Map(order.map((t) => [t.name, new RowPrint(t)]));
+  const fingerprints = new Map(order.map((t) => [t.name, new TableFingerprint(t)]));
   const query: QueryRunner = async <T>(sql: string) => (await client.query(sql)).rows as T[];
   log.emit("start", { step: "transaction", action: "begin", method: "copy" });
   const [backend] = await query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
@@ -378,15 +382,15 @@ export async function writeWithCopy(
       for (const part of next.value.tables) {
         checkAborted(options.signal);
         const table = byName.get(part.name)!;
-        const print = prints.get(part.name)!;
-        if (part.print) print.merge(part.print);
+        const fingerprint = fingerprints.get(part.name)!;
+        if (part.fingerprint) fingerprint.merge(part.fingerprint);
         const started = performance.now();
         if (next.value.format === "json") await insertJson(client, table, part.data);
         else {
           // Truncated above in this transaction: the rows can go in frozen.
           const copying = copyInto(client, table, part.data, undefined, truncated);
           // Hashed while the server loads the rows (this thread would only wait).
-          if (part.printable) print.addCopyLines(part.data);
+          if (part.fingerprintFromCopy) fingerprint.addCopyLines(part.data);
           await copying;
         }
         tally.wrote(table, part.rows, performance.now() - started);
@@ -404,7 +408,7 @@ export async function writeWithCopy(
       await restoreConstraints(client, deferred, log);
       tally.phases.write += Math.round(performance.now() - r);
     }
-    await tally.verify(query, prints);
+    await tally.verify(query, fingerprints);
     checkAborted(options.signal);
     await client.query("COMMIT");
   } catch (error) {
@@ -415,7 +419,7 @@ export async function writeWithCopy(
     await iterator.return?.().catch(() => {});
   }
   log.emit("complete", { step: "transaction", action: "commit" });
-  return tally.result("copy", prints);
+  return tally.result("copy", fingerprints);
 }
 
 /** Definitions of what dropConstraints dropped, to recreate exactly. */

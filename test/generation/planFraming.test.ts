@@ -17,7 +17,7 @@ import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
 import { openCachedPlan, recordPlan } from "../../src/generation/planCache.ts";
-import type { RowPrintPart } from "../../src/write/rowPrint.ts";
+import type { TableFingerprintPart } from "../../src/write/fingerprint.ts";
 
 // The plan cache's file format on its own, no database: each part framed with its table, a
 // last-part flag, its rows, its length and a crc32; a trailer with the key, format, counts and
@@ -38,7 +38,7 @@ const CHUNKS: EncodedChunk[] = [
     UserStatus: [],
   }),
 ];
-const PRINTS: Record<string, RowPrintPart> = {
+const FINGERPRINTS: Record<string, TableFingerprintPart> = {
   users: { rows: 6, sum: "12345", unsupported: false },
   channels: { rows: 2, sum: "678", unsupported: false },
 };
@@ -76,7 +76,7 @@ async function recorded(format: "copy" | "json" = "copy") {
     createEventLog((e) => events.push(e)),
   );
   const passed = await drain(recorder.record(from(CHUNKS)));
-  const bytes = recorder.commit(PRINTS);
+  const bytes = recorder.commit(FINGERPRINTS);
   const file = join(dir, `${KEY.slice(0, 32)}.plan`);
   return { cache, file, bytes, passed, events };
 }
@@ -102,12 +102,12 @@ describe("the plan cache file", () => {
     expect(whole.subarray(-8).toString("latin1")).toBe("CGPLAN01");
     const length = whole.readUInt32LE(whole.length - 12);
     expect(JSON.parse(whole.subarray(whole.length - 12 - length, whole.length - 12).toString("utf8"))).toEqual({
-      version: 1,
+      version: 2,
       key: KEY,
       format: "copy",
       rows: TOTAL_ROWS,
       chunks: 2,
-      prints: PRINTS,
+      fingerprints: FINGERPRINTS,
     });
     const plan = openCachedPlan(cache, KEY, "copy")!;
     expect(plan).toMatchObject({ file, rows: TOTAL_ROWS, bytes });
@@ -123,11 +123,11 @@ describe("the plan cache file", () => {
       });
     });
     // A table's fingerprint rides on its first part only.
-    expect(back[0]!.tables.filter((t) => t.print).map((t) => [t.name, t.print])).toEqual([
-      ["users", PRINTS.users],
-      ["channels", PRINTS.channels],
+    expect(back[0]!.tables.filter((t) => t.fingerprint).map((t) => [t.name, t.fingerprint])).toEqual([
+      ["users", FINGERPRINTS.users],
+      ["channels", FINGERPRINTS.channels],
     ]);
-    expect(back[1]!.tables.some((t) => t.print)).toBe(false);
+    expect(back[1]!.tables.some((t) => t.fingerprint)).toBe(false);
   });
 
   it("is found only under its key and format", async () => {
@@ -160,7 +160,7 @@ describe("the plan cache file", () => {
     ["only the magic left", (b: Buffer) => b.subarray(b.length - 8)],
     [
       "a trailer of another version",
-      (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":1', '"version":2'), "latin1"),
+      (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":2', '"version":3'), "latin1"),
     ],
     [
       "a trailer that is JSON null",
@@ -228,7 +228,7 @@ describe("the plan cache file", () => {
     const iterator = early.record(from(CHUNKS));
     await iterator.next();
     expect(readdirSync(dir)).toHaveLength(1);
-    expect(early.commit(PRINTS)).toBeNull();
+    expect(early.commit(FINGERPRINTS)).toBeNull();
     expect(readdirSync(dir)).toEqual([]);
     const discarded = recordPlan(
       cache,
@@ -265,7 +265,7 @@ describe("the plan cache file", () => {
           }
         });
       closeSync(fd!);
-      expect(recorder.commit(PRINTS)).toBeNull();
+      expect(recorder.commit(FINGERPRINTS)).toBeNull();
       expect(events.map((e) => e.details)).toEqual([
         { step: "cache", action: "skipped", message: expect.stringMatching(/^plan not cached: EBADF/) },
       ]);

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { copyInto, encodeChunk, encodeCopy } from "../../src/write/copy.ts";
 import { TABLES, tableOf, type Rows } from "../../src/core/datamodel.ts";
 import { buildPlan, emptyRows } from "../../src/plan/plan.ts";
-import { tableFingerprints } from "../../src/write/fingerprints.ts";
-import { printableTables, RowPrint } from "../../src/write/rowPrint.ts";
+import { tableFingerprints } from "../../src/write/fingerprint.ts";
+import { tablesWithModelColumns, TableFingerprint } from "../../src/write/fingerprint.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { useTestDatabase } from "../helpers/db.ts";
 
@@ -32,7 +32,7 @@ async function sqlFingerprint(model: Parameters<typeof tableOf>[0], rows: Record
 }
 
 function streamed(model: Parameters<typeof tableOf>[0], rows: Record<string, unknown>[]): string | null {
-  const print = new RowPrint(tableOf(model));
+  const print = new TableFingerprint(tableOf(model));
   for (const row of rows) print.add(row);
   return print.value();
 }
@@ -40,9 +40,9 @@ function streamed(model: Parameters<typeof tableOf>[0], rows: Record<string, unk
 /** The same, as the writer computes it on the bulk path: from the chunk's COPY lines. */
 function fromCopyLines(model: Parameters<typeof tableOf>[0], rows: Record<string, unknown>[]): string | null {
   const table = tableOf(model);
-  const print = new RowPrint(table);
+  const print = new TableFingerprint(table);
   for (const part of encodeChunk({ ...emptyRows(), [model]: rows } as Rows).tables) {
-    expect(part.printable, `${table.name}: every value printed exactly`).toBe(true);
+    expect(part.fingerprintFromCopy, `${table.name}: every value printed exactly`).toBe(true);
     print.addCopyLines(part.data);
   }
   return print.value();
@@ -118,7 +118,7 @@ describe("fingerprints computed while rows stream", () => {
         ).rows;
         await client.query("BEGIN");
         const query = async <T>(sql: string) => (await client.query(sql)).rows as T[];
-        expect(await printableTables(query, TABLES)).toEqual(new Set(TABLES.map((t) => t.name)));
+        expect(await tablesWithModelColumns(query, TABLES)).toEqual(new Set(TABLES.map((t) => t.name)));
         expect(run.fingerprints).toEqual(await tableFingerprints(query));
       } finally {
         await client.query("ROLLBACK").catch(() => {});

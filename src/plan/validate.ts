@@ -10,8 +10,10 @@ import { isUlid, ulidTime, ulidTimeOrNaN } from "./ulid.ts";
 export const AUTH0_ID =
   /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
 
-/** Timestamp fields that must lie inside the fixture window. */
-const TIME_FIELDS = ["createdAt", "updatedAt", "deletedAt", "archivedAt", "statusExpiry"];
+/** A table's timestamp fields, every one of which must lie inside the fixture window: its DateTime columns. */
+function timeFieldsOf(table: Table): string[] {
+  return table.columns.filter((c) => c.type === "DateTime").map((c) => c.field);
+}
 
 /**
  * Every problem of a set of rows that would make the database reject them or break a rule the
@@ -27,8 +29,8 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
   const out: Violation[] = [];
   const ids = new Map<string, Set<string>>();
   for (const table of tables) ids.set(table.model, new Set(rows[table.model].map((r) => r.id)));
-  const timeFields = TIME_FIELDS;
   for (const table of tables) {
+    const timeFields = timeFieldsOf(table);
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     const seen = table.uniqueKeys.map(() => new Set<string>());
     const lengthChecked = table.columns.filter((c) => c.maxLength !== null);
@@ -116,7 +118,7 @@ function throwViolations(violations: Violation[]): void {
   const more = violations.length > 3 ? ` and ${violations.length - 3} more` : "";
   throw new SeedError(
     "INVALID_FIXTURES",
-    `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the fixture builder in src/fixtures/ for that table; nothing was written`,
+    `the planned rows break ${violations.length} rule(s): ${shown}${more}. Fix the row builder in src/plan/builders/ for that table; nothing was written`,
   );
 }
 
@@ -141,7 +143,7 @@ function checksOf(table: Table): ChunkChecks {
     const fields = new Set(table.columns.map((c) => c.field));
     checks = {
       lengths: table.columns.filter((c) => c.maxLength !== null),
-      times: TIME_FIELDS.filter((f) => fields.has(f)),
+      times: timeFieldsOf(table),
       ulid: fields.has("id") && fields.has("createdAt"),
     };
     chunkChecks.set(table.name, checks);

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { TABLES, type Rows } from "../../src/core/datamodel.ts";
+import { WINDOW_END } from "../../src/plan/builders/clock.ts";
+import { buildPlan, emptyRows } from "../../src/plan/plan.ts";
+import { validateChunk, validateRows } from "../../src/plan/validate.ts";
+
+// The timestamp fields checked against the fixture window come from the datamodel: a DateTime
+// column added to schema.prisma is checked without a list to update by hand.
+const plan = buildPlan({ profile: "dev" });
+const cases = TABLES.filter((t) => t.seeded).flatMap((table) =>
+  table.columns
+    .filter((c) => c.type === "DateTime")
+    .map((column) => [`${table.name}.${column.name}`, table, column.field] as const),
+);
+
+describe("every timestamp column lies inside the fixture window", () => {
+  it("knows the timestamp columns from the datamodel, not from a list", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(TABLES.filter((t) => t.seeded).length);
+  });
+
+  it.each(cases)("refuses %s after the window, in whole plans and in chunks", (_, table, field) => {
+    const rows = emptyRows();
+    for (const t of TABLES.filter((x) => x.seeded))
+      (rows[t.model] as unknown[]).push(...(plan.rows[t.model] as unknown[]).map((r) => ({ ...(r as object) })));
+    const row = (rows[table.model] as unknown as Record<string, unknown>[])[0];
+    expect(row, `the dev profile has a ${table.name} row`).toBeDefined();
+    row![field] = new Date(WINDOW_END + 86_400_000);
+    const caught = (violations: { rule: string; rowId: string }[]) =>
+      violations.filter((v) => v.rule === "past-window" && v.rowId === row!.id);
+    expect(caught(validateRows(rows as Rows))).toHaveLength(1);
+    expect(caught(validateChunk(rows as Rows))).toHaveLength(1);
+  });
+});

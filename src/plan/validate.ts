@@ -10,6 +10,18 @@ import { isUlid, ulidTime, ulidTimeOrNaN } from "./ulid.ts";
 export const AUTH0_ID =
   /^(auth0\|[0-9a-f]{24}|google-oauth2\|[0-9]{21}|(?!auth0\||google-oauth2\|)[a-z0-9-]+\|[A-Za-z0-9._-]+)$/;
 
+const fieldSets = new Map<string, ReadonlySet<string>>();
+/** The fields of a table's columns: a row field outside them would be dropped by the writer without a word. */
+function fieldsOf(table: Table): ReadonlySet<string> {
+  let fields = fieldSets.get(table.name);
+  if (!fields) fieldSets.set(table.name, (fields = new Set(table.columns.map((c) => c.field))));
+  return fields;
+}
+
+function unknownFieldDetail(table: Table, field: string): string {
+  return `${field} is no column of ${table.name} (schema.prisma): the database would never get it`;
+}
+
 /** A table's timestamp fields, every one of which must lie inside the fixture window: its DateTime columns. */
 function timeFieldsOf(table: Table): string[] {
   return table.columns.filter((c) => c.type === "DateTime").map((c) => c.field);
@@ -52,6 +64,7 @@ export function validateRows(rows: Rows, tables: readonly Table[] = TABLES): Vio
         } else if (tooLong(value, column.maxLength!))
           bad("length", `${column.name} is longer than ${column.maxLength} characters`);
       }
+      for (const field in row) if (!fieldsOf(table).has(field)) bad("unknown-field", unknownFieldDetail(table, field));
       const created = row.createdAt;
       if (!isUlid(rowId)) bad("ulid", "id is not a ULID");
       else if (!(created instanceof Date) || ulidTime(rowId) !== created.getTime())
@@ -171,6 +184,15 @@ export function validateChunk(rows: Rows, canonical?: Rows): Violation[] {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
     const { lengths, times, ulid } = checksOf(table);
+    // Builders make every row of a table the same shape: the first row shows a stray field.
+    for (const field in list[0]!)
+      if (!fieldsOf(table).has(field))
+        out.push({
+          rule: "unknown-field",
+          table: table.name,
+          rowId: String(list[0]!.id),
+          detail: unknownFieldDetail(table, field),
+        });
     for (const row of list) {
       for (const column of lengths) {
         const value = row[column.field];

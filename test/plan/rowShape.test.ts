@@ -31,3 +31,22 @@ describe("every timestamp column lies inside the fixture window", () => {
     expect(caught(validateChunk(rows as Rows))).toHaveLength(1);
   });
 });
+
+describe("a row field that is no column of its table", () => {
+  it.each(TABLES.filter((t) => t.seeded).map((t) => [t.name, t] as const))(
+    "is refused on %s, in whole plans and in chunks, instead of being dropped by the writer",
+    (_, table) => {
+      const rows = emptyRows();
+      for (const t of TABLES.filter((x) => x.seeded))
+        (rows[t.model] as unknown[]).push(...(plan.rows[t.model] as unknown[]).map((r) => ({ ...(r as object) })));
+      const row = (rows[table.model] as unknown as Record<string, unknown>[])[0]!;
+      row.pinnedAt = new Date(0);
+      const caught = (violations: { rule: string; rowId: string; detail?: string }[]) =>
+        violations.filter((v) => v.rule === "unknown-field" && v.rowId === row.id);
+      expect(caught(validateRows(rows as Rows))).toEqual([
+        expect.objectContaining({ detail: expect.stringContaining(`pinnedAt is no column of ${table.name}`) }),
+      ]);
+      expect(caught(validateChunk(rows as Rows))).toHaveLength(1);
+    },
+  );
+});

@@ -209,11 +209,14 @@ const ROWS_PER_SLICE_ESTIMATE = 1980;
 /** Rows the edge profile adds to its dev slice. */
 const EDGE_ROWS_ESTIMATE = 450;
 
-/** About how many rows a plan has (exact for minimal). */
+let canonicalRowCount: number | undefined;
+
+/** About how many rows a plan has (exact for minimal: the canonical rows). */
 export function estimateRows(options: PlanOptions = {}): number {
   const { profile, scale } = checkPlanOptions(options);
+  canonicalRowCount ??= Object.values(canonicalChunk()).reduce((n, rows) => n + rows.length, 0);
   return (
-    15 +
+    canonicalRowCount +
     (profile === "dev"
       ? scale * ROWS_PER_SLICE_ESTIMATE
       : profile === "edge"

@@ -16,18 +16,20 @@ describe("table order derived from the schema's relations", () => {
     }
   });
 
-  it("orders the ChatGenius tables parents first", () => {
-    expect(insertOrder().map((t) => t.name)).toEqual([
-      "users",
-      "channels",
-      "channel_members",
-      "messages",
-      "reactions",
-      "files",
-      "message_reads",
-      "user_settings",
-      "user_status",
-    ]);
+  it("orders the ChatGenius tables parents first, threads and per-user rows after what they hang off", () => {
+    const position = (name: string) => insertOrder().findIndex((t) => t.name === name);
+    for (const [parent, child] of [
+      ["users", "channels"],
+      ["channels", "channel_members"],
+      ["channel_members", "messages"],
+      ["messages", "reactions"],
+      ["messages", "files"],
+      ["messages", "message_reads"],
+      ["channels", "user_settings"],
+      ["users", "user_status"],
+    ] as const)
+      expect(position(parent), `${parent} before ${child}`).toBeLessThan(position(child));
+    expect(insertOrder().map((t) => t.name)).toEqual(TABLES.filter((t) => t.seeded).map((t) => t.name));
   });
 
   it("recognises the messages → messages thread self-relation", () => {

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { insertOrder } from "../../src/core/datamodel.ts";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
@@ -152,7 +153,7 @@ describe("the plan cache file", () => {
     ["a part's row count changed", (b: Buffer) => (b.writeUInt32LE(b.readUInt32LE(4) + 1, 4), b)],
     ["a part's length changed", (b: Buffer) => (b.writeUInt32LE(b.readUInt32LE(8) + 1, 8), b)],
     ["a part's crc changed", (b: Buffer) => (b.writeUInt32LE((b.readUInt32LE(12) ^ 1) >>> 0, 12), b)],
-    ["a table index out of range", (b: Buffer) => ((b[0] = 9), b)],
+    ["a table index out of range", (b: Buffer) => ((b[0] = insertOrder().length), b)],
     ["the file cut short", (b: Buffer) => b.subarray(0, b.length - 1)],
     ["the trailer's length too large", (b: Buffer) => (b.writeUInt32LE(b.length, b.length - 12), b)],
     ["the trailer unreadable", (b: Buffer) => ((b[b.length - 13] = 0x7b), b)],

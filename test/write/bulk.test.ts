@@ -1,6 +1,6 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import type { Rows } from "../../src/core/datamodel.ts";
+import { insertOrder, type Rows } from "../../src/core/datamodel.ts";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { estimateRows, planChunks } from "../../src/plan/plan.ts";
 import { COPY_THRESHOLD, seedDatabase } from "../../src/api/seed.ts";
@@ -74,17 +74,7 @@ describe("the bulk (COPY) write path", () => {
     const events: SeedLogEvent[] = [];
     await seed({ profile: "dev", scale: 2, method: "copy", sink: (e) => events.push(e) });
     const inserts = events.filter((e) => e.operation === "insert" && e.details.step === "insert");
-    expect(inserts.map((e) => e.details.table)).toEqual([
-      "users",
-      "channels",
-      "channel_members",
-      "messages",
-      "reactions",
-      "files",
-      "message_reads",
-      "user_settings",
-      "user_status",
-    ]);
+    expect(inserts.map((e) => e.details.table)).toEqual(insertOrder().map((t) => t.name));
     const rows = await query<{ n: number }>(db, `SELECT count(*)::int AS n FROM messages`);
     expect(inserts.find((e) => e.details.table === "messages")!.details.rows).toBe(rows[0]!.n);
   });

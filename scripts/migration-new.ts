@@ -6,11 +6,19 @@ import { join, relative } from "node:path";
 import { SeedError } from "../src/core/errors.ts";
 import { loadEnv, redact, secretsOf } from "../src/db/config.ts";
 import { createMigration } from "../src/migrations/create.ts";
+import { lastEnginePanic } from "../src/migrations/engine.ts";
 
 const USAGE =
   "usage: npm run migration:new -- <name>   (lower-case letters, digits and underscores, e.g. add_pinned_at)";
 
 const cwd = process.cwd();
+// A panic of the engine ends in an uncaught trap, not in the catch below.
+process.on("uncaughtException", (error) => {
+  process.stderr.write(
+    `error: Prisma's schema engine stopped: ${(lastEnginePanic() ?? error.message).split("\n")[0]}\n`,
+  );
+  process.exit(1);
+});
 const args = process.argv.slice(2).filter((arg) => arg !== "--");
 let env = process.env;
 try {

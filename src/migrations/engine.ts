@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { PrismaPg } from "@prisma/adapter-pg";
 import {
   bindMigrationAwareSqlAdapterFactory,
+  ColumnTypeEnum,
+  type SqlQuery,
+  type SqlResultSet,
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from "@prisma/driver-adapter-utils";
@@ -21,6 +24,20 @@ export interface SchemaSource {
 }
 
 let loaded: Promise<void> | undefined;
+/** The message of the engine's last panic (a WebAssembly trap carries none of its own). */
+let lastPanic: string | undefined;
+
+/**
+ * What the schema engine said when it last panicked, if it did. A panic aborts the engine from
+ * inside a callback, so it reaches the process as an uncaught `RuntimeError: unreachable`: the
+ * caller's handler of uncaught errors shows this instead.
+ *
+ * @example
+ * process.on("uncaughtException", (error) => console.error(lastEnginePanic() ?? error.message));
+ */
+export function lastEnginePanic(): string | undefined {
+  return lastPanic;
+}
 
 interface WasmApi {
   instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>;
@@ -34,6 +51,10 @@ interface WasmApi {
 function loadEngine(): Promise<void> {
   loaded ??= (async () => {
     const file = new URL("./schema_engine_bg.wasm", import.meta.resolve("@prisma/schema-engine-wasm/schema_engine_bg"));
+    // The engine hands its panic message to this global before it aborts; without one, a panic
+    // ends in a TypeError that says nothing about it.
+    const registry = globalThis as unknown as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(text: string): void } };
+    registry.PRISMA_WASM_PANIC_REGISTRY ??= { set_message: (text) => (lastPanic = text) };
     // Node has WebAssembly; the project's types (ES2023, no DOM) do not describe it.
     const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
     const { instance } = await wasm.instantiate(readFileSync(file), { "./schema_engine_bg.js": glue });
@@ -109,7 +130,8 @@ interface PgResult {
   fields: { dataTypeID: number }[];
 }
 interface Queryable {
-  performIO(query: unknown): Promise<PgResult>;
+  performIO(query: SqlQuery): Promise<PgResult>;
+  queryRaw(query: SqlQuery): Promise<SqlResultSet>;
   onError(error: unknown): never;
 }
 
@@ -139,14 +161,28 @@ function scratchAdapters(scratch: () => Promise<ScratchDatabase>): {
     const pool = adapter.underlyingDriver();
     const dispose = adapter.dispose.bind(adapter);
     const queryable = adapter as unknown as Queryable;
-    const performIO = queryable.performIO.bind(adapter);
+    const { performIO, queryRaw } = queryable;
     const wrapped = Object.assign(adapter, {
-      // The engine's schema describer reads catalog columns of PostgreSQL's one-byte "char"
-      // type (pg_class.relkind, pg_constraint.contype, …), which PrismaPg 7.10 has no column
-      // type for and refuses: they arrive as text, which is what they hold.
-      async performIO(query: unknown): Promise<PgResult> {
-        const result = await performIO(query);
-        for (const field of result.fields) if (field.dataTypeID === PG_CHAR) field.dataTypeID = PG_TEXT;
+      // The engine's schema describer reads catalog columns of PostgreSQL's one-byte "char" type
+      // (pg_class.relkind, pg_constraint.contype, …), which PrismaPg 7.10 has no column type for
+      // and refuses: PrismaPg reads them as text, and the engine is told they are characters.
+      async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+        const chars: number[] = [];
+        const reading = Object.create(adapter, {
+          performIO: {
+            value: async (q: SqlQuery) => {
+              const result = await performIO.call(adapter, q);
+              result.fields.forEach((field, i) => {
+                if (field.dataTypeID !== PG_CHAR) return;
+                chars.push(i);
+                field.dataTypeID = PG_TEXT;
+              });
+              return result;
+            },
+          },
+        });
+        const result = await queryRaw.call(reading, query);
+        for (const i of chars) result.columnTypes[i] = ColumnTypeEnum.Character;
         return result;
       },
       // PrismaPg splits a script at every ';', which cuts a function's body ($$ … ; … $$) apart:

@@ -130,10 +130,10 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   const active = new Set([...users, ...canonical.users].filter(isActive).map((u) => u.id));
   const { channels, rosters } = buildChannels(slice, users);
   const members = buildChannelMembers(slice, users, rosters);
-  // Who can write, react and read in each channel: its members who have not left.
+  // Who can write, react and read in each channel: its members who have not left it or the app.
   const membersByChannel = groupBy(
     members,
-    (m) => (active.has(m.userId) ? m.channelId : undefined),
+    (m) => (active.has(m.userId) && !m.deletedAt ? m.channelId : undefined),
     (m) => m.userId,
   );
   const deadlines = new Map(channels.map((c) => [c.id, messageWindow(c).to]));
@@ -146,7 +146,7 @@ function buildSlice(slice: SliceInput, rows: Rows): void {
   rows.Message.push(...messages);
   rows.Reaction.push(...buildReactions(slice, messages, membersByChannel, deadline));
   rows.File.push(...buildFiles(slice, messages));
-  rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel));
+  rows.MessageRead.push(...buildMessageReads(slice, messages, membersByChannel, channels));
   rows.UserSettings.push(...buildUserSettings(slice, users, members, channels));
   rows.UserStatus.push(...buildUserStatus(slice, users));
 }

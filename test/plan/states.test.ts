@@ -102,7 +102,10 @@ const NAMED_STATES: readonly NamedState[] = [
                         ${counted("message_reads mr WHERE mr.channel_id = c.id", "read marker")}) AS place
             FROM channels c
            WHERE c.deleted_at IS NOT NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = c.id)
-             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = c.id AND m.created_at > c.deleted_at)
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = c.id AND m.updated_at > c.deleted_at)
+             AND NOT EXISTS (SELECT 1 FROM reactions r JOIN messages m ON m.id = r.message_id
+                              WHERE m.channel_id = c.id AND r.updated_at > c.deleted_at)
+             AND NOT EXISTS (SELECT 1 FROM message_reads mr WHERE mr.channel_id = c.id AND mr.updated_at > c.deleted_at)
            ORDER BY c.name`,
   },
   {

@@ -17,9 +17,9 @@ function* texts(options: PlanOptions): Generator<{ where: string; value: string 
 }
 
 describe("generated text", () => {
-  it.each([
-    ["dev", { profile: "dev" as const }],
-    ["dev --scale 100", { profile: "dev" as const, scale: 100 }],
+  it.each<[string, PlanOptions]>([
+    ["dev", { profile: "dev" }],
+    ["dev --scale 100", { profile: "dev", scale: 100 }],
   ])(
     "%s: no word is doubled in any text (messages, descriptions, names, statuses, files)",
     (_name, options) => {

@@ -141,13 +141,13 @@ class SliceParts {
     return this.channelsAndRosters;
   }
 
-  /** Who can write, react and read in each channel: its members who have not left. */
+  /** Who can write, react and read in each channel: its members who have not left it or the app. */
   membersByChannel(): Map<string, string[]> {
     if (!this.members) {
       const active = new Set([...this.rows.User, ...this.slice.canonical.users].filter(isActive).map((u) => u.id));
       this.members = groupBy(
         this.rows.ChannelMember,
-        (m) => (active.has(m.userId) ? m.channelId : undefined),
+        (m) => (active.has(m.userId) && !m.deletedAt ? m.channelId : undefined),
         (m) => m.userId,
       );
     }
@@ -177,7 +177,7 @@ const SLICE_BUILDERS: { readonly [M in ModelName]: (parts: SliceParts) => RowOf<
   Message: (p) => buildMessages(p.slice, p.rows.Channel, p.membersByChannel(), p.usernames()),
   Reaction: (p) => buildReactions(p.slice, p.rows.Message, p.membersByChannel(), (id) => p.deadline(id)),
   File: (p) => buildFiles(p.slice, p.rows.Message),
-  MessageRead: (p) => buildMessageReads(p.slice, p.rows.Message, p.membersByChannel()),
+  MessageRead: (p) => buildMessageReads(p.slice, p.rows.Message, p.membersByChannel(), p.rows.Channel),
   UserSettings: (p) => buildUserSettings(p.slice, p.rows.User, p.rows.ChannelMember, p.rows.Channel),
   UserStatus: (p) => buildUserStatus(p.slice, p.rows.User),
 };

@@ -4,6 +4,7 @@ import { HOUR, MINUTE, at } from "../plan/builders/clock.ts";
 import { type Random, fakerFor } from "../plan/random.ts";
 import { ulid } from "../plan/ulid.ts";
 import { dmChannelName } from "../plan/validators.ts";
+import { claimUsername, identityAvatar, makeUser } from "../plan/builders/users.ts";
 import { invalid, ms, type AnyHandle } from "./declarations.ts";
 import type { ChannelMemberOptions, ChannelOptions, UserOptions } from "./types.ts";
 
@@ -28,33 +29,26 @@ export abstract class PeoplePlanner extends PlannerState {
     const { rng } = this.stream(key);
     const faker = fakerFor(this.seed, `scenario:${key}`);
     const traits = new Set(options.traits ?? []);
-    const first = faker.person.firstName();
-    const last = faker.person.lastName();
-    const hex = faker.string.hexadecimal({ length: 24, casing: "lower", prefix: "" });
-    const digits = faker.string.numeric({ length: 20, allowLeadingZeros: true });
-    const createdAt = createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE));
-    const id = ulid(createdAt, rng);
-    const base = `${first}.${last}`
-      .normalize("NFKD")
-      .replace(/[^A-Za-z.]/g, "")
-      .toLowerCase()
-      .slice(0, 40);
-    let username = base;
-    for (let n = 2; this.usernames.has(username); n++) username = `${base}${n}`;
+    const made = makeUser({
+      faker,
+      rng,
+      createdAt: () => createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE)),
+      google: () => traits.has("google"),
+      deletedAt: () => null,
+      claimUsername: (base) => claimUsername(base, "", this.usernames),
+      emailDomain: "example.net",
+    });
+    const createdAt = ms(made.createdAt!);
+    const id = made.id;
     const deletedAt = traits.has("deleted") ? createdAt + HOUR : null;
-    const avatar = rng.chance(0.8);
     const row: RowOf<"User"> = {
-      id,
-      auth0Id: traits.has("google") ? `google-oauth2|1${digits}` : `auth0|${hex}`,
-      email: `${username}@example.net`,
-      username,
-      fullName: `${first} ${last}`.slice(0, 100),
-      avatarUrl: avatar ? `https://avatars.chatgenius.example/${id.toLowerCase()}.png` : null,
-      createdAt: at(createdAt),
+      ...made,
       updatedAt: at(deletedAt ?? createdAt),
       deletedAt: deletedAt === null ? null : at(deletedAt),
       ...overrides(options, createdAt),
     };
+    // An overridden email, id or name is what Auth0 would have made the picture from.
+    if (options.avatarUrl === undefined) row.avatarUrl = identityAvatar(row);
     this.usernames.add(row.username);
     this.record(handle, "User", row as unknown as Record<string, unknown>, place);
     const state: UserState = { id, username: row.username, createdAt, deleted: row.deletedAt != null, baseline: false };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
 import { TABLES } from "../../src/core/datamodel.ts";
 import { buildCanonical } from "../../src/plan/builders/canonical.ts";
+import { identityAvatar } from "../../src/plan/builders/users.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
 import { APP_VALIDATORS, CHANNEL_NAME, FILE_LIMITS } from "../../src/plan/validators.ts";
@@ -78,6 +79,12 @@ describe("a scenario's rows", () => {
     expect(planned.rows.UserSettings.map((r) => r.userId)).toEqual([planned.get(ada!).id, planned.get(grace!).id]);
     expect(planned.rows.UserStatus.map((r) => r.userId)).toEqual([planned.get(ada!).id, planned.get(grace!).id]);
     expect(planned.get(ada!).email).not.toBe(planned.get(grace!).email);
+    // The avatar Auth0 sends as `picture`, made by the seed's own user maker: Gravatar for a database account.
+    expect(planned.get(ada!).avatarUrl).toMatch(/^https:\/\/s\.gravatar\.com\/avatar\/[0-9a-f]{32}\?s=480&r=pg&d=/);
+    expect(planned.get(grace!).avatarUrl).toMatch(/^https:\/\/lh3\.googleusercontent\.com\//);
+    const renamed = scenario();
+    const qa = renamed.user({ email: "qa.lead@example.org" });
+    expect(renamed.plan().get(qa).avatarUrl).toBe(identityAvatar(renamed.plan().get(qa)));
   });
 
   it("takes sequences for unique fields and traits for the shapes the app cares about", () => {

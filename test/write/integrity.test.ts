@@ -1,13 +1,13 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Rows } from "../../src/core/datamodel.ts";
+import { TABLES, type Rows } from "../../src/core/datamodel.ts";
 import { isSeedError } from "../../src/core/errors.ts";
 import { createEventLog, silentSink } from "../../src/core/log.ts";
 import { createPrisma } from "../../src/db/connection.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { encodeChunk } from "../../src/write/copy.ts";
-import { INTEGRITY_CHECKS, runIntegrityChecks } from "../../src/write/integrity.ts";
+import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
 import { VIOLATIONS } from "../helpers/violations.ts";
@@ -138,6 +138,107 @@ describe("the commit gate", () => {
   it("commits the same rows unbroken (the gate passes what it should)", async () => {
     const result = await writeWithCopy(client, once(structuredClone(dev)), createEventLog(silentSink));
     expect(result.integrity.filter((r) => r.violations > 0)).toEqual([]);
+    expect(await snapshot(db)).toEqual(before);
+  });
+});
+
+describe("the orphan checks, where the live database lacks a foreign key", () => {
+  // A live, validated foreign key proves its column and the SQL check is skipped; here the key
+  // is dropped first, so the SQL orphan check is the only thing between the orphan and a commit.
+  const ORPHAN = "01JZZZZZZZZZZZZZZZZZZZZZZX";
+  const foreignKeys = TABLES.flatMap((table) =>
+    table.foreignKeys.map((fk) => ({
+      table,
+      column: fk.columns[0]!,
+      field: fk.fields[0]!,
+      self: fk.references === table.model,
+    })),
+  );
+  const constraintOf = async (table: string, column: string) => {
+    const [key] = await run<{ name: string }>(
+      `SELECT c.conname AS name FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+        WHERE c.contype = 'f' AND c.conrelid = '"${table}"'::regclass AND a.attname = '${column}'`,
+    );
+    expect(key).toBeDefined();
+    return key!.name;
+  };
+  /** Drops the live foreign key of `table.column` for the length of `body`, then puts it back as it was. */
+  async function withoutForeignKey(table: string, column: string, body: () => Promise<void>): Promise<void> {
+    const name = await constraintOf(table, column);
+    const [key] = await run<{ def: string }>(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = '${name}' AND conrelid = '"${table}"'::regclass`,
+    );
+    await client.query(`ALTER TABLE "${table}" DROP CONSTRAINT "${name}"`);
+    try {
+      await body();
+    } finally {
+      await client.query(`ALTER TABLE "${table}" ADD CONSTRAINT "${name}" ${key!.def}`);
+    }
+  }
+  const orphaned = (model: keyof Rows, field: string) => {
+    const rows = structuredClone(dev);
+    const row = [...(rows[model] as Record<string, unknown>[])].sort((a, b) => (a.id! < b.id! ? -1 : 1))[0]!;
+    row[field] = ORPHAN;
+    return { rows, rowId: row.id as string };
+  };
+
+  it.each(foreignKeys.map((fk) => [`${fk.table.name}.${fk.column}`, fk] as const))(
+    "names an orphan planted in %s, with the live key dropped, and no other orphan check fails",
+    async (id, { table, column }) => {
+      await client.query("BEGIN");
+      try {
+        await client.query(`ALTER TABLE "${table.name}" DROP CONSTRAINT "${await constraintOf(table.name, column)}"`);
+        const [planted] = await run<{ id: string }>(
+          `UPDATE "${table.name}" SET "${column}" = '${ORPHAN}' WHERE id = (SELECT min(id) FROM "${table.name}") RETURNING id`,
+        );
+        const results = await runIntegrityChecks(run, INTEGRITY_CHECKS, await provenOrphanChecks(run));
+        const orphans = results.filter((r) => r.id.startsWith("no-orphans:") && r.violations > 0);
+        expect(orphans.map(({ id, examples }) => ({ id, examples }))).toEqual([
+          { id: `no-orphans:${id}`, examples: [planted!.id] },
+        ]);
+      } finally {
+        await client.query("ROLLBACK");
+      }
+    },
+  );
+
+  // A self-reference to a row that is not there never reaches the database: the writer orders a
+  // table's rows by their self-references and refuses one it cannot place (INVALID_FIXTURES).
+  it.each(foreignKeys.filter((fk) => !fk.self).map((fk) => [`${fk.table.name}.${fk.column}`, fk] as const))(
+    "refuses an orphan in %s with INTEGRITY_FAILED and commits nothing (COPY path)",
+    async (id, { table, column, field }) => {
+      const { rows, rowId } = orphaned(table.model, field);
+      await withoutForeignKey(table.name, column, async () => {
+        const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
+        expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+        expect((error as Error).message).toContain(`no-orphans:${id} (1 rows, e.g. ${rowId})`);
+      });
+      expect(await snapshot(db)).toEqual(before);
+    },
+  );
+
+  it("refuses an orphan on the Prisma path too, committing nothing", async () => {
+    const { rows, rowId } = orphaned("UserStatus", "userId");
+    await withoutForeignKey("user_status", "user_id", async () => {
+      const prisma = await createPrisma(db);
+      try {
+        const error = await writeWithPrisma(prisma, rows, createEventLog(silentSink)).catch((e: unknown) => e);
+        expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+        expect((error as Error).message).toContain(`no-orphans:user_status.user_id (1 rows, e.g. ${rowId})`);
+      } finally {
+        await prisma.$disconnect();
+      }
+    });
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("refuses a muted channel that does not exist (no foreign key can hold an array's items)", async () => {
+    const rows = structuredClone(dev);
+    const settings = [...rows.UserSettings].sort((a, b) => (a.id! < b.id! ? -1 : 1))[0]!;
+    settings.mutedChannels = [ORPHAN];
+    const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
+    expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+    expect((error as Error).message).toContain(`no-orphans:user_settings.muted_channels (1 rows, e.g. ${settings.id})`);
     expect(await snapshot(db)).toEqual(before);
   });
 });

@@ -34,22 +34,22 @@ describe("isStaleTestDatabase", () => {
   });
 
   it.each([
-    ["this machine, its process gone", { host: host(), pid: String(deadPid), created: ago(0) }, true],
-    ["this machine, its process running", { host: host(), pid: String(process.pid), created: ago(0) }, false],
-    ["this machine, no usable pid", { host: host(), pid: "none", created: ago(0) }, true],
-    ["this machine, pid 0", { host: host(), pid: "0", created: ago(0) }, true],
+    ["this machine, its process gone", true, { host: host(), pid: String(deadPid), created: ago(0) }],
+    ["this machine, its process running", false, { host: host(), pid: String(process.pid), created: ago(0) }],
+    ["this machine, no usable pid", true, { host: host(), pid: "none", created: ago(0) }],
+    ["this machine, pid 0", true, { host: host(), pid: "0", created: ago(0) }],
     [
       "this machine, running but older than the limit",
       { host: host(), pid: String(process.pid), created: ago(DAY + 60_000) },
       true,
     ],
     // Another machine's process cannot be looked up from here: a pid that is dead (or alive) here says nothing.
-    ["another machine, a pid dead here", { host: "elsewhere", pid: String(deadPid), created: ago(0) }, false],
-    ["another machine, a pid alive here", { host: "elsewhere", pid: String(process.pid), created: ago(0) }, false],
-    ["another machine, just under the limit", { host: "elsewhere", pid: "1", created: ago(DAY - 60_000) }, false],
-    ["another machine, no creation date", { host: "elsewhere", pid: "1" }, false],
-    ["another machine, older than the limit", { host: "elsewhere", pid: "1", created: ago(DAY + 60_000) }, true],
-  ] as const)("%s: stale is %s", (_, fields, stale) => {
+    ["another machine, a pid dead here", false, { host: "elsewhere", pid: String(deadPid), created: ago(0) }],
+    ["another machine, a pid alive here", false, { host: "elsewhere", pid: String(process.pid), created: ago(0) }],
+    ["another machine, just under the limit", false, { host: "elsewhere", pid: "1", created: ago(DAY - 60_000) }],
+    ["another machine, no creation date", false, { host: "elsewhere", pid: "1" }],
+    ["another machine, older than the limit", true, { host: "elsewhere", pid: "1", created: ago(DAY + 60_000) }],
+  ] as const)("%s: stale is %s", (_, stale, fields) => {
     expect(() => process.kill(deadPid!, 0)).toThrow();
     expect(isStaleTestDatabase({ ...fields }, DAY)).toBe(stale);
   });

@@ -40,8 +40,8 @@ describe("isStaleTestDatabase", () => {
     ["this machine, pid 0", true, { host: host(), pid: "0", created: ago(0) }],
     [
       "this machine, running but older than the limit",
-      { host: host(), pid: String(process.pid), created: ago(DAY + 60_000) },
       true,
+      { host: host(), pid: String(process.pid), created: ago(DAY + 60_000) },
     ],
     // Another machine's process cannot be looked up from here: a pid that is dead (or alive) here says nothing.
     ["another machine, a pid dead here", false, { host: "elsewhere", pid: String(deadPid), created: ago(0) }],
@@ -49,7 +49,7 @@ describe("isStaleTestDatabase", () => {
     ["another machine, just under the limit", false, { host: "elsewhere", pid: "1", created: ago(DAY - 60_000) }],
     ["another machine, no creation date", false, { host: "elsewhere", pid: "1" }],
     ["another machine, older than the limit", true, { host: "elsewhere", pid: "1", created: ago(DAY + 60_000) }],
-  ] as const)("%s: stale is %s", (_, stale, fields) => {
+  ] as [string, boolean, Record<string, string>][])("%s: stale is %s", (_, stale, fields) => {
     expect(() => process.kill(deadPid!, 0)).toThrow();
     expect(isStaleTestDatabase({ ...fields }, DAY)).toBe(stale);
   });

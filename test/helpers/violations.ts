@@ -184,3 +184,131 @@ export const VIOLATIONS: Record<string, PlantedViolation> = {
           RETURNING x.id`,
   },
 };
+
+/** The ids given to the rows a violation through a member who left adds. */
+const LEFT_MEMBERSHIP_ID = "01JZZZZZZZZZZZZZZZZZZZZZZY";
+const NEW_CHANNEL_ID = "01JZZZZZZZZZZZZZZZZZZZZZZW";
+const NEW_OWNER_ID = "01JZZZZZZZZZZZZZZZZZZZZZZV";
+/** When the member left (the membership's `deleted_at`). */
+const LEFT_AT = "2025-06-01T00:00:00.000Z";
+
+/** Adds a membership of `userId` in `channelId` that was soft-deleted: a member who left. */
+function leave(rows: Rows, channelId: string, userId: string, role: "member" | "owner" = "member"): void {
+  const like = first(rows.ChannelMember, () => true);
+  rows.ChannelMember.push({
+    ...like,
+    id: LEFT_MEMBERSHIP_ID,
+    channelId,
+    userId,
+    role,
+    deletedAt: new Date(LEFT_AT),
+  });
+}
+/** SQL: the columns and values of that membership, after `INSERT INTO channel_members`. */
+const leaveSql = (channel: string, user: string, from: string, role = "member") =>
+  `INSERT INTO channel_members (id, channel_id, user_id, role, deleted_at) SELECT '${LEFT_MEMBERSHIP_ID}', ${channel}, ${user}, '${role}', '${LEFT_AT}' FROM ${from}`;
+
+/** A row hanging off a private channel's message, given to someone who left that channel. */
+function leftOnPrivateMessage(model: "Reaction" | "File", table: "reactions" | "files"): PlantedViolation {
+  const base = outsiderOnPrivateMessage(model, table);
+  return {
+    rows(rows) {
+      const id = base.rows(rows);
+      const row = (rows[model] as { id?: string; messageId: string; userId: string }[]).find((r) => r.id === id)!;
+      leave(rows, channelOf(rows, row.messageId), row.userId);
+      return id;
+    },
+    sql: `WITH pick AS (SELECT r.id, msg.channel_id, ${outsiderSql("msg.channel_id")} AS outsider FROM ${table} r JOIN messages msg ON msg.id = r.message_id JOIN channels c ON c.id = msg.channel_id
+                         WHERE c.type = 'private' ORDER BY r.id LIMIT 1),
+               moved AS (UPDATE ${table} x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id RETURNING x.id),
+               gone AS (${leaveSql("pick.channel_id", "pick.outsider", "pick")})
+          SELECT id FROM moved`,
+  };
+}
+
+/**
+ * The rules that look at memberships, each broken through a member who left (a membership whose
+ * `deleted_at` is set) and not otherwise: each plant breaks its rule only because a membership
+ * that was left does not count (`m.deleted_at IS NULL` in the SQL, `deletedAt` in indexRows).
+ * Like VIOLATIONS, each breaks that rule and no other, on exactly one row, and returns its id.
+ */
+export const LEFT_MEMBER_VIOLATIONS: Record<string, PlantedViolation> = {
+  // A new DM whose second member left: one live member.
+  "dm-two-members": {
+    rows(rows) {
+      const dm = first(rows.Channel, (c) => c.type === "dm");
+      const other = first(rows.ChannelMember, (m) => m.channelId === dm.id && m.userId !== dm.createdBy);
+      const owner = first(rows.ChannelMember, (m) => m.channelId === dm.id && m.userId === dm.createdBy);
+      rows.Channel.push({ ...dm, id: NEW_CHANNEL_ID, name: "dm-planted-left" });
+      rows.ChannelMember.push({ ...owner, id: NEW_OWNER_ID, channelId: NEW_CHANNEL_ID });
+      leave(rows, NEW_CHANNEL_ID, other.userId);
+      return NEW_CHANNEL_ID;
+    },
+    sql: `WITH dm AS (SELECT id, created_by FROM channels WHERE type = 'dm' ORDER BY id LIMIT 1),
+               other AS (SELECT m.user_id FROM dm JOIN channel_members m ON m.channel_id = dm.id AND m.user_id <> dm.created_by ORDER BY m.id LIMIT 1),
+               channel AS (INSERT INTO channels (id, name, type, created_by) SELECT '${NEW_CHANNEL_ID}', 'dm-planted-left', 'dm', created_by FROM dm RETURNING id),
+               owner AS (INSERT INTO channel_members (id, channel_id, user_id, role) SELECT '${NEW_OWNER_ID}', '${NEW_CHANNEL_ID}', created_by, 'owner' FROM dm),
+               gone AS (${leaveSql(`'${NEW_CHANNEL_ID}'`, "other.user_id", "other")})
+          SELECT id FROM channel`,
+  },
+  // A new public channel whose creator, its owner, left.
+  "creator-is-owner": {
+    rows(rows) {
+      const channel = first(rows.Channel, (c) => c.type === "public");
+      rows.Channel.push({ ...channel, id: NEW_CHANNEL_ID, name: "planted-left" });
+      leave(rows, NEW_CHANNEL_ID, channel.createdBy, "owner");
+      return NEW_CHANNEL_ID;
+    },
+    sql: `WITH public AS (SELECT created_by FROM channels WHERE type = 'public' ORDER BY id LIMIT 1),
+               channel AS (INSERT INTO channels (id, name, type, created_by) SELECT '${NEW_CHANNEL_ID}', 'planted-left', 'public', created_by FROM public RETURNING id),
+               gone AS (${leaveSql(`'${NEW_CHANNEL_ID}'`, "created_by", "public", "owner")})
+          SELECT id FROM channel`,
+  },
+  // A private channel's message credited to someone who left it.
+  "author-is-member": {
+    rows(rows) {
+      const id = VIOLATIONS["author-is-member"]!.rows(rows);
+      const message = rows.Message.find((m) => m.id === id)!;
+      leave(rows, message.channelId, message.userId);
+      return id;
+    },
+    sql: `WITH pick AS (SELECT x.id, x.channel_id, ${outsiderSql("x.channel_id")} AS outsider FROM messages x JOIN channels c ON c.id = x.channel_id
+                         WHERE c.type = 'private' ORDER BY x.id LIMIT 1),
+               moved AS (UPDATE messages msg SET user_id = pick.outsider FROM pick WHERE msg.id = pick.id RETURNING msg.id),
+               gone AS (${leaveSql("pick.channel_id", "pick.outsider", "pick")})
+          SELECT id FROM moved`,
+  },
+  // A reaction in a private channel by someone who left it.
+  "reaction-user-sees-channel": leftOnPrivateMessage("Reaction", "reactions"),
+  // A read marker in a private channel whose user left it.
+  "read-user-sees-channel": {
+    rows(rows) {
+      const read = first(rows.MessageRead, (r) => channelType(rows, r.channelId) === "private");
+      read.userId = outsider(rows, read.channelId);
+      leave(rows, read.channelId, read.userId);
+      return read.id!;
+    },
+    sql: `WITH pick AS (SELECT mr.id, mr.channel_id, ${outsiderSql("mr.channel_id")} AS outsider FROM message_reads mr JOIN channels c ON c.id = mr.channel_id
+                         WHERE c.type = 'private' ORDER BY mr.id LIMIT 1),
+               moved AS (UPDATE message_reads x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id RETURNING x.id),
+               gone AS (${leaveSql("pick.channel_id", "pick.outsider", "pick")})
+          SELECT id FROM moved`,
+  },
+  // A file in a private channel uploaded by someone who left it.
+  "file-uploader-sees-channel": leftOnPrivateMessage("File", "files"),
+  // A muted channel its user left.
+  "muted-channels-joined": {
+    rows(rows) {
+      const id = VIOLATIONS["muted-channels-joined"]!.rows(rows);
+      const settings = rows.UserSettings.find((s) => s.id === id)!;
+      leave(rows, (settings.mutedChannels as string[]).at(-1)!, settings.userId);
+      return id;
+    },
+    sql: `WITH pick AS (SELECT s.id, s.user_id, (SELECT c.id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = s.user_id) ORDER BY c.id LIMIT 1) AS channel
+                          FROM user_settings s WHERE EXISTS (SELECT 1 FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = s.user_id))
+                         ORDER BY s.id LIMIT 1),
+               muted AS (UPDATE user_settings x SET muted_channels = x.muted_channels || pick.channel FROM pick WHERE x.id = pick.id RETURNING x.id),
+               gone AS (${leaveSql("pick.channel", "pick.user_id", "pick")})
+          SELECT id FROM muted`,
+  },
+};

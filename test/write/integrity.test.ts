@@ -10,7 +10,7 @@ import { encodeChunk } from "../../src/write/copy.ts";
 import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
-import { VIOLATIONS } from "../helpers/violations.ts";
+import { LEFT_MEMBER_VIOLATIONS, type PlantedViolation, VIOLATIONS } from "../helpers/violations.ts";
 
 // The template is seeded with the dev plan at the default seed: these are its rows.
 const dev = buildPlan({ profile: "dev" }).rows;
@@ -28,10 +28,17 @@ afterAll(async () => {
 });
 
 const run = async <T>(sql: string) => (await client.query(sql)).rows as T[];
-const broken = (rule: string): { rows: Rows; rowId: string } => {
+const broken = (rule: string, plants: Record<string, PlantedViolation> = VIOLATIONS): { rows: Rows; rowId: string } => {
   const rows = structuredClone(dev);
-  return { rows, rowId: VIOLATIONS[rule]!.rows(rows) };
+  return { rows, rowId: plants[rule]!.rows(rows) };
 };
+/** Every planted violation of a rule: with a row no member holds, and (where memberships count) through a member who left. */
+const PLANTS = [
+  ...RULES.map((r) => [r.id, "", VIOLATIONS] as const),
+  ...RULES.filter((r) => LEFT_MEMBER_VIOLATIONS[r.id]).map(
+    (r) => [r.id, " through a member who left", LEFT_MEMBER_VIOLATIONS] as const,
+  ),
+];
 async function* once(rows: Rows) {
   yield encodeChunk(rows);
 }
@@ -44,12 +51,12 @@ const STRAY_USER_TRIGGER = `
 const DROP_STRAY_USER_TRIGGER = `DROP TRIGGER stray_user ON channels; DROP FUNCTION stray_user()`;
 
 describe("each application rule's SQL check", () => {
-  it.each(RULES.map((r) => [r.id, r] as const))(
-    "%s names exactly the one row planted to break it, and no other check fails",
-    async (id, rule) => {
+  it.each(PLANTS.map(([id, how, plants]) => [id, how, RULES.find((r) => r.id === id)!, plants] as const))(
+    "%s names exactly the one row planted to break it%s, and no other check fails",
+    async (id, _how, rule, plants) => {
       await client.query("BEGIN");
       try {
-        const planted = await run<{ id: string }>(VIOLATIONS[id]!.sql);
+        const planted = await run<{ id: string }>(plants[id]!.sql);
         expect(planted).toHaveLength(1);
         expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
         const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
@@ -85,10 +92,10 @@ describe("each application rule's SQL check", () => {
 });
 
 describe("the commit gate", () => {
-  it.each(RULES.map((r) => [r.id] as const))(
-    "refuses rows that break %s with INTEGRITY_FAILED and commits nothing (COPY path)",
-    async (id) => {
-      const { rows, rowId } = broken(id);
+  it.each(PLANTS)(
+    "refuses rows that break %s%s with INTEGRITY_FAILED and commits nothing (COPY path)",
+    async (id, _how, plants) => {
+      const { rows, rowId } = broken(id, plants);
       const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
       expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
       expect((error as Error).message).toBe(

@@ -312,3 +312,87 @@ export const LEFT_MEMBER_VIOLATIONS: Record<string, PlantedViolation> = {
           SELECT id FROM muted`,
   },
 };
+
+/**
+ * Rows planted in a database seeded with the dev plan to break one of the app's validators
+ * (src/plan/validators.ts), in SQL: `breaks` are statements that each return the ids of exactly
+ * the rows that validator must then name; `keeps` are statements that make a row sit just
+ * inside it (at a limit, or hidden by a soft delete), after which no validator names anything.
+ */
+export interface PlantedValidatorViolation {
+  readonly breaks: readonly string[];
+  readonly keeps: readonly string[];
+}
+
+/** SQL: the live message with the most live files (the first by id among them). */
+const busiestMessage = `(SELECT f.message_id FROM files f WHERE f.deleted_at IS NULL GROUP BY f.message_id ORDER BY count(*) DESC, f.message_id LIMIT 1)`;
+/** SQL: adds live files to that message until it holds `total`, plus `deleted` soft-deleted ones; returns the live files' ids. */
+const filesOnOneMessage = (total: number, deleted: number) =>
+  `WITH target AS (SELECT ${busiestMessage} AS message_id),
+        have AS (SELECT count(*)::int AS n FROM files f, target WHERE f.message_id = target.message_id AND f.deleted_at IS NULL),
+        model AS (SELECT f.* FROM files f, target WHERE f.message_id = target.message_id ORDER BY f.id LIMIT 1),
+        added AS (INSERT INTO files (id, message_id, user_id, name, type, size, url, deleted_at)
+                  SELECT '01JZZZZZZZZZZZZZZZZZZZZZ' || lpad(i::text, 2, '0'), model.message_id, model.user_id, model.name, model.type, model.size, model.url,
+                         CASE WHEN i > (SELECT ${total} - n FROM have) THEN now() END
+                    FROM model, generate_series(1, (SELECT ${total} - n FROM have) + ${deleted}) AS i
+                  RETURNING id, deleted_at)
+   SELECT f.id FROM files f, target WHERE f.message_id = target.message_id AND f.deleted_at IS NULL
+   UNION SELECT id FROM added WHERE deleted_at IS NULL`;
+/** SQL: soft-deletes the first thread root with a live reply (and, with `replies`, its replies too); returns its live replies' ids. */
+const deleteRoot = (replies: boolean) =>
+  `WITH root AS (UPDATE messages SET deleted_at = now()
+                  WHERE id = (SELECT t.id FROM messages t WHERE EXISTS (SELECT 1 FROM messages r WHERE r.thread_id = t.id AND r.deleted_at IS NULL) ORDER BY t.id LIMIT 1)
+                 RETURNING id)${
+                   replies
+                     ? `, gone AS (UPDATE messages r SET deleted_at = now() FROM root WHERE r.thread_id = root.id RETURNING r.id) SELECT id FROM gone WHERE false`
+                     : ` SELECT r.id FROM messages r JOIN root ON r.thread_id = root.id WHERE r.deleted_at IS NULL`
+                 }`;
+const firstLiveChannel = `(SELECT id FROM channels WHERE archived_at IS NULL ORDER BY id LIMIT 1)`;
+const firstFile = `(SELECT id FROM files ORDER BY id LIMIT 1)`;
+
+export const VALIDATOR_VIOLATIONS: Record<string, PlantedValidatorViolation> = {
+  "channel-name": {
+    breaks: [
+      `UPDATE channels SET name = 'Sarai.Larson--testuser3' WHERE id = ${firstLiveChannel} RETURNING id`,
+      `UPDATE channels SET name = '9lives' WHERE id = ${firstLiveChannel} RETURNING id`,
+      `UPDATE channels SET name = 'ab' WHERE id = ${firstLiveChannel} RETURNING id`,
+    ],
+    keeps: [`UPDATE channels SET name = 'a' || repeat('b', 48) || '9' WHERE id = ${firstLiveChannel} RETURNING id`],
+  },
+  "file-size": {
+    breaks: [
+      `UPDATE files SET size = ${10 * 1024 * 1024 + 1} WHERE id = ${firstFile} RETURNING id`,
+      `UPDATE files SET size = -1 WHERE id = ${firstFile} RETURNING id`,
+    ],
+    keeps: [
+      `UPDATE files SET size = ${10 * 1024 * 1024} WHERE id = ${firstFile} RETURNING id`,
+      `UPDATE files SET size = 0 WHERE id = ${firstFile} RETURNING id`,
+    ],
+  },
+  "file-type": {
+    breaks: [`UPDATE files SET type = 'video/mp4' WHERE id = ${firstFile} RETURNING id`],
+    keeps: [`UPDATE files SET type = 'application/pdf' WHERE id = ${firstFile} RETURNING id`],
+  },
+  "files-per-message": {
+    // Six live files on one message, and a seventh that was deleted (not named).
+    breaks: [filesOnOneMessage(6, 1)],
+    // Five live ones and a deleted sixth: inside the limit.
+    keeps: [filesOnOneMessage(5, 1)],
+  },
+  "google-id": {
+    breaks: [
+      `UPDATE users SET auth0_id = 'google-oauth2|012345678901234567890' WHERE id = (SELECT min(id) FROM users) RETURNING id`,
+      `UPDATE users SET auth0_id = 'google-oauth2|1234' WHERE id = (SELECT min(id) FROM users) RETURNING id`,
+    ],
+    keeps: [
+      `UPDATE users SET auth0_id = 'google-oauth2|112233445566778899001' WHERE id = (SELECT min(id) FROM users) RETURNING id`,
+      `UPDATE users SET auth0_id = 'github|0123' WHERE id = (SELECT min(id) FROM users) RETURNING id`,
+    ],
+  },
+  "reply-reachable": {
+    // A root deleted under its live replies: they are named.
+    breaks: [deleteRoot(false)],
+    // The root deleted with its replies: nothing is left hanging.
+    keeps: [deleteRoot(true)],
+  },
+};

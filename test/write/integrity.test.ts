@@ -10,7 +10,13 @@ import { encodeChunk } from "../../src/write/copy.ts";
 import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
-import { LEFT_MEMBER_VIOLATIONS, type PlantedViolation, VIOLATIONS } from "../helpers/violations.ts";
+import {
+  LEFT_MEMBER_VIOLATIONS,
+  type PlantedViolation,
+  VALIDATOR_VIOLATIONS,
+  VIOLATIONS,
+} from "../helpers/violations.ts";
+import { APP_VALIDATORS } from "../../src/plan/validators.ts";
 
 // The template is seeded with the dev plan at the default seed: these are its rows.
 const dev = buildPlan({ profile: "dev" }).rows;
@@ -247,5 +253,53 @@ describe("the orphan checks, where the live database lacks a foreign key", () =>
     expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
     expect((error as Error).message).toContain(`no-orphans:user_settings.muted_channels (1 rows, e.g. ${settings.id})`);
     expect(await snapshot(db)).toEqual(before);
+  });
+});
+
+describe("each app validator's SQL check", () => {
+  const ids = async (sql: string) => (await run<{ id: string }>(sql)).map((r) => r.id).sort();
+  /** Every validator's offending rows, by validator (those with none left out). */
+  const named = async () => {
+    const out: Record<string, string[]> = {};
+    for (const v of APP_VALIDATORS) {
+      const found = await ids(v.sql);
+      if (found.length > 0) out[v.id] = found;
+    }
+    return out;
+  };
+  const inTransaction = async (body: () => Promise<void>) => {
+    await client.query("BEGIN");
+    try {
+      await body();
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  };
+
+  it("has planted violations for every validator (a new validator without any fails here)", () => {
+    expect(Object.keys(VALIDATOR_VIOLATIONS).sort()).toEqual(APP_VALIDATORS.map((v) => v.id).sort());
+  });
+
+  it("names nothing in the seeded database", async () => {
+    expect(await named()).toEqual({});
+  });
+
+  it.each(
+    APP_VALIDATORS.flatMap((v) => VALIDATOR_VIOLATIONS[v.id]!.breaks.map((sql, i) => [v.id, i + 1, sql] as const)),
+  )("%s names exactly the rows of planted violation %i, and no other validator names any", async (id, _n, sql) => {
+    await inTransaction(async () => {
+      const planted = await ids(sql);
+      expect(planted.length).toBeGreaterThan(0);
+      expect(await named()).toEqual({ [id]: planted });
+    });
+  });
+
+  it.each(
+    APP_VALIDATORS.flatMap((v) => VALIDATOR_VIOLATIONS[v.id]!.keeps.map((sql, i) => [v.id, i + 1, sql] as const)),
+  )("%s names nothing for borderline row %i, just inside it", async (_id, _n, sql) => {
+    await inTransaction(async () => {
+      await client.query(sql);
+      expect(await named()).toEqual({});
+    });
   });
 });

@@ -396,3 +396,37 @@ export const VALIDATOR_VIOLATIONS: Record<string, PlantedValidatorViolation> = {
     keeps: [deleteRoot(true)],
   },
 };
+
+/** SQL: gives the first row (by id) of `table` hanging off a public channel's message that has an outsider to that outsider. */
+const outsiderOnPublicMessage = (table: "reactions" | "files") =>
+  `WITH pick AS (SELECT r.id, ${outsiderSql("msg.channel_id")} AS outsider FROM ${table} r JOIN messages msg ON msg.id = r.message_id JOIN channels c ON c.id = msg.channel_id
+                  WHERE c.type = 'public' AND ${outsiderSql("msg.channel_id")} IS NOT NULL ORDER BY r.id LIMIT 1)
+   UPDATE ${table} x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id RETURNING x.id`;
+
+/**
+ * Rows that sit just inside a rule, planted in SQL in a database seeded with the dev plan: each
+ * statement changes at least one row, after which no check names anything. They tell a rule
+ * apart from a looser one (a mutant without one of its conditions).
+ */
+export const RULE_KEEPS: Record<string, readonly string[]> = {
+  // A second owner in a public channel: only a DM's owner must be its creator.
+  "dm-owner-is-creator": [
+    `UPDATE channel_members SET role = 'owner'
+      WHERE id = (SELECT m.id FROM channel_members m JOIN channels c ON c.id = m.channel_id WHERE c.type = 'public' AND m.user_id <> c.created_by ORDER BY m.id LIMIT 1)
+     RETURNING id`,
+  ],
+  // Anyone may react, upload and read in a public channel, member or not.
+  "reaction-user-sees-channel": [outsiderOnPublicMessage("reactions")],
+  "file-uploader-sees-channel": [outsiderOnPublicMessage("files")],
+  "read-user-sees-channel": [
+    `WITH pick AS (SELECT mr.id, ${outsiderSql("mr.channel_id")} AS outsider FROM message_reads mr JOIN channels c ON c.id = mr.channel_id
+                    WHERE c.type = 'public' AND ${outsiderSql("mr.channel_id")} IS NOT NULL ORDER BY mr.id LIMIT 1)
+     UPDATE message_reads x SET user_id = pick.outsider FROM pick WHERE x.id = pick.id RETURNING x.id`,
+  ],
+  // A third member of a DM who left: two members remain.
+  "dm-two-members": [
+    `INSERT INTO channel_members (id, channel_id, user_id, role, deleted_at)
+     SELECT '${LEFT_MEMBERSHIP_ID}', c.id, ${outsiderSql("c.id")}, 'member', '${LEFT_AT}' FROM channels c WHERE c.type = 'dm' ORDER BY c.id LIMIT 1
+     RETURNING id`,
+  ],
+};

@@ -13,6 +13,7 @@ import { snapshot, useTestDatabase } from "../helpers/db.ts";
 import {
   LEFT_MEMBER_VIOLATIONS,
   type PlantedViolation,
+  RULE_KEEPS,
   VALIDATOR_VIOLATIONS,
   VIOLATIONS,
 } from "../helpers/violations.ts";
@@ -67,6 +68,19 @@ describe("each application rule's SQL check", () => {
         expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
         const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
         expect(failing).toEqual([{ id, text: rule.text, violations: 1, examples: [planted[0]!.id] }]);
+      } finally {
+        await client.query("ROLLBACK");
+      }
+    },
+  );
+
+  it.each(Object.entries(RULE_KEEPS).flatMap(([id, plants]) => plants.map((sql, i) => [id, i + 1, sql] as const)))(
+    "%s names nothing for borderline row %i, just inside it (nor does any other check)",
+    async (_id, _n, sql) => {
+      await client.query("BEGIN");
+      try {
+        expect((await client.query(sql)).rowCount).toBeGreaterThan(0);
+        expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
       } finally {
         await client.query("ROLLBACK");
       }

@@ -430,3 +430,19 @@ export const RULE_KEEPS: Record<string, readonly string[]> = {
      RETURNING id`,
   ],
 };
+
+/**
+ * More planted violations, in SQL only, each telling a rule apart from a looser one that the
+ * plants above would not: `how` says what is different.
+ */
+export const EXTRA_VIOLATIONS: Record<string, { how: string; sql: string }> = {
+  // A public channel's creator demoted while another member is its owner: an owner is not enough.
+  "creator-is-owner": {
+    how: "while another member owns it",
+    sql: `WITH channel AS (SELECT id, created_by FROM channels WHERE type = 'public' ORDER BY id LIMIT 1),
+               other AS (UPDATE channel_members m SET role = 'owner' FROM channel
+                          WHERE m.id = (SELECT x.id FROM channel_members x, channel WHERE x.channel_id = channel.id AND x.user_id <> channel.created_by ORDER BY x.id LIMIT 1)),
+               demoted AS (UPDATE channel_members m SET role = 'member' FROM channel WHERE m.channel_id = channel.id AND m.user_id = channel.created_by)
+          SELECT id FROM channel`,
+  },
+};

@@ -7,18 +7,11 @@ import { createPrisma } from "../../src/db/connection.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { encodeChunk } from "../../src/write/copy.ts";
-import { INTEGRITY_CHECKS, provenOrphanChecks, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
-import {
-  LEFT_MEMBER_VIOLATIONS,
-  type PlantedViolation,
-  RULE_KEEPS,
-  VALIDATOR_VIOLATIONS,
-  VIOLATIONS,
-} from "../helpers/violations.ts";
-import { APP_VALIDATORS } from "../../src/plan/validators.ts";
+import { LEFT_MEMBER_VIOLATIONS, type PlantedViolation, VIOLATIONS } from "../helpers/violations.ts";
 
+// The commit gate on both write paths (the checks' SQL itself: test/write/checks.test.ts).
 // The template is seeded with the dev plan at the default seed: these are its rows.
 const dev = buildPlan({ profile: "dev" }).rows;
 const db = useTestDatabase("integrity");
@@ -56,60 +49,6 @@ const STRAY_USER_TRIGGER = `
     RETURN NULL; END $$ LANGUAGE plpgsql;
   CREATE TRIGGER stray_user AFTER INSERT ON channels FOR EACH STATEMENT EXECUTE FUNCTION stray_user();`;
 const DROP_STRAY_USER_TRIGGER = `DROP TRIGGER stray_user ON channels; DROP FUNCTION stray_user()`;
-
-describe("each application rule's SQL check", () => {
-  it.each(PLANTS.map(([id, how, plants]) => [id, how, RULES.find((r) => r.id === id)!, plants] as const))(
-    "%s names exactly the one row planted to break it%s, and no other check fails",
-    async (id, _how, rule, plants) => {
-      await client.query("BEGIN");
-      try {
-        const planted = await run<{ id: string }>(plants[id]!.sql);
-        expect(planted).toHaveLength(1);
-        expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
-        const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
-        expect(failing).toEqual([{ id, text: rule.text, violations: 1, examples: [planted[0]!.id] }]);
-      } finally {
-        await client.query("ROLLBACK");
-      }
-    },
-  );
-
-  it.each(Object.entries(RULE_KEEPS).flatMap(([id, plants]) => plants.map((sql, i) => [id, i + 1, sql] as const)))(
-    "%s names nothing for borderline row %i, just inside it (nor does any other check)",
-    async (_id, _n, sql) => {
-      await client.query("BEGIN");
-      try {
-        expect((await client.query(sql)).rowCount).toBeGreaterThan(0);
-        expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
-      } finally {
-        await client.query("ROLLBACK");
-      }
-    },
-  );
-
-  it("counts each of the checks that share their rows apart, when all of them fail at once", async () => {
-    const thread = ["reply-same-channel", "reply-after-root", "root-not-reply"];
-    await client.query("BEGIN");
-    try {
-      const planted = new Map<string, string>();
-      for (const id of thread) planted.set(id, (await run<{ id: string }>(VIOLATIONS[id]!.sql))[0]!.id);
-      const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
-      expect(failing.map((r) => r.id)).toEqual(thread);
-      for (const result of failing) {
-        // Each names its own planted row (one plant may also break a neighbour's rule: counted there too).
-        expect(result.examples).toContain(planted.get(result.id));
-        expect(result.violations).toBe(result.examples.length);
-      }
-    } finally {
-      await client.query("ROLLBACK");
-    }
-  });
-
-  it("finds nothing in the seeded database (so a planted row is the only one found)", async () => {
-    expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
-    expect((await runIntegrityChecks(run)).map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
-  });
-});
 
 describe("the commit gate", () => {
   it.each(PLANTS)(
@@ -209,26 +148,6 @@ describe("the orphan checks, where the live database lacks a foreign key", () =>
     return { rows, rowId: row.id as string };
   };
 
-  it.each(foreignKeys.map((fk) => [`${fk.table.name}.${fk.column}`, fk] as const))(
-    "names an orphan planted in %s, with the live key dropped, and no other orphan check fails",
-    async (id, { table, column }) => {
-      await client.query("BEGIN");
-      try {
-        await client.query(`ALTER TABLE "${table.name}" DROP CONSTRAINT "${await constraintOf(table.name, column)}"`);
-        const [planted] = await run<{ id: string }>(
-          `UPDATE "${table.name}" SET "${column}" = '${ORPHAN}' WHERE id = (SELECT min(id) FROM "${table.name}") RETURNING id`,
-        );
-        const results = await runIntegrityChecks(run, INTEGRITY_CHECKS, await provenOrphanChecks(run));
-        const orphans = results.filter((r) => r.id.startsWith("no-orphans:") && r.violations > 0);
-        expect(orphans.map(({ id, examples }) => ({ id, examples }))).toEqual([
-          { id: `no-orphans:${id}`, examples: [planted!.id] },
-        ]);
-      } finally {
-        await client.query("ROLLBACK");
-      }
-    },
-  );
-
   // A self-reference to a row that is not there never reaches the database: the writer orders a
   // table's rows by their self-references and refuses one it cannot place (INVALID_FIXTURES).
   it.each(foreignKeys.filter((fk) => !fk.self).map((fk) => [`${fk.table.name}.${fk.column}`, fk] as const))(
@@ -267,53 +186,5 @@ describe("the orphan checks, where the live database lacks a foreign key", () =>
     expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
     expect((error as Error).message).toContain(`no-orphans:user_settings.muted_channels (1 rows, e.g. ${settings.id})`);
     expect(await snapshot(db)).toEqual(before);
-  });
-});
-
-describe("each app validator's SQL check", () => {
-  const ids = async (sql: string) => (await run<{ id: string }>(sql)).map((r) => r.id).sort();
-  /** Every validator's offending rows, by validator (those with none left out). */
-  const named = async () => {
-    const out: Record<string, string[]> = {};
-    for (const v of APP_VALIDATORS) {
-      const found = await ids(v.sql);
-      if (found.length > 0) out[v.id] = found;
-    }
-    return out;
-  };
-  const inTransaction = async (body: () => Promise<void>) => {
-    await client.query("BEGIN");
-    try {
-      await body();
-    } finally {
-      await client.query("ROLLBACK");
-    }
-  };
-
-  it("has planted violations for every validator (a new validator without any fails here)", () => {
-    expect(Object.keys(VALIDATOR_VIOLATIONS).sort()).toEqual(APP_VALIDATORS.map((v) => v.id).sort());
-  });
-
-  it("names nothing in the seeded database", async () => {
-    expect(await named()).toEqual({});
-  });
-
-  it.each(
-    APP_VALIDATORS.flatMap((v) => VALIDATOR_VIOLATIONS[v.id]!.breaks.map((sql, i) => [v.id, i + 1, sql] as const)),
-  )("%s names exactly the rows of planted violation %i, and no other validator names any", async (id, _n, sql) => {
-    await inTransaction(async () => {
-      const planted = await ids(sql);
-      expect(planted.length).toBeGreaterThan(0);
-      expect(await named()).toEqual({ [id]: planted });
-    });
-  });
-
-  it.each(
-    APP_VALIDATORS.flatMap((v) => VALIDATOR_VIOLATIONS[v.id]!.keeps.map((sql, i) => [v.id, i + 1, sql] as const)),
-  )("%s names nothing for borderline row %i, just inside it", async (_id, _n, sql) => {
-    await inTransaction(async () => {
-      await client.query(sql);
-      expect(await named()).toEqual({});
-    });
   });
 });

@@ -41,7 +41,8 @@ export default {
       "checkAppValidators",
     ]),
     "src/plan/validate.ts",
-    "src/write/integrity.ts",
+    // Its runner (grouping, counting, what live keys prove); the checks' SQL text: npm run test:mutation:sql.
+    ...mutationRanges("src/write/integrity.ts", ["runIntegrityChecks", "SHAPE", "sameRows", "provenOrphanChecks"]),
     "src/testing/comments.ts",
     "src/db/asSeedError.ts",
     ...mutationRanges("src/cli/command.ts", ["flagUsage", "badValue", "convert", "parseArgv", "allFlags", "usageLine"]),

@@ -1,9 +1,10 @@
 // Mutation testing of the pure, central logic (`npm run test:mutation`; not part of `npm test`):
 // Stryker changes the code below one small edit at a time and runs the tests of
 // vitest.stryker.config.ts against each change; a change no test notices is a survivor.
-// Scope: the application rules' row checks (their SQL is proven against PostgreSQL by
-// test/write/integrity.test.ts instead), the guards and configuration parsing, and the plan
-// cache's framing and crc checks. README › "Mutation testing" lists the score and survivors.
+// Scope: the application rules' and validators' row checks (their SQL: npm run
+// test:mutation:sql), the planner's validation, the integrity checks, the guards, configuration
+// and argument parsing, error wording, the kit's staleness rules, the scenario's rule filter, and
+// the plan cache's framing and crc checks. docs/safety.md lists the score and survivors.
 // What is mutated in a file is named by function (scripts/mutation-ranges.mjs turns the names
 // into line ranges when Stryker starts), so editing a file does not move the scope.
 import { mutationRanges } from "./scripts/mutation-ranges.mjs";
@@ -28,6 +29,24 @@ export default {
     ...mutationRanges("src/api/run.ts", ["resolvePlanCache"]),
     // Framing and crc: the format constants, openCachedPlan, readTrailer, framesIntact, readChunks,
     // and the recorder's frames (`record`) and trailer (`commit`).
+    // The app's validators' row checks (their SQL: scripts/sql-mutation.ts), the planner's row
+    // validation, the integrity checks and the commit gate's runner (test/write/checks.test.ts,
+    // on PostgreSQL), the kit's staleness rules, the error wording, the CLI's argument parsing and
+    // the scenario's rule filter (src/scenario/check.ts).
+    ...mutationRanges("src/plan/validators.ts", [
+      "CHANNEL_NAME",
+      "GOOGLE_ID",
+      "dmChannelName",
+      "check",
+      "checkAppValidators",
+    ]),
+    "src/plan/validate.ts",
+    // Its runner (grouping, counting, what live keys prove); the checks' SQL text: npm run test:mutation:sql.
+    ...mutationRanges("src/write/integrity.ts", ["runIntegrityChecks", "SHAPE", "sameRows", "provenOrphanChecks"]),
+    "src/testing/comments.ts",
+    "src/db/asSeedError.ts",
+    ...mutationRanges("src/cli/command.ts", ["flagUsage", "badValue", "convert", "parseArgv", "allFlags", "usageLine"]),
+    "src/scenario/check.ts",
     ...mutationRanges("src/generation/planCache.ts", [
       "FORMAT_VERSION",
       "MAGIC",

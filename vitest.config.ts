@@ -8,6 +8,12 @@ export const PURE = [
   "test/db/config.test.ts",
   "test/db/guard.test.ts",
   "test/generation/planFraming.test.ts",
+  "test/plan/validators.test.ts",
+  "test/plan/validate.test.ts",
+  "test/plan/scenarioRules.test.ts",
+  "test/testing/comments.test.ts",
+  "test/db/asSeedError.test.ts",
+  "test/cli/argv.test.ts",
 ];
 
 /** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */

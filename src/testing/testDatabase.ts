@@ -48,12 +48,13 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const name = `${template.server.database}_t_${process.pid}_${++counter}`;
   const admin = await connect(withDatabase(template.server, "postgres"));
   let prepared = false;
+  const comment = `${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template.name}`;
   try {
-    prepared = await claimReady(admin, template, name);
-    if (!prepared) await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-    await admin.query(
-      `COMMENT ON DATABASE ${ident(name)} IS '${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template.name}'`,
-    );
+    prepared = await claimReady(admin, template, name, comment);
+    if (!prepared) {
+      await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
+      await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${comment}'`);
+    }
   } finally {
     await admin.end().catch(() => {});
   }
@@ -61,18 +62,24 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   return { name, url: withDatabase(template.server, name).url, prepared, drop: () => dropKitDatabase(template, name) };
 }
 
-/** Takes a ready clone of the template, if there is one, by renaming it (atomic: two callers never get the same). */
-async function claimReady(admin: pg.Client, template: Template, name: string): Promise<boolean> {
+/**
+ * Takes a ready clone of the template, if there is one: renamed and marked as this process's in
+ * one transaction. Renamed first and marked after, it would be listed, still marked ready, under
+ * its new name for a moment, and another run could rename it away from this one.
+ */
+async function claimReady(admin: pg.Client, template: Template, name: string, comment: string): Promise<boolean> {
   const { rows } = await admin.query<{ name: string }>(
     `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`,
     [`${READY_COMMENT} template=${template.name}`],
   );
   for (const ready of rows) {
     try {
-      await admin.query(`ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}`);
+      await admin.query(
+        `BEGIN; ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}; COMMENT ON DATABASE ${ident(name)} IS '${comment}'; COMMIT`,
+      );
       return true;
     } catch {
-      // Another process took it first.
+      await admin.query(`ROLLBACK`).catch(() => {}); // another process took it first
     }
   }
   return false;

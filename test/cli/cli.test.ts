@@ -357,6 +357,40 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     expect(oneErrorLine(run)).toMatch(/cannot read .*\.env \(EISDIR\): fix its permissions or remove it/);
   });
 
+  it("redacts the password from the underlying error that --verbose shows, when the driver's error holds it", async () => {
+    // A stand-in for a server (or a pooler in front of it) whose error message quotes the
+    // connection string it was given, password included: the cause printed must be redacted too.
+    const url = (port: number) => `postgresql://postgres:${SECRET}@127.0.0.1:${port}/chatgenius`;
+    let port = 0;
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        const fields = ["SFATAL", "VFATAL", "CXX000", `Mcannot route ${url(port)}: no such pool`].map((f) =>
+          Buffer.from(`${f}\0`),
+        );
+        const body = Buffer.concat([...fields, Buffer.from([0])]);
+        const head = Buffer.alloc(5);
+        head.write("E", 0);
+        head.writeInt32BE(body.length + 4, 1);
+        socket.end(Buffer.concat([head, body]));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+    try {
+      const run = await cli(["seed", "--verbose"], { DATABASE_URL: url(port) });
+      expect(run.code).not.toBe(0);
+      // The cause is shown (its message and stack), with the password replaced.
+      expect(run.stderr).toMatch(
+        /cannot route postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/chatgenius: no such pool/,
+      );
+      expect(run.stderr).toMatch(/\n\s+at /);
+      expectNoSecret(run);
+    } finally {
+      server.close();
+    }
+  });
+
   it("shows the underlying error with --verbose, still without the password", async () => {
     const run = await cli(["seed", "--verbose"], {
       DATABASE_URL: `postgresql://postgres:${SECRET}@127.0.0.1:1/chatgenius`,

@@ -144,6 +144,79 @@ describe("the ChatGenius server's functions on a freshly seeded database", () =>
     }
   });
 
+  it("makes one row when two first sign-ins of a user pass each other mid-insert", async () => {
+    // Two first sign-ins can pass each other only in the instant between one's auth0_id check and
+    // its insert. A third session holding an uncommitted row with the id both sign-ins name (the
+    // six-argument form) holds the first one up at the primary key, after that check; the second
+    // then starts. With the function's advisory lock it waits for the first and takes the update
+    // path; without it, it passes the check too and fails on a key once the first commits.
+    const id = "01JHZZZZZZZZZZZZZZZZZZZZZY";
+    const auth0Id = "auth0|00000000000000000000beef";
+    const connect = async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      return c;
+    };
+    const [holder, first, second] = [await connect(), await connect(), await connect()];
+    const waiting = async (c: pg.Client) => {
+      const pid = (c as unknown as { processID: number }).processID;
+      for (let i = 0; i < 200; i++) {
+        const row = await one(client, `SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid]);
+        if (row?.wait_event_type === "Lock") return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(`session ${pid} never waited for a lock`);
+    };
+    const signIn = (c: pg.Client, username: string) =>
+      one(c, `SELECT sync_auth0_user($1, $2, $3, $4, $5, $6) AS user_id`, [
+        id,
+        auth0Id,
+        "passing@example.com",
+        username,
+        "Passing",
+        null,
+      ]).then((r) => r.user_id as string);
+    try {
+      await holder.query("BEGIN");
+      await holder.query(
+        `INSERT INTO users (id, auth0_id, email, username, full_name) VALUES ($1, 'auth0|00000000000000000000f00d', 'holder@example.com', 'holder', 'Holder')`,
+        [id],
+      );
+      const firstSignIn = signIn(first, "passing0");
+      await waiting(first);
+      const secondSignIn = signIn(second, "passing1");
+      await waiting(second);
+      await holder.query("ROLLBACK");
+      const results = await Promise.allSettled([firstSignIn, secondSignIn]);
+      expect(results).toEqual([
+        { status: "fulfilled", value: id },
+        { status: "fulfilled", value: id },
+      ]);
+      expect((await one(client, `SELECT count(*)::int AS n FROM users WHERE auth0_id = $1`, [auth0Id])).n).toBe(1);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await client.query(`DELETE FROM users WHERE auth0_id = $1`, [auth0Id]);
+      await Promise.all([holder, first, second].map((c) => c.end()));
+    }
+  });
+
+  it("orders ULIDs by the millisecond they were made in, and encodes it", async () => {
+    // One every 7 ms across two seconds: within a second, only the time part can order them.
+    const { rows } = await client.query<{ id: string; at: Date }>(
+      `SELECT generate_ulid(t) AS id, t AS at FROM generate_series(timestamptz '2026-01-01 00:00:00+00', timestamptz '2026-01-01 00:00:02+00', interval '7 ms') AS t ORDER BY t`,
+    );
+    expect(rows.length).toBeGreaterThan(250);
+    expect(rows.map((r) => r.id)).toEqual(rows.map((r) => r.id).sort());
+    for (const { id, at } of rows) expect(ulidTime(id)).toBe(at.getTime());
+    // generate_ulid() takes the clock: ids made one after another, a few ms apart, sort in that order.
+    const made: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      made.push((await one(client, `SELECT generate_ulid() AS id`)).id);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    expect(made).toEqual([...made].sort());
+  });
+
   it("generates distinct, time-ordered ULIDs", async () => {
     const { rows } = await client.query<{ id: string }>(`SELECT generate_ulid() AS id FROM generate_series(1, 200)`);
     expect(new Set(rows.map((r) => r.id)).size).toBe(200);
@@ -320,9 +393,13 @@ describe("the live-schema check", () => {
       await expect(seedDatabase({ env: {}, databaseUrl: broken.url, profile: "minimal" })).resolves.toMatchObject({
         totalRows: estimateRows({ profile: "minimal" }),
       });
-      await expect(c.query(`UPDATE channels SET name = 'x' WHERE archived_at IS NOT NULL`)).resolves.toMatchObject({
-        rowCount: 0,
-      });
+      // The trigger is back: a channel archived now is read-only from then on.
+      await expect(
+        c.query(`UPDATE channels SET archived_at = now(), archived_by = created_by WHERE name = 'general'`),
+      ).resolves.toMatchObject({ rowCount: 1 });
+      await expect(c.query(`UPDATE channels SET name = 'x' WHERE name = 'general'`)).rejects.toThrow(
+        "Cannot modify archived channel",
+      );
     } finally {
       await c.end();
     }

@@ -137,6 +137,20 @@ describe("concurrency and timeouts", () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
+  it("makes a reset wait for the seed lock too, and fail clearly when still blocked, changing nothing", async () => {
+    const before = await snapshot(db);
+    await hold(`SELECT pg_advisory_lock(1936024932, 1)`, async () => {
+      await expect(
+        resetDatabase({ env: {}, databaseUrl: db.url, profile: "minimal", lockWaitMs: 300 }),
+      ).rejects.toMatchObject({
+        code: "SEED_BUSY",
+        exitCode: 1,
+        message: expect.stringMatching(/another seed or reset of this database is still running/),
+      });
+    });
+    expect(await snapshot(db)).toEqual(before);
+  });
+
   it("stops waiting for the seed lock at Ctrl-C, with the interruption's code and line", async () => {
     const before = await snapshot(db);
     const controller = new AbortController();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { checkRules, RULES } from "../../src/plan/rules.ts";
-import { VIOLATIONS } from "../helpers/violations.ts";
+import { LEFT_MEMBER_VIOLATIONS, VIOLATIONS } from "../helpers/violations.ts";
 
 const dev = buildPlan({ profile: "dev" }).rows;
 
@@ -19,6 +19,15 @@ describe("the application rules' row checks", () => {
     const rowId = VIOLATIONS[id]!.rows(rows);
     expect(checkRules(rows)).toEqual([{ rule: id, table: rule.table, rowId, detail: rule.text }]);
   });
+
+  it.each(Object.keys(LEFT_MEMBER_VIOLATIONS).map((id) => [id, RULES.find((r) => r.id === id)!] as const))(
+    "%s names exactly the one row that breaks it through a member who left",
+    (id, rule) => {
+      const rows = structuredClone(dev);
+      const rowId = LEFT_MEMBER_VIOLATIONS[id]!.rows(rows);
+      expect(checkRules(rows)).toEqual([{ rule: id, table: rule.table, rowId, detail: rule.text }]);
+    },
+  );
 });
 
 describe("the row checks on rows the dev plan does not have", () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { host } from "../../src/testing/comments.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   cleanupStale,
@@ -31,16 +32,26 @@ const unmark = async (seed: number) => {
   await dropTemplate(seed);
 };
 
+/** The pid of a process that has ended: dead on this machine (checked), and so stale if the comment names this host. */
+const deadPid = () => {
+  const { pid } = spawnSync(process.execPath, ["-e", ""]);
+  expect(() => process.kill(pid!, 0)).toThrow();
+  return pid!;
+};
+
+const dropReadyClones = async (template: string) => {
+  for (const { name } of await query<{ name: string }>(
+    admin,
+    `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
+    [`chatgenius-seed ready clone template=${template}`],
+  ))
+    await query(admin, `DROP DATABASE IF EXISTS "${name}"`);
+};
+
 afterAll(async () => {
   await settleReadyClones();
   for (const seed of [101, 102]) {
-    const template = `${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`;
-    for (const { name } of await query<{ name: string }>(
-      admin,
-      `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
-      [`chatgenius-seed ready clone template=${template}`],
-    ))
-      await query(admin, `DROP DATABASE "${name}"`);
+    await dropReadyClones(`${base.database}_tpl_${templateKey(options(seed)).slice(0, 12)}`);
     await unmark(seed);
   }
 });
@@ -120,6 +131,9 @@ describe("templates superseded by a change", () => {
 describe("createTestDatabase", () => {
   it("hands out isolated databases holding the template's rows, and drop() removes them", async () => {
     const template = await prepareTemplate(options(101));
+    // Ready clones another test of this file left (the pool's, kept for the next run) would be
+    // handed over first: start without any, so that the first database is cloned on demand.
+    await dropReadyClones(template.name);
     const one = await createTestDatabase({ template });
     // The next one is made ahead while the first is in use, and handed over when asked for.
     await settleReadyClones();
@@ -141,29 +155,39 @@ describe("createTestDatabase", () => {
   });
 
   it("cleans up what a crashed run left, and never drops a database the kit did not create", async () => {
-    const crashed = `${base.database}_t_999999_1`;
-    const foreign = `${base.database}_t_999999_2`;
+    const pid = deadPid();
+    const crashed = `${base.database}_t_${pid}_1`;
+    const foreign = `${base.database}_t_${pid}_2`;
     for (const name of [crashed, foreign]) await query(admin, `CREATE DATABASE "${name}"`);
     await query(
       admin,
-      `COMMENT ON DATABASE "${crashed}" IS 'chatgenius-seed test database host=${(await import("node:os")).hostname()} pid=999999 created=${new Date().toISOString()}'`,
+      `COMMENT ON DATABASE "${crashed}" IS 'chatgenius-seed test database host=${host()} pid=${pid} created=${new Date().toISOString()}'`,
     );
-    const dropped = await cleanupStale(options(101));
-    expect(dropped).toContain(crashed);
-    expect(await exists(crashed)).toBe(false);
-    expect(await exists(foreign)).toBe(true);
-    await query(admin, `DROP DATABASE "${foreign}"`);
+    try {
+      const dropped = await cleanupStale(options(101));
+      // Gone is what counts: another suite's cleanup on this server may have dropped it first.
+      expect(await exists(crashed)).toBe(false);
+      expect(dropped).not.toContain(foreign);
+      expect(await exists(foreign)).toBe(true);
+    } finally {
+      for (const name of [crashed, foreign]) await query(admin, `DROP DATABASE IF EXISTS "${name}"`);
+    }
   });
 
   it("drops test databases older than a day whatever their process, and ready clones whose template is gone; keeps the rest", async () => {
-    // Another machine's databases: their process cannot be looked up here, only their age.
+    // Another machine's databases: their process cannot be looked up here, only their age. A pid
+    // that is dead here and one that is alive here mean nothing about a process over there.
+    const pid = deadPid();
     const dayOld = `${base.database}_t_999998_1`;
     const young = `${base.database}_t_999998_2`;
+    const youngDeadHere = `${base.database}_t_999998_5`;
     const orphanReady = `${base.database}_r_999998_3`;
     const liveReady = `${base.database}_r_999998_4`;
+    const now = new Date().toISOString();
     const comments: Record<string, string> = {
       [dayOld]: `chatgenius-seed test database host=elsewhere pid=1 created=${new Date(Date.now() - 25 * 3600_000).toISOString()}`,
-      [young]: `chatgenius-seed test database host=elsewhere pid=1 created=${new Date().toISOString()}`,
+      [young]: `chatgenius-seed test database host=elsewhere pid=${process.pid} created=${now}`,
+      [youngDeadHere]: `chatgenius-seed test database host=elsewhere pid=${pid} created=${now}`,
       [orphanReady]: `chatgenius-seed ready clone template=${base.database}_tpl_gone`,
       [liveReady]: `chatgenius-seed ready clone template=${TEMPLATE_DATABASE}`,
     };
@@ -173,10 +197,17 @@ describe("createTestDatabase", () => {
         await query(admin, `COMMENT ON DATABASE "${name}" IS '${comment}'`);
       }
       const dropped = await cleanupStale(options(101));
-      expect(dropped).toEqual(expect.arrayContaining([dayOld, orphanReady]));
-      expect(dropped).not.toContain(young);
-      expect(dropped).not.toContain(liveReady);
-      expect(await Promise.all(Object.keys(comments).map(exists))).toEqual([false, true, false, true]);
+      for (const kept of [young, youngDeadHere, liveReady]) expect(dropped).not.toContain(kept);
+      // Gone is what counts for the stale ones: another suite's cleanup may have dropped them first.
+      expect(
+        Object.fromEntries(await Promise.all(Object.keys(comments).map(async (n) => [n, await exists(n)]))),
+      ).toEqual({
+        [dayOld]: false,
+        [young]: true,
+        [youngDeadHere]: true,
+        [orphanReady]: false,
+        [liveReady]: true,
+      });
     } finally {
       for (const name of Object.keys(comments)) await query(admin, `DROP DATABASE IF EXISTS "${name}"`);
     }

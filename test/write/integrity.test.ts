@@ -1,17 +1,17 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Rows } from "../../src/core/datamodel.ts";
+import { TABLES, type Rows } from "../../src/core/datamodel.ts";
 import { isSeedError } from "../../src/core/errors.ts";
 import { createEventLog, silentSink } from "../../src/core/log.ts";
 import { createPrisma } from "../../src/db/connection.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { encodeChunk } from "../../src/write/copy.ts";
-import { INTEGRITY_CHECKS, runIntegrityChecks } from "../../src/write/integrity.ts";
 import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
-import { VIOLATIONS } from "../helpers/violations.ts";
+import { LEFT_MEMBER_VIOLATIONS, type PlantedViolation, VIOLATIONS } from "../helpers/violations.ts";
 
+// The commit gate on both write paths (the checks' SQL itself: test/write/checks.test.ts).
 // The template is seeded with the dev plan at the default seed: these are its rows.
 const dev = buildPlan({ profile: "dev" }).rows;
 const db = useTestDatabase("integrity");
@@ -28,10 +28,17 @@ afterAll(async () => {
 });
 
 const run = async <T>(sql: string) => (await client.query(sql)).rows as T[];
-const broken = (rule: string): { rows: Rows; rowId: string } => {
+const broken = (rule: string, plants: Record<string, PlantedViolation> = VIOLATIONS): { rows: Rows; rowId: string } => {
   const rows = structuredClone(dev);
-  return { rows, rowId: VIOLATIONS[rule]!.rows(rows) };
+  return { rows, rowId: plants[rule]!.rows(rows) };
 };
+/** Every planted violation of a rule: with a row no member holds, and (where memberships count) through a member who left. */
+const PLANTS = [
+  ...RULES.map((r) => [r.id, "", VIOLATIONS] as const),
+  ...RULES.filter((r) => LEFT_MEMBER_VIOLATIONS[r.id]).map(
+    (r) => [r.id, " through a member who left", LEFT_MEMBER_VIOLATIONS] as const,
+  ),
+];
 async function* once(rows: Rows) {
   yield encodeChunk(rows);
 }
@@ -43,52 +50,11 @@ const STRAY_USER_TRIGGER = `
   CREATE TRIGGER stray_user AFTER INSERT ON channels FOR EACH STATEMENT EXECUTE FUNCTION stray_user();`;
 const DROP_STRAY_USER_TRIGGER = `DROP TRIGGER stray_user ON channels; DROP FUNCTION stray_user()`;
 
-describe("each application rule's SQL check", () => {
-  it.each(RULES.map((r) => [r.id, r] as const))(
-    "%s names exactly the one row planted to break it, and no other check fails",
-    async (id, rule) => {
-      await client.query("BEGIN");
-      try {
-        const planted = await run<{ id: string }>(VIOLATIONS[id]!.sql);
-        expect(planted).toHaveLength(1);
-        expect(await run<{ id: string }>(rule.sql)).toEqual([{ id: planted[0]!.id }]);
-        const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
-        expect(failing).toEqual([{ id, text: rule.text, violations: 1, examples: [planted[0]!.id] }]);
-      } finally {
-        await client.query("ROLLBACK");
-      }
-    },
-  );
-
-  it("counts each of the checks that share their rows apart, when all of them fail at once", async () => {
-    const thread = ["reply-same-channel", "reply-after-root", "root-not-reply"];
-    await client.query("BEGIN");
-    try {
-      const planted = new Map<string, string>();
-      for (const id of thread) planted.set(id, (await run<{ id: string }>(VIOLATIONS[id]!.sql))[0]!.id);
-      const failing = (await runIntegrityChecks(run)).filter((r) => r.violations > 0);
-      expect(failing.map((r) => r.id)).toEqual(thread);
-      for (const result of failing) {
-        // Each names its own planted row (one plant may also break a neighbour's rule: counted there too).
-        expect(result.examples).toContain(planted.get(result.id));
-        expect(result.violations).toBe(result.examples.length);
-      }
-    } finally {
-      await client.query("ROLLBACK");
-    }
-  });
-
-  it("finds nothing in the seeded database (so a planted row is the only one found)", async () => {
-    expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
-    expect((await runIntegrityChecks(run)).map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
-  });
-});
-
 describe("the commit gate", () => {
-  it.each(RULES.map((r) => [r.id] as const))(
-    "refuses rows that break %s with INTEGRITY_FAILED and commits nothing (COPY path)",
-    async (id) => {
-      const { rows, rowId } = broken(id);
+  it.each(PLANTS)(
+    "refuses rows that break %s%s with INTEGRITY_FAILED and commits nothing (COPY path)",
+    async (id, _how, plants) => {
+      const { rows, rowId } = broken(id, plants);
       const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
       expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
       expect((error as Error).message).toBe(
@@ -138,6 +104,87 @@ describe("the commit gate", () => {
   it("commits the same rows unbroken (the gate passes what it should)", async () => {
     const result = await writeWithCopy(client, once(structuredClone(dev)), createEventLog(silentSink));
     expect(result.integrity.filter((r) => r.violations > 0)).toEqual([]);
+    expect(await snapshot(db)).toEqual(before);
+  });
+});
+
+describe("the orphan checks, where the live database lacks a foreign key", () => {
+  // A live, validated foreign key proves its column and the SQL check is skipped; here the key
+  // is dropped first, so the SQL orphan check is the only thing between the orphan and a commit.
+  const ORPHAN = "01JZZZZZZZZZZZZZZZZZZZZZZX";
+  const foreignKeys = TABLES.flatMap((table) =>
+    table.foreignKeys.map((fk) => ({
+      table,
+      column: fk.columns[0]!,
+      field: fk.fields[0]!,
+      self: fk.references === table.model,
+    })),
+  );
+  const constraintOf = async (table: string, column: string) => {
+    const [key] = await run<{ name: string }>(
+      `SELECT c.conname AS name FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+        WHERE c.contype = 'f' AND c.conrelid = '"${table}"'::regclass AND a.attname = '${column}'`,
+    );
+    expect(key).toBeDefined();
+    return key!.name;
+  };
+  /** Drops the live foreign key of `table.column` for the length of `body`, then puts it back as it was. */
+  async function withoutForeignKey(table: string, column: string, body: () => Promise<void>): Promise<void> {
+    const name = await constraintOf(table, column);
+    const [key] = await run<{ def: string }>(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = '${name}' AND conrelid = '"${table}"'::regclass`,
+    );
+    await client.query(`ALTER TABLE "${table}" DROP CONSTRAINT "${name}"`);
+    try {
+      await body();
+    } finally {
+      await client.query(`ALTER TABLE "${table}" ADD CONSTRAINT "${name}" ${key!.def}`);
+    }
+  }
+  const orphaned = (model: keyof Rows, field: string) => {
+    const rows = structuredClone(dev);
+    const row = [...(rows[model] as Record<string, unknown>[])].sort((a, b) => (a.id! < b.id! ? -1 : 1))[0]!;
+    row[field] = ORPHAN;
+    return { rows, rowId: row.id as string };
+  };
+
+  // A self-reference to a row that is not there never reaches the database: the writer orders a
+  // table's rows by their self-references and refuses one it cannot place (INVALID_FIXTURES).
+  it.each(foreignKeys.filter((fk) => !fk.self).map((fk) => [`${fk.table.name}.${fk.column}`, fk] as const))(
+    "refuses an orphan in %s with INTEGRITY_FAILED and commits nothing (COPY path)",
+    async (id, { table, column, field }) => {
+      const { rows, rowId } = orphaned(table.model, field);
+      await withoutForeignKey(table.name, column, async () => {
+        const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
+        expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+        expect((error as Error).message).toContain(`no-orphans:${id} (1 rows, e.g. ${rowId})`);
+      });
+      expect(await snapshot(db)).toEqual(before);
+    },
+  );
+
+  it("refuses an orphan on the Prisma path too, committing nothing", async () => {
+    const { rows, rowId } = orphaned("UserStatus", "userId");
+    await withoutForeignKey("user_status", "user_id", async () => {
+      const prisma = await createPrisma(db);
+      try {
+        const error = await writeWithPrisma(prisma, rows, createEventLog(silentSink)).catch((e: unknown) => e);
+        expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+        expect((error as Error).message).toContain(`no-orphans:user_status.user_id (1 rows, e.g. ${rowId})`);
+      } finally {
+        await prisma.$disconnect();
+      }
+    });
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("refuses a muted channel that does not exist (no foreign key can hold an array's items)", async () => {
+    const rows = structuredClone(dev);
+    const settings = [...rows.UserSettings].sort((a, b) => (a.id! < b.id! ? -1 : 1))[0]!;
+    settings.mutedChannels = [ORPHAN];
+    const error = await writeWithCopy(client, once(rows), createEventLog(silentSink)).catch((e: unknown) => e);
+    expect(isSeedError(error, "INTEGRITY_FAILED")).toBe(true);
+    expect((error as Error).message).toContain(`no-orphans:user_settings.muted_channels (1 rows, e.g. ${settings.id})`);
     expect(await snapshot(db)).toEqual(before);
   });
 });

@@ -32,7 +32,6 @@ import {
   type PlanRecorder,
 } from "../generation/planCache.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
-import { needsJsonBulk } from "../db/embedded.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
@@ -192,9 +191,8 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     let recorder: PlanRecorder | null = null;
     try {
       const t = performance.now();
-      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: served by this process,
-      // its rows go by COPY from a blob; served by another (db:serve), as JSON.
-      const format: BulkFormat = (await needsJsonBulk(client.client)) ? "json" : "copy";
+      // Every target is a PostgreSQL server (configured or embedded): rows go by COPY FROM STDIN.
+      const format: BulkFormat = "copy";
       const timing: ChunkTiming = { generate: 0, validate: 0 };
       // Large plans stream from generator workers, started now: their start-up and first chunks
       // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).

@@ -6,7 +6,6 @@ import { from as copyFrom } from "pg-copy-streams";
 import { insertOrder, selfReferences, waves, type Rows, type Table } from "../core/datamodel.ts";
 import { quoteRecordField, renderersOf, RowPrint, type RowPrintPart } from "./rowPrint.ts";
 import { ident } from "../db/connection.ts";
-import { servedHere } from "../db/embedded.ts";
 
 /**
  * Encodes rows as PostgreSQL COPY text format (tab-separated, `\N` for NULL) in the table's
@@ -176,14 +175,6 @@ export async function copyInto(
   into?: string,
   freeze = false,
 ): Promise<void> {
-  const pglite = servedHere(client);
-  if (pglite) {
-    // The embedded database in this process: the same COPY text, read from a blob.
-    await pglite.query(copyStatement(table, into, freeze).replace(" FROM STDIN", " FROM '/dev/blob'"), [], {
-      blob: new Blob([data]),
-    });
-    return;
-  }
   const stream = client.query(copyFrom(copyStatement(table, into, freeze)));
   const done = finished(stream);
   // A failing COPY rejects `done`; keep it observed while the data is written.

@@ -49,11 +49,13 @@ export default defineCommand({
       out(`DATABASE_URL=${target.url}`);
       out(`psql ${target.url}`);
       out("Ctrl-C to stop");
+      // Nothing else keeps this process alive while it serves: the server is a process of its own.
+      const alive = setInterval(() => {}, 1 << 30);
       await new Promise<void>((resolve) => {
         if (!signal) return;
         if (signal.aborted) resolve();
         signal.addEventListener("abort", () => resolve(), { once: true });
-      });
+      }).finally(() => clearInterval(alive));
     } finally {
       await target.release();
     }

@@ -246,7 +246,7 @@ async function startServer(
   const said = readFrom(logFile, from);
   if (/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(said)) return "port taken";
   if (/lock file "postmaster\.pid" already exists/i.test(said)) return "lost";
-  throw serverFailed(dir, said, logFile);
+  throw serverFailed(dir, said, logFile, owner);
 }
 
 /**
@@ -314,7 +314,7 @@ async function ensureCluster(dir: string, owner: Owner | null, signal: AbortSign
       owner,
       signal,
     );
-    if (said !== null) throw serverFailed(dir, said, null);
+    if (said !== null) throw serverFailed(dir, said, null, owner);
     try {
       renameSync(building, data);
     } catch (error) {
@@ -426,9 +426,14 @@ function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
 }
 
 /** One line for what the server or initdb said when it failed. */
-function serverFailed(dir: string, said: string, logFile: string | null): SeedError {
+function serverFailed(dir: string, said: string, logFile: string | null, owner: Owner | null): SeedError {
   if (/No space left on device/i.test(said))
     return new SeedError("DATABASE_UNREACHABLE", `the disk of ${shown(dir)} is full: free some space and run the command again`);
+  if (owner && /Permission denied/i.test(said))
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter ${shown(dir)}: let it (chmod o+x on each folder above), run as a normal user, or set DATABASE_URL to a server`,
+    );
   if (/Read-only file system|Permission denied/i.test(said))
     return new SeedError(
       "DATABASE_UNREACHABLE",

@@ -10,15 +10,6 @@ export const PURE = [
   "test/generation/planFraming.test.ts",
 ];
 
-/** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
-const SERVER_FREE = [
-  "test/core/datamodel.test.ts",
-  "test/plan/builders.test.ts",
-  "test/db/embedded.test.ts",
-  "test/testing/embedded.test.ts",
-  ...PURE,
-];
-
 /** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
 async function serverAnswers(): Promise<boolean> {
   let host: string;
@@ -64,15 +55,15 @@ export default defineConfig(async () => {
   }
   if (!serverAvailable) {
     console.warn(
-      "No PostgreSQL server answers: running the tests that use the embedded database (PGlite) and no server.",
+      "No PostgreSQL server answers: running the whole suite on the embedded PostgreSQL in .chatgenius/postgres.",
     );
   }
   return {
     test: {
-      include: serverAvailable ? ["test/**/*.test.ts"] : SERVER_FREE,
-      // The server suite prepares a seeded template database; each file that writes clones it.
-      globalSetup: serverAvailable ? ["test/globalSetup.ts"] : [],
-      provide: { serverAvailable },
+      include: ["test/**/*.test.ts"],
+      // The suite prepares a seeded template database; each file that writes clones it. With no
+      // server answering, it does so on the embedded one, started first (test/embeddedServer.ts).
+      globalSetup: serverAvailable ? ["test/globalSetup.ts"] : ["test/embeddedServer.ts", "test/globalSetup.ts"],
       pool: "forks",
       testTimeout: 120_000,
       hookTimeout: 120_000,

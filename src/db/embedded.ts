@@ -127,7 +127,10 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
       if (started) continue;
       if (outcome === "port taken") {
         if (port !== undefined)
-          throw new SeedError("INVALID_USAGE", `port ${port} is in use: pick another with --port, or stop what uses it`);
+          throw new SeedError(
+            "INVALID_USAGE",
+            `port ${port} is in use: pick another with --port, or stop what uses it`,
+          );
         // A free port taken between the probe and the start: another one.
       }
       // "lost": another process started it first; join it.
@@ -220,7 +223,8 @@ async function startServer(
   let exited = false;
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(binaries.postgres, ["-D", join(dir, "data"), "-p", String(port), ...SERVER_SETTINGS], {
+    const args = ["-D", join(dir, "data"), "-p", String(port), "-c", `unix_socket_directories=${socketDir(dir) ?? ""}`];
+    child = spawn(binaries.postgres, [...args, ...SERVER_SETTINGS], {
       detached: true,
       stdio: ["ignore", log, log],
       ...(owner ?? {}),
@@ -250,16 +254,24 @@ async function startServer(
 }
 
 /**
- * The settings the embedded server starts with: loopback only, no Unix socket (a project's path
- * can exceed the socket path's 107 bytes), trust for local connections (set by initdb), small
- * memory, and no fsync: a crash of the machine (not of a process) can lose the last writes,
+ * The folder of the server's Unix socket: its own folder, unless the socket's path would pass
+ * the 107 bytes a socket path may have (a deep project): then none, and TCP only.
+ *
+ * @example
+ * socketDir("/home/ada/app/.chatgenius/postgres"); // "/home/ada/app/.chatgenius/postgres"
+ */
+export function socketDir(dir: string): string | null {
+  return Buffer.byteLength(join(dir, ".s.PGSQL.65535.lock")) <= 107 ? dir : null;
+}
+
+/**
+ * The settings the embedded server starts with: loopback, trust for local connections (set by
+ * initdb), small memory, and no fsync: a crash of the machine (not of a process) can lose the last writes,
  * which a development database, reseeded in a second, can afford.
  */
 const SERVER_SETTINGS = [
   "-c",
   "listen_addresses=127.0.0.1",
-  "-c",
-  "unix_socket_directories=",
   "-c",
   "shared_buffers=32MB",
   "-c",
@@ -428,7 +440,10 @@ function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
 /** One line for what the server or initdb said when it failed. */
 function serverFailed(dir: string, said: string, logFile: string | null, owner: Owner | null): SeedError {
   if (/No space left on device/i.test(said))
-    return new SeedError("DATABASE_UNREACHABLE", `the disk of ${shown(dir)} is full: free some space and run the command again`);
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the disk of ${shown(dir)} is full: free some space and run the command again`,
+    );
   if (owner && /Permission denied/i.test(said))
     return new SeedError(
       "DATABASE_UNREACHABLE",
@@ -453,9 +468,13 @@ function serverFailed(dir: string, said: string, logFile: string | null, owner: 
 function diskError(dir: string, cause: unknown, what: string): SeedError {
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === "ENOSPC")
-    return new SeedError("DATABASE_UNREACHABLE", `the disk of ${shown(dir)} is full: free some space and run the command again`, {
-      cause,
-    });
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the disk of ${shown(dir)} is full: free some space and run the command again`,
+      {
+        cause,
+      },
+    );
   return new SeedError(
     "DATABASE_UNREACHABLE",
     `cannot ${what} ${shown(dir)} (${code ?? String(cause)}): run from a writable project folder, or set DATABASE_URL to a server`,

@@ -1,5 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +22,7 @@ import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { verifyDatabase } from "../../src/api/verify.ts";
 import { cli } from "../helpers/cli.ts";
+import { snapshot } from "../helpers/db.ts";
 
 const projects: string[] = [];
 /** A new project folder; its embedded server's folder is `.chatgenius/postgres` in it. */
@@ -201,7 +211,9 @@ describe("the embedded PostgreSQL", () => {
     await expect(startEmbedded({ dir })).rejects.toMatchObject({
       code: "INVALID_CONFIG",
       message: expect.stringMatching(
-        new RegExp(`made by PostgreSQL 17, this package runs PostgreSQL ${POSTGRES_MAJOR}: move it away \\(mv .*\\) and run npm run db:reset`),
+        new RegExp(
+          `made by PostgreSQL 17, this package runs PostgreSQL ${POSTGRES_MAJOR}: move it away \\(mv .*\\) and run npm run db:reset`,
+        ),
       ),
     });
     expect(readdirSync(join(dir, "data"))).toEqual(["PG_VERSION"]);
@@ -213,7 +225,9 @@ describe("the embedded PostgreSQL", () => {
     writeFileSync(join(cwd, ".chatgenius"), "");
     await expect(startEmbedded({ dir: join(cwd, EMBEDDED_DIR) })).rejects.toMatchObject({
       code: "DATABASE_UNREACHABLE",
-      message: expect.stringMatching(/^cannot create .*postgres \(E[A-Z]+\): run from a writable project folder, or set DATABASE_URL to a server$/),
+      message: expect.stringMatching(
+        /^cannot create .*postgres \(E[A-Z]+\): run from a writable project folder, or set DATABASE_URL to a server$/,
+      ),
     });
   });
 });
@@ -262,16 +276,71 @@ describe("the CLI without configuration", () => {
   });
 });
 
+describe("a signal to `npm run db:seed` with nothing configured", () => {
+  it("Ctrl-C to its group during the load: 130, one line, nothing changed, and the server stopped", async () => {
+    const { cwd, dir } = project("signal");
+    // A project whose db:seed is this package's, as an app that depends on it has it.
+    writeFileSync(
+      join(cwd, "package.json"),
+      JSON.stringify({ scripts: { "db:seed": `node ${join(process.cwd(), "bin/chatgenius-seed.mjs")} seed` } }),
+    );
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    // Held by the test only to look before and after; the seed joins it as it would any running server.
+    const looking = await startEmbedded({ dir });
+    const url = withDatabase(looking.config, "chatgenius").url;
+    const before = await snapshot({ url });
+    const child = spawn("npm", ["run", "-s", "db:seed", "--", "--scale", "30"], {
+      cwd,
+      detached: true,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = new Promise<number>((resolve) =>
+      child.on("exit", (c, signal) => resolve(c ?? 128 + (signal === "SIGINT" ? 2 : 0))),
+    );
+    try {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        for (let i = 0; i < 3000; i++) {
+          const { rows } = await admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %' AND pid <> pg_backend_pid()`,
+          );
+          if (rows.length > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await admin.end();
+      }
+      process.kill(-child.pid!, "SIGINT");
+      expect(await code).toBe(130);
+      expect(stderr.trim().split("\n").at(-1)).toMatch(
+        /^error: interrupted by SIGINT: the transaction was rolled back/,
+      );
+      expect(await snapshot({ url })).toEqual(before);
+    } finally {
+      await looking.release();
+    }
+    expect(serverPid(dir)).toBeNull();
+  });
+});
+
 describe("db:serve", () => {
   it("serves the seeded database, shares it with a seed run meanwhile, and stops on Ctrl-C", async () => {
     const { cwd, dir } = project("serve");
     // Below the ephemeral range (32768–60999 here), where the suite's own client sockets never land.
     const port = 20000 + Math.floor(Math.random() * 12000);
-    const child = spawn(process.execPath, ["--import", tsx, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)], {
-      cwd,
-      env: { PATH: process.env.PATH },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", tsx, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)],
+      {
+        cwd,
+        env: { PATH: process.env.PATH },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stdout += d));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -19,6 +19,8 @@ export async function withEmbeddedDatabase<T>(
   body: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const project = mkdtempSync(join(tmpdir(), `${name}-`));
+  // As root, the server runs as the `postgres` user, who must be able to enter the folder.
+  chmodSync(project, 0o755);
   const server = await startEmbedded({ dir: join(project, ".chatgenius/postgres") });
   try {
     const url = withDatabase(server.config, "chatgenius").url;

@@ -90,12 +90,15 @@ export async function withRun(
   context.notice(
     `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
   );
-  const target = await openTarget(run, { cwd: context.io.cwd, signal: context.signal, notice: context.notice });
+  // The server starts in a process of its own while this one loads the code that uses it.
+  const opening = openTarget(run, { cwd: context.io.cwd, signal: context.signal, notice: context.notice });
+  const loading = import("../api/reset.ts");
+  loading.catch(() => {});
+  const target = await opening;
   try {
     const embedded = retarget(run, target.config);
     // The embedded database belongs to the project: it is always kept migrated.
-    if (kind !== "migrate" && kind !== "reset")
-      await (await import("../api/reset.ts")).migrateWith(() => embedded, context);
+    if (kind !== "migrate" && kind !== "reset") await (await loading).migrateWith(() => embedded, context);
     return await body(embedded);
   } finally {
     await target.release();

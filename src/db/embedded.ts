@@ -557,7 +557,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The embedded database folder of a project directory. */
+/**
+ * The embedded database folder of a project directory.
+ *
+ * @example
+ * embeddedDir("/home/ada/app"); // "/home/ada/app/.chatgenius/postgres"
+ */
 export function embeddedDir(cwd: string): string {
   return join(cwd, EMBEDDED_DIR);
 }

@@ -16,15 +16,6 @@ export const PURE = [
   "test/cli/argv.test.ts",
 ];
 
-/** Test files that need no PostgreSQL server: they run everywhere, the embedded database included. */
-const SERVER_FREE = [
-  "test/core/datamodel.test.ts",
-  "test/plan/builders.test.ts",
-  "test/db/embedded.test.ts",
-  "test/testing/embedded.test.ts",
-  ...PURE,
-];
-
 /** Does the configured PostgreSQL server (DATABASE_URL / PG* / .env, as the seed reads them) answer? */
 async function serverAnswers(): Promise<boolean> {
   let host: string;
@@ -64,21 +55,23 @@ function shuffleSeed(): number | null {
 export default defineConfig(async () => {
   const seed = shuffleSeed();
   if (seed !== null) console.log(`Tests run in a shuffled order, seed ${seed}: TEST_SEED=${seed} npm test replays it.`);
-  const serverAvailable = await serverAnswers();
-  if (!serverAvailable && process.env.CI) {
+  // TEST_EMBEDDED=1: the embedded PostgreSQL even where a server answers (CI runs part of the suite so).
+  const embedded = process.env.TEST_EMBEDDED === "1";
+  const serverAvailable = !embedded && (await serverAnswers());
+  if (!serverAvailable && !embedded && process.env.CI) {
     throw new Error("CI: no PostgreSQL server answers at the configured address; .ci/run starts one (see README)");
   }
   if (!serverAvailable) {
     console.warn(
-      "No PostgreSQL server answers: running the tests that use the embedded database (PGlite) and no server.",
+      `${embedded ? "TEST_EMBEDDED=1" : "No PostgreSQL server answers"}: running the suite on the embedded PostgreSQL in .chatgenius/postgres.`,
     );
   }
   return {
     test: {
-      include: serverAvailable ? ["test/**/*.test.ts"] : SERVER_FREE,
-      // The server suite prepares a seeded template database; each file that writes clones it.
-      globalSetup: serverAvailable ? ["test/globalSetup.ts"] : [],
-      provide: { serverAvailable },
+      include: ["test/**/*.test.ts"],
+      // The suite prepares a seeded template database; each file that writes clones it. With no
+      // server answering, it does so on the embedded one, started first (test/embeddedServer.ts).
+      globalSetup: serverAvailable ? ["test/globalSetup.ts"] : ["test/embeddedServer.ts", "test/globalSetup.ts"],
       pool: "forks",
       testTimeout: 120_000,
       hookTimeout: 120_000,

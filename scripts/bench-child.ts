@@ -1,6 +1,6 @@
 // One measured run in a process of its own, so that its peak RSS is its own. Prints one JSON line.
 //   tsx scripts/bench-child.ts URL SCALE METHOD            seedDatabase() against a server
-//   tsx scripts/bench-child.ts --embedded DIR COMMAND SCALE the CLI on the embedded PGlite in DIR
+//   tsx scripts/bench-child.ts --embedded DIR COMMAND SCALE the CLI on the embedded PostgreSQL of project DIR
 // Each branch imports only what it runs: the peak RSS measured is the command's own.
 import { Writable } from "node:stream";
 
@@ -8,7 +8,7 @@ const args = process.argv.slice(2);
 if (args[0] === "--embedded") {
   const [{ runCli }, { SERVER_VARIABLES }] = await Promise.all([
     import("../src/cli/cli.ts"),
-    import("../src/db/embedded.ts"),
+    import("../src/db/config.ts"),
   ]);
   const [, dir, command, scale] = args;
   // Nothing configured: the CLI uses the embedded database of `dir`, as on a fresh clone.

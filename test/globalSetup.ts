@@ -21,6 +21,5 @@ export default async function setup(project: TestProject): Promise<void> {
 declare module "vitest" {
   export interface ProvidedContext {
     templateRows: number;
-    serverAvailable: boolean;
   }
 }

@@ -119,17 +119,17 @@ export function resolveRun(kind: RunKind, options: RunOptions = {}): ResolvedRun
 }
 
 /**
- * The same run against another URL: the embedded database the CLI starts once the run is
- * settled (its port is known only then). The guard's verdict stands: it is this machine.
+ * The same run against the embedded database the CLI opens once the run is settled (its port
+ * is known only then). The guard's verdict stands: it is this machine.
  *
  * @example
- * const embedded = retarget(run, await startEmbedded({ dir: embeddedDir(run.cwd) }));
+ * const embedded = retarget(run, (await openTarget(run, { cwd: run.cwd })).config);
  */
-export function retarget(run: ResolvedRun, embedded: { url: string; target: DatabaseConfig }): ResolvedRun {
+export function retarget(run: ResolvedRun, config: DatabaseConfig): ResolvedRun {
   return Object.freeze({
     ...run,
-    env: Object.freeze({ ...run.env, DATABASE_URL: embedded.url }),
-    target: embedded.target,
+    env: Object.freeze({ ...run.env, DATABASE_URL: config.url }),
+    target: config,
   });
 }
 

@@ -9,30 +9,12 @@ import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import { recordRun, type RunRecord } from "../monitoring/history.ts";
 import type { IntegrityResult } from "../write/integrity.ts";
 import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "../core/log.ts";
-import {
-  appendRows,
-  countTables,
-  emptyRows,
-  estimateRows,
-  planChunks,
-  type PlanOptions,
-  type Profile,
-} from "../plan/plan.ts";
+import { appendRows, countTables, emptyRows, estimateRows, type Profile } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { encodedChunks, startGenerators, type StartedGenerators } from "../generation/generators.ts";
-import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
-import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
+import type { ChunkTiming } from "../plan/validate.ts";
 import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
-import {
-  openCachedPlan,
-  planKey,
-  fingerprintsWithout,
-  recordPlan,
-  type CachedPlan,
-  type PlanRecorder,
-} from "../generation/planCache.ts";
+import { IN_MEMORY_ROWS, openPlanSource, type PlanSource } from "../generation/planSource.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
-import { needsJsonBulk } from "../db/embedded.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
@@ -49,9 +31,6 @@ export const COPY_THRESHOLD = 0;
  * rebuilds them before commit (measured with `npm run bench`: slower below, faster above).
  */
 export const DEFER_CONSTRAINTS_FROM = 100_000;
-
-/** Plans up to this many rows are kept in memory between calls in one process. */
-const CACHE_LIMIT = 50_000;
 
 /**
  * What a run is given besides its configuration: where events go and the live objects it
@@ -187,24 +166,14 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     server = await serverSettings(client.client).catch(() => ({}));
     const limits = effectiveLimits(settings, server);
     let locked = false;
-    let generators: StartedGenerators | undefined;
-    let cachedPlan: CachedPlan | null = null;
-    let recorder: PlanRecorder | null = null;
+    const timing: ChunkTiming = { generate: 0, validate: 0 };
+    // Large plans stream (from the plan cache, or generator workers started now: their start-up
+    // and first chunks overlap the checks, the lock and the cleanup below); small ones are built here.
+    const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > IN_MEMORY_ROWS;
+    let source: PlanSource | undefined;
     try {
       const t = performance.now();
-      // The embedded PGlite speaks the protocol but not COPY FROM STDIN: served by this process,
-      // its rows go by COPY from a blob; served by another (db:serve), as JSON.
-      const format: BulkFormat = (await needsJsonBulk(client.client)) ? "json" : "copy";
-      const timing: ChunkTiming = { generate: 0, validate: 0 };
-      // Large plans stream from generator workers, started now: their start-up and first chunks
-      // overlap the checks, the lock and the cleanup below. Small plans are built here (and kept).
-      const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > CACHE_LIMIT;
-      // A plan built before with the same options and code is read back instead of generated.
-      const planCache = streamed ? run.cache : null;
-      const key = planCache ? planKey(planOptions, format) : "";
-      cachedPlan = planCache ? openCachedPlan(planCache, key, format) : null;
-      if (streamed && !cachedPlan) generators = startGenerators(planOptions, timing, undefined, format);
-      recorder = planCache && !cachedPlan ? recordPlan(planCache, key, format, log) : null;
+      source = openPlanSource(run, { streamed, timing, log });
       if (!handles.connection) await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
         const record = {
@@ -225,16 +194,13 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
       await assertReady(client.client, config.database, run.migrationsDir);
       const preflightMs = performance.now() - t;
       let fingerprints: Record<string, string> | null = null;
-      const chunks = streamed ? null : planSource(planOptions, timing);
       if (dryRun) {
         const rows = emptyRows();
-        for (const chunk of chunks!) countInto(rows, chunk);
-        if (local) countInto(rows, local.rows);
+        for (const chunk of source.rows()) countInto(rows, chunk);
         summary.tables = countTables(rows).map((x) => ({ table: x.table.name, rows: x.rows }));
       } else if (method === "prisma") {
         const rows = emptyRows();
-        for (const chunk of chunks!) appendRows(rows, chunk);
-        if (local) appendRows(rows, local.rows);
+        for (const chunk of source.rows()) appendRows(rows, chunk);
         const prisma = handles.prisma ?? (await createPrisma(config));
         try {
           const result = await writeWithPrisma(prisma, rows, log, {
@@ -249,34 +215,25 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
           if (!handles.prisma) await prisma.$disconnect();
         }
       } else {
-        if (cachedPlan)
+        const { cached } = source;
+        if (cached)
           log.emit("start", {
             step: "cache",
             action: "hit",
-            file: cachedPlan.file,
-            rows: cachedPlan.rows,
-            bytes: cachedPlan.bytes,
+            file: cached.file,
+            rows: cached.rows,
+            bytes: cached.bytes,
           });
-        const planned = chunks
-          ? encodedChunks(chunks, timing, format)
-          : cachedPlan
-            ? cachedPlan.chunks()
-            : recorder
-              ? recorder.record(generators!.chunks)
-              : generators!.chunks;
-        const source = local ? followedBy(planned, local.rows, format) : planned;
-        const expectedRows = estimateRows(planOptions) + (local ? countRows(local.rows) : 0);
-        const result = await writeWithCopy(client.client, source, log, {
-          expectedRows,
-          deferConstraints: expectedRows >= DEFER_CONSTRAINTS_FROM,
+        const result = await writeWithCopy(client.client, source.encoded(), log, {
+          expectedRows: source.expectedRows,
+          deferConstraints: source.expectedRows >= DEFER_CONSTRAINTS_FROM,
           ...limits,
           signal: handles.signal,
           cancel: canceller(config),
         });
         fill(summary, result);
         fingerprints = result.fingerprints;
-        // Committed: the plan is kept for the next run (without the local accounts, added on top each time).
-        recorder?.commit(fingerprintsWithout(result.streamedFingerprints, local?.rows));
+        source.committed(result.streamedFingerprints);
       }
       summary.phases.generate = Math.round(timing.generate);
       summary.phases.validate = Math.round(preflightMs + timing.validate);
@@ -291,9 +248,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         history = null;
       }
     } finally {
-      recorder?.discard();
-      cachedPlan?.close();
-      await generators?.stop();
+      await source?.close();
       if (locked) await releaseSeedLock(client.client);
       client.release();
     }
@@ -354,33 +309,8 @@ function fill(summary: SeedSummary, result: Awaited<ReturnType<typeof writeWithC
   summary.phases.verify = result.phases.verify;
 }
 
-async function* followedBy(
-  chunks: AsyncIterable<EncodedChunk>,
-  last: Rows,
-  format: BulkFormat,
-): AsyncGenerator<EncodedChunk> {
-  yield* chunks;
-  yield encodeChunk(last, format);
-}
-
-function countRows(rows: Rows): number {
-  return Object.values(rows).reduce((sum, list) => sum + list.length, 0);
-}
-
 function countInto(rows: Rows, chunk: Rows) {
   for (const model of Object.keys(rows) as (keyof Rows)[]) (rows[model] as unknown[]).length += chunk[model].length;
-}
-
-/** Validated chunks of the plan; small plans are kept for the next call with the same options. */
-let cached: { key: string; chunks: Rows[] } | undefined;
-function planSource(options: Required<PlanOptions>, timing: ChunkTiming): Iterable<Rows> {
-  const key = JSON.stringify(options);
-  if (cached?.key === key) return cached.chunks;
-  const stream = validatedChunks(planChunks(options), timing);
-  if (estimateRows(options) > CACHE_LIMIT) return stream;
-  const chunks = [...stream];
-  cached = { key, chunks };
-  return chunks;
 }
 
 /** A connection from the caller's pool, or a new one. */

@@ -4,7 +4,7 @@ import { redact, secretsOf } from "../db/config.ts";
 import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal, type SeedError } from "../core/errors.ts";
 import { createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { createLogger, humanSink } from "./output.ts";
-import { EMBEDDED_DIR } from "../db/embedded.ts";
+import { EMBEDDED_DIR, POSTGRES_MAJOR } from "../db/embedded.ts";
 import { allFlags, flagUsage, parseArgv, usageLine, type AnyCommand } from "./command.ts";
 import type { CliContext, CliIO } from "./context.ts";
 import seed from "./seed.ts";
@@ -54,7 +54,8 @@ Flags:
 ${flagLines.join("\n")}
 
 With no DATABASE_URL, no PG* variable and no .env file, every command uses the embedded
-PostgreSQL (PGlite) in ${EMBEDDED_DIR}; configure any of them to use a server instead.
+PostgreSQL ${POSTGRES_MAJOR} in ${EMBEDDED_DIR} (started for the command, shared with any other
+running at the time); configure any of them to use a server instead.
 
 Environment (also read from .env when present; the environment wins):
   DATABASE_URL    postgresql://USER:PASSWORD@HOST:PORT/DATABASE; when set, PG* are ignored

@@ -2,7 +2,8 @@ import type { Env } from "../db/config.ts";
 import type { EventLog } from "../core/log.ts";
 import type { ResolvedRun, RunKind, RunOptions } from "../api/run.ts";
 import type { Profile } from "../plan/plan.ts";
-import { EMBEDDED_DIR, embeddedDir, startEmbedded } from "../db/embedded.ts";
+import { EMBEDDED_DIR } from "../db/embedded.ts";
+import { openTarget } from "../db/target.ts";
 
 /** What the CLI reads and writes, injectable for tests. */
 export interface CliIO {
@@ -86,17 +87,20 @@ export async function withRun(
   const run = resolveRun(kind, options);
   context.secrets.push(...run.secrets);
   if (run.serverConfigured) return body(run);
-  const db = await startEmbedded({ dir: embeddedDir(context.io.cwd), env: run.env, name: EMBEDDED_DIR });
   context.notice(
     `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
   );
+  // The server starts in a process of its own while this one loads the code that uses it.
+  const opening = openTarget(run, { cwd: context.io.cwd, signal: context.signal, notice: context.notice });
+  const loading = import("../api/reset.ts");
+  loading.catch(() => {});
+  const target = await opening;
   try {
-    const embedded = retarget(run, db);
+    const embedded = retarget(run, target.config);
     // The embedded database belongs to the project: it is always kept migrated.
-    if (kind !== "migrate" && kind !== "reset")
-      await (await import("../api/reset.ts")).migrateWith(() => embedded, context);
+    if (kind !== "migrate" && kind !== "reset") await (await loading).migrateWith(() => embedded, context);
     return await body(embedded);
   } finally {
-    await db.stop();
+    await target.release();
   }
 }

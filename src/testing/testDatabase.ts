@@ -1,9 +1,7 @@
 import type pg from "pg";
-import { runEnv, withDatabase } from "../db/config.ts";
+import { withDatabase } from "../db/config.ts";
 import { connect, ident } from "../db/connection.ts";
-import { guardTarget } from "../db/guard.ts";
-import { isServerConfigured } from "../db/embedded.ts";
-import { createEmbeddedTestDatabase } from "./embedded.ts";
+import { kitServer } from "./embedded.ts";
 import { databaseComment, prepareTemplate, type KitOptions, type Template } from "./template.ts";
 import { commentFields, host, isStaleTestDatabase, READY_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
 
@@ -44,7 +42,6 @@ const pending = new Set<Promise<unknown>>();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const template = options.template ?? (await prepareTemplate(options));
-  if (template.embedded) return createEmbeddedTestDatabase(template.embedded);
   const name = `${template.server.database}_t_${process.pid}_${++counter}`;
   const admin = await connect(withDatabase(template.server, "postgres"));
   let prepared = false;
@@ -116,7 +113,6 @@ function track(work: Promise<unknown>): void {
  * await topUpReadyClones(await prepareTemplate(), 2);
  */
 export async function topUpReadyClones(template: Template, count: number): Promise<void> {
-  if (template.embedded) return;
   const admin = await connect(withDatabase(template.server, "postgres"));
   let have = 0;
   try {
@@ -163,9 +159,7 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
  * await cleanupStale({ databaseUrl: process.env.TEST_DATABASE_URL });
  */
 export async function cleanupStale(options: KitOptions & { maxAgeHours?: number } = {}): Promise<string[]> {
-  const env = runEnv(options);
-  if (!isServerConfigured(env, options.cwd ?? process.cwd())) return [];
-  const server = guardTarget(env, { allowRemote: options.allowRemote });
+  const server = await kitServer(options);
   const admin = await connect(withDatabase(server, "postgres"));
   const dropped: string[] = [];
   try {

@@ -7,7 +7,6 @@ import { insertOrder, selfReferences, waves, type Rows, type Table } from "../co
 import { TableFingerprint, type TableFingerprintPart } from "./fingerprint.ts";
 import { quoteRecordField, renderersOf } from "./pgText.ts";
 import { ident } from "../db/connection.ts";
-import { servedHere } from "../db/embedded.ts";
 
 /**
  * Encodes rows as PostgreSQL COPY text format (tab-separated, `\N` for NULL) in the table's
@@ -181,14 +180,6 @@ export async function copyInto(
   into?: string,
   freeze = false,
 ): Promise<void> {
-  const pglite = servedHere(client);
-  if (pglite) {
-    // The embedded database in this process: the same COPY text, read from a blob.
-    await pglite.query(copyStatement(table, into, freeze).replace(" FROM STDIN", " FROM '/dev/blob'"), [], {
-      blob: new Blob([data]),
-    });
-    return;
-  }
   const stream = client.query(copyFrom(copyStatement(table, into, freeze)));
   const done = finished(stream);
   // A failing COPY rejects `done`; keep it observed while the data is written.

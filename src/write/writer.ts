@@ -2,7 +2,6 @@ import type pg from "pg";
 import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
 import { TABLES, insertOrder, waves, type ModelName, type Rows, type Table } from "../core/datamodel.ts";
 import { ident } from "../db/connection.ts";
-import { servedHere } from "../db/embedded.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
 import { sqlState } from "../db/asSeedError.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -358,16 +357,12 @@ export async function writeWithCopy(
     const counts = await query<Record<string, number>>(
       `SELECT ${order.map((tb) => `(SELECT count(*)::int FROM ${ident(tb.name)}) AS ${ident(tb.name)}`).join(", ")}`,
     );
-    // Empty tables of the embedded PGlite are not truncated: TRUNCATE gives every table and index
-    // new files (about 0.2 s there, for nothing); their rows then go in unfrozen.
-    const truncated = !(order.every((tb) => (counts[0]?.[tb.name] ?? 0) === 0) && servedHere(client));
-    if (truncated)
-      await client.query(
-        `TRUNCATE TABLE ${[...order]
-          .reverse()
-          .map((tb) => ident(tb.name))
-          .join(", ")}`,
-      );
+    await client.query(
+      `TRUNCATE TABLE ${[...order]
+        .reverse()
+        .map((tb) => ident(tb.name))
+        .join(", ")}`,
+    );
     for (const table of [...order].reverse()) tally.cleaned(table, counts[0]?.[table.name] ?? 0);
     tally.phases.cleanup = Math.round(performance.now() - t);
     const deferred = options.deferConstraints ? await dropConstraints(client, order, log) : null;
@@ -388,7 +383,7 @@ export async function writeWithCopy(
         if (next.value.format === "json") await insertJson(client, table, part.data);
         else {
           // Truncated above in this transaction: the rows can go in frozen.
-          const copying = copyInto(client, table, part.data, undefined, truncated);
+          const copying = copyInto(client, table, part.data, undefined, true);
           // Hashed while the server loads the rows (this thread would only wait).
           if (part.fingerprintFromCopy) fingerprint.addCopyLines(part.data);
           await copying;

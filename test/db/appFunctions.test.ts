@@ -413,7 +413,7 @@ describe("the live-schema check", () => {
   });
 });
 
-describe("the app's functions and triggers on the embedded database (PGlite)", () => {
+describe("the app's functions and triggers on the embedded database", () => {
   it("syncs users, sets updated_at and keeps archived channels read-only there too", async () => {
     await withEmbeddedDatabase("app-functions", "minimal", async (c) => {
       expect(

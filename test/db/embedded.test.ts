@@ -1,19 +1,22 @@
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  bundledCluster,
-  EMBEDDED_DIR,
-  isServerConfigured,
-  pristineCluster,
-  startEmbedded,
-  type Embedded,
-} from "../../src/db/embedded.ts";
-import { CANONICAL_USERS } from "../../src/plan/builders/canonical.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { isServerConfigured, withDatabase } from "../../src/db/config.ts";
+import { EMBEDDED_DIR, PGLITE_DIR, POSTGRES_MAJOR, startEmbedded } from "../../src/db/embedded.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
@@ -21,208 +24,247 @@ import { verifyDatabase } from "../../src/api/verify.ts";
 import { cli } from "../helpers/cli.ts";
 import { snapshot } from "../helpers/db.ts";
 
-let embedded: Embedded;
-const dir = mkdtempSync(join(tmpdir(), "embedded-"));
-
-beforeAll(async () => {
-  embedded = await startEmbedded({ dir: join(dir, "pglite") });
-  await migrateDatabase({ env: {}, databaseUrl: embedded.url });
+const projects: string[] = [];
+/** A new project folder; its embedded server's folder is `.chatgenius/postgres` in it. */
+function project(name: string): { cwd: string; dir: string } {
+  const cwd = mkdtempSync(join(tmpdir(), `embedded-${name}-`));
+  // As root, the server runs as the `postgres` user, who must be able to reach the folder.
+  chmodSync(cwd, 0o755);
+  projects.push(cwd);
+  return { cwd, dir: join(cwd, EMBEDDED_DIR) };
+}
+afterAll(() => {
+  for (const cwd of projects) rmSync(cwd, { recursive: true, force: true });
 });
-afterAll(async () => {
-  await embedded?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
-describe("the embedded database (PGlite)", () => {
-  it("takes the same migrations, fixtures, transaction, checks and summary", async () => {
-    const summary = await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" });
-    expect(summary.totalRows).toBeGreaterThan(2000);
-    expect(summary.integrity.map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
-    expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
-    expect(await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev" })).toMatchObject({
-      identical: true,
-      basis: "recorded run",
+const tsx = pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href;
+
+/** Another process using the folder's server (test/helpers/embeddedUser.ts), once it has joined. */
+async function user(dir: string): Promise<{ child: ChildProcess; port?: number; started?: boolean; code?: string }> {
+  const child = spawn(process.execPath, ["--import", tsx, join(process.cwd(), "test/helpers/embeddedUser.ts"), dir], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const line = await new Promise<string>((resolve) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.split("\n")[0]!);
     });
-    expect(
-      await verifyDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", regenerate: true }),
-    ).toMatchObject({ identical: true });
+    child.once("exit", () => resolve(out));
   });
+  return { child, ...JSON.parse(line) };
+}
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-  it("starts a new folder from the cluster files shipped for the installed PGlite, with no cache and no initdb", async () => {
-    const shipped = bundledCluster();
-    // Missing after a PGlite upgrade: `npm run make:pglite-cluster` writes the file for it.
-    expect(shipped, "assets/ has no cluster for the installed PGlite: run npm run make:pglite-cluster").not.toBeNull();
-    expect(shipped!.endsWith(pristineCluster({ HOME: "/" })!.split("/").pop()!)).toBe(true);
-    const cache = mkdtempSync(join(tmpdir(), "pristine-"));
-    const db = await startEmbedded({ dir: join(dir, "from-shipped"), env: { XDG_CACHE_HOME: cache } });
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: db.url });
-      expect((await seedDatabase({ env: {}, databaseUrl: db.url, profile: "minimal" })).totalRows).toBe(15);
-    } finally {
-      await db.stop();
-    }
-    // Nothing was kept: initdb never ran.
-    expect(existsSync(join(cache, "chatgenius-seed"))).toBe(false);
-  });
+/** The pid of the server running from the folder, or null. */
+function serverPid(dir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
 
-  it("starts a new folder from the kept files of a fresh cluster, and from initdb when they are damaged or turned off", async () => {
-    const cache = mkdtempSync(join(tmpdir(), "pristine-"));
-    // Without the shipped files, as with another PGlite version than the one they were made for.
-    const env = { XDG_CACHE_HOME: cache };
-    const start = (name: string) => startEmbedded({ dir: join(dir, name), env, bundledCluster: false });
-    await (await start("new-1")).stop();
-    const kept = join(cache, "chatgenius-seed");
-    const [file] = readdirSync(kept);
-    expect(file).toMatch(/^pglite-[\d.]+-initdb\.tar\.gz$/);
-    // From the kept files: an empty cluster that takes the migrations and a seed.
-    const second = await start("new-2");
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: second.url });
-      expect((await seedDatabase({ env: {}, databaseUrl: second.url, profile: "minimal" })).totalRows).toBe(15);
-    } finally {
-      await second.stop();
-    }
-    writeFileSync(join(kept, file!), "damaged");
-    const third = await start("new-3");
-    try {
-      await migrateDatabase({ env: {}, databaseUrl: third.url });
-    } finally {
-      await third.stop();
-    }
-    expect(statSync(join(kept, file!)).size).toBeGreaterThan(1_000_000);
-    expect(pristineCluster({ XDG_CACHE_HOME: cache, SEED_CACHE: "0" })).toBeNull();
-    expect(pristineCluster({ HOME: "/home/ada" })).toBe(join("/home/ada/.cache/chatgenius-seed", file!));
-  });
-
-  it("writes the canonical data exactly and identical contents on every run", async () => {
-    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
-    const client = new pg.Client({ connectionString: embedded.url });
+async function answers(port: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+  client.on("error", () => {});
+  try {
     await client.connect();
-    const users = (await client.query(`SELECT username, auth0_id, email, full_name FROM users ORDER BY username`)).rows;
-    await client.end();
-    expect(users).toEqual(
-      CANONICAL_USERS.map((u) => ({
-        username: u.username,
-        auth0_id: u.auth0Id,
-        email: u.email,
-        full_name: u.fullName,
-      })),
-    );
-    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
-    const first = await snapshot(embedded);
-    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", seed: 9 });
-    expect(await snapshot(embedded)).toEqual(first);
+    return (await client.query(`SELECT 1 AS one`)).rows[0]?.one === 1;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+describe("the embedded PostgreSQL", () => {
+  it("is PostgreSQL itself: the same migrations, seed, checks, verify, and COPY", async () => {
+    const { dir } = project("seed");
+    const server = await startEmbedded({ dir });
+    try {
+      expect(server.started).toBe(true);
+      const url = withDatabase(server.config, "chatgenius").url;
+      await migrateDatabase({ env: {}, databaseUrl: url });
+      const summary = await seedDatabase({ env: {}, databaseUrl: url, profile: "dev" });
+      expect(summary.totalRows).toBeGreaterThan(2000);
+      expect(summary.integrity.map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));
+      expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
+      expect(await verifyDatabase({ env: {}, databaseUrl: url, profile: "dev", regenerate: true })).toMatchObject({
+        identical: true,
+      });
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query(`SHOW server_version`);
+      await client.end();
+      expect(rows[0].server_version.split(".")[0]).toBe(POSTGRES_MAJOR);
+    } finally {
+      await server.release();
+    }
+    expect(serverPid(dir)).toBeNull();
   });
 
-  it("adds local accounts from a seed file as on a server", async () => {
-    const summary = await seedDatabase({
-      env: {},
-      databaseUrl: embedded.url,
-      profile: "dev",
-      dataFile: join(process.cwd(), "prisma/seed.local.example.json"),
+  it("is shared by the processes using it and stopped by the last one to leave", async () => {
+    const { dir } = project("shared");
+    const first = await user(dir);
+    const second = await user(dir);
+    expect(first.started).toBe(true);
+    expect(second).toMatchObject({ port: first.port, started: false });
+    const pid = serverPid(dir);
+    first.child.stdin!.end();
+    await exited(first.child);
+    // The second still uses it: it keeps running.
+    expect(serverPid(dir)).toBe(pid);
+    expect(await answers(first.port!)).toBe(true);
+    second.child.stdin!.end();
+    await exited(second.child);
+    expect(serverPid(dir)).toBeNull();
+  });
+
+  it("makes one cluster when two first commands race to create it", async () => {
+    const { dir } = project("race");
+    const [a, b] = await Promise.all([user(dir), user(dir)]);
+    try {
+      expect(a.port).toBe(b.port);
+      expect([a.started, b.started].sort()).toEqual([false, true]);
+      expect(readdirSync(dir).filter((name) => name.startsWith("data"))).toEqual(["data"]);
+    } finally {
+      a.child.stdin!.end();
+      b.child.stdin!.end();
+      await Promise.all([exited(a.child), exited(b.child)]);
+    }
+    expect(serverPid(dir)).toBeNull();
+  });
+
+  it("reuses the server a killed command left running, and stops it when done", async () => {
+    const { dir } = project("killed");
+    const crashed = await user(dir);
+    crashed.child.kill("SIGKILL");
+    await exited(crashed.child);
+    const leaked = serverPid(dir);
+    expect(leaked).not.toBeNull();
+    const next = await startEmbedded({ dir });
+    expect(next).toMatchObject({ port: crashed.port, started: false });
+    await next.release();
+    expect(serverPid(dir)).toBeNull();
+  });
+
+  it("starts over a pid file left by a server that was killed", async () => {
+    const { dir } = project("stale");
+    const first = await user(dir);
+    const pid = serverPid(dir)!;
+    first.child.kill("SIGKILL");
+    process.kill(pid, "SIGKILL");
+    await exited(first.child);
+    for (let i = 0; i < 100 && serverPid(dir) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(dir, "data", "postmaster.pid"))).toBe(true);
+    // Its backends may outlive it for a moment; PostgreSQL waits for them, then takes the folder.
+    const next = await startEmbedded({ dir });
+    try {
+      expect(next.started).toBe(true);
+      expect(await answers(next.port)).toBe(true);
+    } finally {
+      await next.release();
+    }
+  });
+
+  it("says so in one line when the port asked for is taken", async () => {
+    const { dir } = project("port");
+    const taken: Server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)),
+    );
+    try {
+      await expect(startEmbedded({ dir, port })).rejects.toMatchObject({
+        code: "INVALID_USAGE",
+        message: `port ${port} is in use: pick another with --port, or stop what uses it`,
+      });
+      expect(serverPid(dir)).toBeNull();
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("leaves no half cluster when interrupted during initdb, and the next command makes it", async () => {
+    const { dir } = project("interrupted");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("SIGINT"), 200);
+    await expect(startEmbedded({ dir, signal: controller.signal })).rejects.toMatchObject({
+      code: "INTERRUPTED_SIGINT",
     });
-    expect(summary.localAccounts?.users.map((u) => u.username)).toEqual(["ada", "grace"]);
-    expect(summary.integrity.filter((r) => r.violations > 0)).toEqual([]);
+    expect(readdirSync(dir)).not.toContain("data");
+    expect(readdirSync(dir).filter((name) => name.startsWith("data.init"))).toEqual([]);
+    const next = await startEmbedded({ dir });
+    await next.release();
+    expect(readFileSync(join(dir, "data", "PG_VERSION"), "utf8").trim()).toBe(POSTGRES_MAJOR);
   });
 
-  it("rolls back every table when an insert fails", async () => {
-    await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "minimal" });
-    const before = await snapshot(embedded);
-    const client = new pg.Client({ connectionString: embedded.url });
-    await client.connect();
-    await client.query(
-      `CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
-    );
-    await client.query(
-      `CREATE TRIGGER fail_reactions BEFORE INSERT ON reactions FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()`,
-    );
-    await client.end();
-    try {
-      for (const method of ["copy", "prisma"] as const) {
-        await expect(
-          seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", method }),
-        ).rejects.toMatchObject({ code: "SEED_FAILED", message: expect.stringMatching(/injected failure/) });
-      }
-    } finally {
-      const c = new pg.Client({ connectionString: embedded.url });
-      await c.connect();
-      await c.query(`DROP TRIGGER fail_reactions ON reactions; DROP FUNCTION fail_insert()`);
-      await c.end();
-    }
-    expect(await snapshot(embedded)).toEqual(before);
+  it("refuses a folder of another PostgreSQL major version with what to do, touching nothing", async () => {
+    const { dir } = project("major");
+    mkdirSync(join(dir, "data"), { recursive: true });
+    writeFileSync(join(dir, "data", "PG_VERSION"), "17\n");
+    await expect(startEmbedded({ dir })).rejects.toMatchObject({
+      code: "INVALID_CONFIG",
+      message: expect.stringMatching(
+        new RegExp(
+          `made by PostgreSQL 17, this package runs PostgreSQL ${POSTGRES_MAJOR}: move it away \\(mv .*\\) and run npm run db:reset`,
+        ),
+      ),
+    });
+    expect(readdirSync(join(dir, "data"))).toEqual(["PG_VERSION"]);
   });
 
-  it.runIf(inject("serverAvailable"))(
-    "leaves exactly the same table contents as the PostgreSQL server for the same seed",
-    async () => {
-      const { createTestDatabase, dropTestDatabase } = await import("../helpers/db.ts");
-      const server = await createTestDatabase("embedded_compare");
-      try {
-        for (const method of ["copy", "prisma"] as const) {
-          await seedDatabase({ env: {}, databaseUrl: server.url, profile: "dev", scale: 2, seed: 5, method: "copy" });
-          await seedDatabase({ env: {}, databaseUrl: embedded.url, profile: "dev", scale: 2, seed: 5, method });
-          expect(await snapshot(embedded)).toEqual(await snapshot(server));
-        }
-        // Served by another process (db:serve), the rows go as JSON: the same contents too.
-        const { planChunks } = await import("../../src/plan/plan.ts");
-        const { validatedChunks } = await import("../../src/plan/validate.ts");
-        const { encodedChunks } = await import("../../src/generation/generators.ts");
-        const { writeWithCopy } = await import("../../src/write/writer.ts");
-        const { createEventLog } = await import("../../src/core/log.ts");
-        const client = new pg.Client({ connectionString: embedded.url });
-        await client.connect();
-        try {
-          const chunks = encodedChunks(
-            validatedChunks(planChunks({ profile: "dev", scale: 2, seed: 5 })),
-            undefined,
-            "json",
-          );
-          const first = await chunks.next();
-          expect(first.value?.format).toBe("json");
-          async function* all() {
-            yield first.value!;
-            yield* chunks;
-          }
-          await writeWithCopy(
-            client,
-            all(),
-            createEventLog(() => {}),
-          );
-        } finally {
-          await client.end();
-        }
-        expect(await snapshot(embedded)).toEqual(await snapshot(server));
-      } finally {
-        await dropTestDatabase(server);
-      }
-    },
-  );
+  it("says in one line that it cannot write where its folder must go", async () => {
+    const { cwd } = project("unwritable");
+    // A file where the folder must be: as a read-only disk, nothing can be made there.
+    writeFileSync(join(cwd, ".chatgenius"), "");
+    await expect(startEmbedded({ dir: join(cwd, EMBEDDED_DIR) })).rejects.toMatchObject({
+      code: "DATABASE_UNREACHABLE",
+      message: expect.stringMatching(
+        /^cannot create .*postgres \(E[A-Z]+\): run from a writable project folder, or set DATABASE_URL to a server$/,
+      ),
+    });
+  });
 });
 
 describe("the CLI without configuration", () => {
   it("uses the embedded database, says so on its first line, and keeps the data", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), "embedded-cli-"));
-    try {
-      const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
-      expect(run.stderr).toBe("");
-      expect(run.code).toBe(0);
-      expect(run.stdout.split("\n")[0]).toBe(
-        `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
-      );
-      // Named by its folder, never by its internal loopback URL.
-      expect(run.stdout).toContain(`Seeded: embedded database in ${EMBEDDED_DIR}  profile=minimal`);
-      expect(run.stdout).not.toMatch(/127\.0\.0\.1:\d+/);
-      expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(true);
-      const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
-      expect(verify.code).toBe(0);
-      expect(verify.stdout).toMatch(/Identical to the seed profile=minimal/);
-    } finally {
-      rmSync(cwd, { recursive: true, force: true });
-    }
+    const { cwd, dir } = project("cli");
+    const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe(
+      `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
+    );
+    // Named by its folder, never by its internal loopback URL.
+    expect(run.stdout).toContain(`Seeded: embedded database in ${EMBEDDED_DIR}  profile=minimal`);
+    expect(run.stdout).not.toMatch(/127\.0\.0\.1:\d+/);
+    // Stopped when the command ended; the data stays.
+    expect(serverPid(dir)).toBeNull();
+    const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/Identical to the seed profile=minimal/);
+  });
+
+  it("says the old PGlite folder is no longer used, and leaves it", async () => {
+    const { cwd } = project("pglite");
+    mkdirSync(join(cwd, PGLITE_DIR), { recursive: true });
+    writeFileSync(join(cwd, PGLITE_DIR, "PG_VERSION"), "17\n");
+    const run = await cli(["seed", "--profile", "minimal"], {}, cwd);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n")[1]).toBe(
+      `${PGLITE_DIR} (the PGlite database of earlier versions) is no longer used: the embedded database is now a PostgreSQL server in ${EMBEDDED_DIR}, migrated and seeded there; remove ${PGLITE_DIR} when you no longer need it`,
+    );
+    expect(readdirSync(join(cwd, PGLITE_DIR))).toEqual(["PG_VERSION"]);
   });
 
   it("never falls back once anything is configured", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), "embedded-none-"));
+    const { cwd } = project("none");
     expect(isServerConfigured({}, cwd)).toBe(false);
     const refused = await cli(["seed"], { PGPORT: "1", PGHOST: "127.0.0.1" }, cwd);
     expect(refused.code).toBe(2);
@@ -234,46 +276,91 @@ describe("the CLI without configuration", () => {
   });
 });
 
+describe("a signal to `npm run db:seed` with nothing configured", () => {
+  it("Ctrl-C to its group during the load: 130, one line, nothing changed, and the server stopped", async () => {
+    const { cwd, dir } = project("signal");
+    // A project whose db:seed is this package's, as an app that depends on it has it.
+    writeFileSync(
+      join(cwd, "package.json"),
+      JSON.stringify({ scripts: { "db:seed": `node ${join(process.cwd(), "bin/chatgenius-seed.mjs")} seed` } }),
+    );
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    // Held by the test only to look before and after; the seed joins it as it would any running server.
+    const looking = await startEmbedded({ dir });
+    const url = withDatabase(looking.config, "chatgenius").url;
+    const before = await snapshot({ url });
+    const child = spawn("npm", ["run", "-s", "db:seed", "--", "--scale", "30"], {
+      cwd,
+      detached: true,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = new Promise<number>((resolve) =>
+      child.on("exit", (c, signal) => resolve(c ?? 128 + (signal === "SIGINT" ? 2 : 0))),
+    );
+    try {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        for (let i = 0; i < 3000; i++) {
+          const { rows } = await admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %' AND pid <> pg_backend_pid()`,
+          );
+          if (rows.length > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await admin.end();
+      }
+      process.kill(-child.pid!, "SIGINT");
+      expect(await code).toBe(130);
+      expect(stderr.trim().split("\n").at(-1)).toMatch(
+        /^error: interrupted by SIGINT: the transaction was rolled back/,
+      );
+      expect(await snapshot({ url })).toEqual(before);
+    } finally {
+      await looking.release();
+    }
+    expect(serverPid(dir)).toBeNull();
+  });
+});
+
 describe("db:serve", () => {
-  it("serves the seeded embedded database over the PostgreSQL protocol and stops cleanly on Ctrl-C", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), "embedded-serve-"));
+  it("serves the seeded database, shares it with a seed run meanwhile, and stops on Ctrl-C", async () => {
+    const { cwd, dir } = project("serve");
     // Below the ephemeral range (32768–60999 here), where the suite's own client sockets never land.
     const port = 20000 + Math.floor(Math.random() * 12000);
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        pathToFileURL(join(process.cwd(), "node_modules/tsx/dist/loader.mjs")).href,
-        join(process.cwd(), "src/cli/cli.ts"),
-        "serve",
-        "--port",
-        String(port),
-      ],
-      { cwd, env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
+      ["--import", tsx, join(process.cwd(), "src/cli/cli.ts"), "serve", "--port", String(port)],
+      {
+        cwd,
+        env: { PATH: process.env.PATH },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stdout += d));
     const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const url = `postgresql://postgres@127.0.0.1:${port}/chatgenius`;
     try {
       for (let i = 0; i < 600 && !/Ctrl-C to stop/.test(stdout); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(stdout).toMatch(new RegExp(`DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`));
-      const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+      expect(stdout).toContain(`DATABASE_URL=${url}\n`);
+      // A seed while it serves joins the same server, and leaves it running.
+      const seed = await cli(["seed", "--profile", "minimal"], {}, cwd);
+      expect(seed.code).toBe(0);
+      const client = new pg.Client({ connectionString: url });
       await client.connect();
-      expect((await client.query(`SELECT username FROM users ORDER BY username LIMIT 1`)).rows).toEqual([
-        { username: expect.any(String) },
-      ]);
+      expect((await client.query(`SELECT count(*)::int AS n FROM users`)).rows).toEqual([{ n: 3 }]);
       await client.end();
-      // While it serves, another command is told where the database is instead of corrupting it.
-      const busy = await cli(["seed"], {}, cwd);
-      expect(busy.stderr).toMatch(
-        new RegExp(`open in another process .*DATABASE_URL=postgresql://postgres@127\\.0\\.0\\.1:${port}/postgres`),
-      );
     } finally {
       child.kill("SIGINT");
     }
     expect(await exit).toBe(0);
-    expect(stdout).toMatch(/Stopped: the embedded database is saved/);
-    rmSync(cwd, { recursive: true, force: true });
+    expect(stdout).toMatch(/Stopped serving: the embedded database is saved/);
+    expect(serverPid(dir)).toBeNull();
   });
 });

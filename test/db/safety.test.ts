@@ -99,7 +99,11 @@ describe("a remote host", () => {
     }
     await expect(
       seedDatabase({
-        env: { PGHOST: "/var/run/postgresql", PGDATABASE: db.database },
+        env: {
+          PGHOST: process.env.TEST_SOCKET_DIR ?? "/var/run/postgresql",
+          PGPORT: new URL(db.url).port || "5432",
+          PGDATABASE: db.database,
+        },
         profile: "minimal",
         dryRun: true,
       }),

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -32,7 +32,7 @@ function collector(): { stream: Writable; text: () => string } {
 export async function cli(
   argv: string[],
   env: Env,
-  cwd = mkdtempSync(join(tmpdir(), "cli-cwd-")),
+  cwd = projectFolder("cli-cwd-"),
   options: { tty?: boolean } = {},
 ): Promise<CliRun> {
   const out = collector();
@@ -40,6 +40,16 @@ export async function cli(
   const err = collector();
   const code = await runCli(argv, { env, cwd, stdout: out.stream, stderr: err.stream });
   return { code, stdout: out.text(), stderr: err.text() };
+}
+
+/**
+ * A new project folder that the embedded server can use: as root it runs as the `postgres` user,
+ * who must be able to enter it (mkdtemp makes folders only their owner may enter).
+ */
+export function projectFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** Runs a command as a child process, as a user would, with only `env` (plus PATH). */

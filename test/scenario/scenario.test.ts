@@ -400,7 +400,7 @@ describe("writing a scenario where the test already is", () => {
     });
   });
 
-  it("works on the embedded PGlite as on a server", async () => {
+  it("works on the embedded PostgreSQL as on a server", async () => {
     await withEmbeddedDatabase("scenario-pglite", "minimal", async (c) => {
       const { s, root } = privateThread();
       const world = await s.create(c);

@@ -1,14 +1,23 @@
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { withDatabase } from "../../src/db/config.ts";
+import { EMBEDDED_DIR } from "../../src/db/embedded.ts";
 import { createTestDatabase, prepareTemplate } from "../../src/testing/index.ts";
+import { releaseKitServer } from "../../src/testing/embedded.ts";
 
-// With nothing configured, the kit works on the embedded PGlite: a template data directory,
-// migrated and seeded once, copied per test file. No PostgreSQL server is involved.
+// With nothing configured, the kit works on the project's embedded PostgreSQL exactly as on a
+// server: a template database, migrated and seeded once, cloned per test file.
 const cwd = mkdtempSync(join(tmpdir(), "kit-embedded-"));
+// As root, the server runs as the `postgres` user, who must be able to reach the folder.
+chmodSync(cwd, 0o755);
 const options = { env: {}, cwd, profile: "minimal" as const, seed: 7 };
+afterAll(async () => {
+  await releaseKitServer();
+  rmSync(cwd, { recursive: true, force: true });
+});
 
 async function rows(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
@@ -21,16 +30,16 @@ async function rows(url: string, sql: string): Promise<unknown[]> {
 }
 
 describe("the test kit on the embedded database", () => {
-  it("builds the template directory once and reuses it", async () => {
-    // A folder of its own: the other test may have built the shared one already.
-    const own = { ...options, cwd: mkdtempSync(join(tmpdir(), "kit-embedded-")) };
-    const first = await prepareTemplate(own);
-    expect(first.reused).toBe(false);
-    expect(first.embedded?.dir.startsWith(join(own.cwd, ".chatgenius/templates"))).toBe(true);
-    expect((await prepareTemplate(own)).reused).toBe(true);
+  it("builds a template database on the project's embedded server once and reuses it", async () => {
+    const first = await prepareTemplate(options);
+    expect(first.name).toMatch(/^chatgenius_tpl_[0-9a-f]{12}$/);
+    expect(first.server.target).toBe(`embedded database in ${EMBEDDED_DIR}`);
+    expect(existsSync(join(cwd, EMBEDDED_DIR, "data", "PG_VERSION"))).toBe(true);
+    const again = await prepareTemplate(options);
+    expect(again).toMatchObject({ name: first.name, reused: true });
   });
 
-  it("gives each test file its own copy: conflicting writes pass, drop() removes it", async () => {
+  it("gives each test file its own clone: conflicting writes pass, drop() removes it", async () => {
     const template = await prepareTemplate(options);
     const [one, two] = [await createTestDatabase({ template }), await createTestDatabase({ template })];
     try {
@@ -47,15 +56,22 @@ describe("the test kit on the embedded database", () => {
       await one.drop();
       await two.drop();
     }
-    expect(existsSync(one.name)).toBe(false);
+    expect(
+      await rows(
+        withDatabase(template.server, "postgres").url,
+        `SELECT datname FROM pg_database WHERE datname = '${one.name}'`,
+      ),
+    ).toEqual([]);
   });
 
-  it("removes older template directories beyond the newest kept when it builds a new one", async () => {
-    const own = mkdtempSync(join(tmpdir(), "kit-embedded-prune-"));
-    const older = await prepareTemplate({ ...options, cwd: own, keepTemplates: 1 });
-    const newer = await prepareTemplate({ ...options, cwd: own, seed: 8, keepTemplates: 1 });
-    expect(newer.reused).toBe(false);
-    expect(existsSync(older.name)).toBe(false);
-    expect(readdirSync(join(own, ".chatgenius/templates"))).toEqual([newer.key.slice(0, 12)]);
+  it("lets the embedded server go when released: it stops when no one else uses it", async () => {
+    await prepareTemplate(options);
+    const pidFile = join(cwd, EMBEDDED_DIR, "data", "postmaster.pid");
+    expect(existsSync(pidFile)).toBe(true);
+    const port = Number(readFileSync(pidFile, "utf8").split("\n")[3]);
+    await releaseKitServer();
+    expect(existsSync(pidFile)).toBe(false);
+    const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+    await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
   });
 });

@@ -374,7 +374,13 @@ describe("the code blocks of the README and docs/", () => {
   });
 });
 
-describe("the links of the README and docs/", () => {
+describe("the README's map and the links of the README and docs/", () => {
+  it("names every page of docs/ in the README's map", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const map = readme.slice(readme.indexOf("## Map"), readme.indexOf("\n## ", readme.indexOf("## Map") + 1));
+    expect(pages.filter((page) => page !== "README.md" && !map.includes(page))).toEqual([]);
+  });
+
   /** GitHub's anchor for a heading. */
   const slug = (heading: string) =>
     heading

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -183,16 +183,26 @@ function commandProblem(words: string[]): string | null {
 const NEVER_RUN = /^npm (ci|install|test)\b|^npm run (bench|test|db:serve|profile:)|^npx chatgenius-seed\b/;
 
 const tsBlocks = blocks.filter((b) => b.lang === "ts");
-const projects = [...new Set(tsBlocks.map((b) => b.project))].map((name) => ({
-  name,
-  blocks: tsBlocks.filter((b) => b.project === name),
-}));
+const projects = [...new Set(tsBlocks.map((b) => b.project))].map((name) => {
+  const own = tsBlocks.filter((b) => b.project === name);
+  const tests = own.filter((b) => b.path.endsWith(".test.ts") && !b.noRun);
+  const scripts = own.filter((b) => b.path.startsWith("scripts/") && !b.noRun);
+  // A block that is neither a test file, nor a script, nor marked no-run is a module of the
+  // project's tests (its config, setup, shared rows): it runs only where there are tests.
+  const idle = tests.length > 0 ? [] : own.filter((b) => !b.noRun && !scripts.includes(b));
+  return { name, blocks: own, tests, scripts, idle };
+});
+type Project = (typeof projects)[number];
 const runnableSh = blocks.filter((b) => b.lang === "sh" && !b.noRun);
 
 // Databases of this file's own: one seeded (a clone of the suite's template) for the commands,
 // and a base name under which the examples' test kits build their templates and clones.
 const db = useTestDatabase("docs");
+// The scripts of the examples write a seed of their own: not into the commands' database.
+const scriptsDb = useTestDatabase("docs_scripts");
 let scratch: string;
+/** Each project's run, started in beforeAll: they run side by side while the commands run. */
+const projectRuns = new Map<string, Promise<string[]>>();
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "docs-blocks-"));
@@ -214,6 +224,7 @@ beforeAll(() => {
       writeFileSync(file, block.code);
     }
   }
+  for (const project of projects) projectRuns.set(project.name, runProject(project));
 });
 
 afterAll(async () => {
@@ -230,22 +241,57 @@ afterAll(async () => {
   }
 });
 
-/** Runs a command in `cwd` with this file's databases; the output, trimmed for a failure message. */
-function run(command: string, args: string[], cwd: string, env: Record<string, string>) {
-  const result = spawnSync(command, args, {
-    cwd,
-    encoding: "utf8",
-    timeout: 180_000,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NO_COLOR: "1",
-      DATABASE_URL: db.url,
-      ...env,
-    } as NodeJS.ProcessEnv,
+/** The environment of a command run here: this file's databases, nothing of the caller's. */
+function envOf(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", DATABASE_URL: db.url, ...env };
+}
+
+/** The last lines of a command's output, for a failure message. */
+const tail = (output: string) => output.split("\n").slice(-40).join("\n");
+
+/** Runs a command, resolving (never rejecting) with its exit code and output. */
+function runAsync(command: string, args: string[], cwd: string, env: Record<string, string>) {
+  return new Promise<{ code: number | null; output: string }>((done) => {
+    const child = spawn(command, args, { cwd, env: envOf(env) });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    child.on("error", (error) => (output += String(error)));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, output });
+    });
   });
-  const output = `${result.stdout}\n${result.stderr}`;
-  return { code: result.status, output, tail: output.split("\n").slice(-40).join("\n") };
+}
+
+/** A project's scripts (tsx), then its tests (its own Vitest): the problems found, or none. */
+async function runProject(project: Project): Promise<string[]> {
+  const dir = join(scratch, project.name);
+  const problems: string[] = [];
+  for (const script of project.scripts) {
+    const result = await runAsync(process.execPath, ["--import", "tsx", script.path], dir, {
+      DATABASE_URL: scriptsDb.url,
+    });
+    if (result.code !== 0)
+      problems.push(`${where(script)} ${script.path} exited ${result.code}:\n${tail(result.output)}`);
+  }
+  if (project.tests.length > 0) {
+    // The examples' test kits work under this file's base name (their templates, their clones).
+    const base = withDatabase(serverConfig(), `${db.database}_${project.name}`).url;
+    const result = await runAsync(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run"], dir, {
+      TEST_DATABASE_URL: base,
+      DATABASE_URL: base,
+      // The kit's upkeep done before Vitest exits, not left to a detached process; the examples
+      // need only the canonical rows.
+      CHATGENIUS_SEED_POOL_BACKGROUND: "0",
+      CHATGENIUS_SEED_PROFILE: "minimal",
+    });
+    const passed = new RegExp(`Test Files\\s+${project.tests.length} passed`).test(result.output);
+    if (result.code !== 0 || !passed)
+      problems.push(`${project.tests.map(where).join(", ")} exited ${result.code}:\n${tail(result.output)}`);
+  }
+  return problems;
 }
 
 describe("the code blocks of the README and docs/", () => {
@@ -287,44 +333,6 @@ describe("the code blocks of the README and docs/", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
-  it.each(projects.map((p) => [p.name, p] as const))(
-    "run: the TypeScript of %s",
-    (name, project) => {
-      const dir = join(scratch, name);
-      const tests = project.blocks.filter((b) => b.path.endsWith(".test.ts") && !b.noRun);
-      const scripts = project.blocks.filter((b) => b.path.startsWith("scripts/") && !b.noRun);
-      // A block that is neither a test file, nor a script, nor marked no-run is a module of the
-      // project's tests (its config, setup, shared rows): it runs only where there are tests.
-      const idle = project.blocks.filter((b) => !b.noRun && !tests.includes(b) && !scripts.includes(b));
-      if (tests.length === 0)
-        expect(
-          idle.map(where),
-          "a ts block is a test file, a scripts/ file, a module of a page's tests or no-run",
-        ).toEqual([]);
-      // The examples' test kits work under this file's base name (their templates, their clones).
-      const kit = { TEST_DATABASE_URL: withDatabase(serverConfig(), `${db.database}_${name}`).url };
-      for (const script of scripts) {
-        const result = run(process.execPath, ["--import", "tsx", script.path], dir, {});
-        expect(result.code, `${where(script)} ${script.path}:\n${result.tail}`).toBe(0);
-      }
-      if (tests.length > 0) {
-        const result = run(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run"], dir, {
-          ...kit,
-          DATABASE_URL: kit.TEST_DATABASE_URL,
-          // The kit's upkeep done before Vitest exits, not left to a detached process; the
-          // examples need only the canonical rows.
-          CHATGENIUS_SEED_POOL_BACKGROUND: "0",
-          CHATGENIUS_SEED_PROFILE: "minimal",
-        });
-        expect(result.output, `${tests.map(where).join(", ")}:\n${result.tail}`).toMatch(
-          new RegExp(`Test Files\\s+${tests.length} passed`),
-        );
-        expect(result.code).toBe(0);
-      }
-    },
-    300_000,
-  );
-
   it.each(blocks.filter((b) => b.lang === "sh").map((b) => [where(b), b] as const))(
     "check: the commands of %s exist and their flags parse",
     (_, block) => {
@@ -342,8 +350,13 @@ describe("the code blocks of the README and docs/", () => {
   it.each(runnableSh.map((b) => [where(b), b] as const))(
     "run: %s, against a seeded test database",
     (_, block) => {
-      const result = run("bash", ["-e", "-o", "pipefail", "-c", block.code], root, {});
-      expect(result.code, `${block.code}\n${result.tail}`).toBe(0);
+      const result = spawnSync("bash", ["-e", "-o", "pipefail", "-c", block.code], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: envOf({}),
+      });
+      expect(result.status, `${block.code}\n${tail(`${result.stdout}\n${result.stderr}`)}`).toBe(0);
     },
     120_000,
   );
@@ -357,6 +370,19 @@ describe("the code blocks of the README and docs/", () => {
       writeFileSync(file, block.code);
       expect(resolveLocalRows({ dataFile: file }, {}, { profile: "dev" })?.rows.User.length).toBeGreaterThan(0);
     },
+  );
+
+  // Last: the projects have run beside the commands above since beforeAll.
+  it.each(projects.map((p) => [p.name, p] as const))(
+    "run: the TypeScript of %s",
+    async (name, project) => {
+      expect(
+        project.idle.map(where),
+        "a ts block is a test file, a scripts/ file, a module of a page's tests or no-run",
+      ).toEqual([]);
+      expect(await projectRuns.get(name)).toEqual([]);
+    },
+    300_000,
   );
 
   it("count and print the blocks that do not run", () => {

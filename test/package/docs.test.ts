@@ -228,6 +228,8 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  // A run that no test awaited (a filtered run) still finishes before its databases go.
+  await Promise.allSettled(projectRuns.values());
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   // The templates and clones the examples' test kits made under this file's base name.
   const admin = withDatabase(serverConfig(), "postgres");
@@ -239,7 +241,7 @@ afterAll(async () => {
     await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
     await query(admin, `DROP DATABASE "${name}" WITH (FORCE)`);
   }
-});
+}, 300_000);
 
 /** The environment of a command run here: this file's databases, nothing of the caller's. */
 function envOf(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -278,7 +280,7 @@ async function runProject(project: Project): Promise<string[]> {
   }
   if (project.tests.length > 0) {
     // The examples' test kits work under this file's base name (their templates, their clones).
-    const base = withDatabase(serverConfig(), `${db.database}_${project.name}`).url;
+    const base = withDatabase(serverConfig(), `${db.database}_${project.name.replace(/\W/g, "_")}`).url;
     const result = await runAsync(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run"], dir, {
       TEST_DATABASE_URL: base,
       DATABASE_URL: base,

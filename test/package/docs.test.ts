@@ -25,7 +25,8 @@ import { query, serverConfig, useTestDatabase } from "../helpers/db.ts";
 //   a page (or of one `project=NAME` of it) form a scratch project, each block at the path its
 //   first line names (`// test/x.test.ts`); the project's test files run in its own Vitest (with
 //   its vitest.config.ts when it has one), its `scripts/*.ts` run with tsx, against databases of
-//   this file's own. The package is reached by its name, the build in dist/, as the app does.
+//   this file's own. The package is reached by its name, the build in dist/ (which `npm test`
+//   builds first), as the app does.
 // - sh: every `npm run` script exists and every flag of a command parses with the CLI's own
 //   parser; then the block runs in this checkout against this file's seeded test database.
 // - json: parses; a local seed file is checked by the project's own validator.

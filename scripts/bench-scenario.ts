@@ -1,5 +1,5 @@
 // Scenarios (issue 18), what a test feels: declaring, planning and writing.
-// 1. The README's private-thread scenario (a private channel, three members, a five-reply thread,
+// 1. The private-thread scenario of docs/scenarios.md (a private channel, three members, a five-reply thread,
 //    a reaction) inside a transaction that is rolled back, as a test does: median and p95 ms.
 //    Target: median ≤ 10 ms.
 // 2. 10,000 messages (100 threads of 100 in 10 channels, with members and reactions) through a

@@ -35,7 +35,7 @@ const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 1) || 1);
 const prismaScales = new Set(process.env.BENCH_PRISMA === "0" ? [] : [1, 100]);
 const withEmbedded = process.env.BENCH_EMBEDDED !== "0";
 
-/** What issue 20 asks of the bulk path (README, "Performance"): times faster than raw COPY. */
+/** What issue 20 asks of the bulk path (docs/performance.md, "Bulk load"): times faster than raw COPY. */
 const TARGETS = {
   first: new Map([
     [100, 2.0],

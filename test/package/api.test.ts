@@ -7,7 +7,7 @@ import * as api from "chatgenius-seed";
 import { createSeedScript, EXIT_CODES, isSeedError, type SeedLogEvent } from "chatgenius-seed";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
-/** The documented runtime exports (README, "Using it from code"): nothing more, nothing less. */
+/** The documented runtime exports (docs/app.md, "The public API"): nothing more, nothing less. */
 const PUBLIC_API = [
   "ERROR_CODES",
   "EXIT_CODES",

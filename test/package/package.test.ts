@@ -123,10 +123,9 @@ describe("the packed package, installed into the app", () => {
     expect(tsc.stdout.trim().split("\n")).toHaveLength(1);
   });
 
-  it("runs the README's scenario test file as it stands", () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## Scenarios"));
-    const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+  it("runs the scenario test file of docs/scenarios.md as it stands", () => {
+    const page = readFileSync(join(root, "docs", "scenarios.md"), "utf8");
+    const block = /```ts\n([\s\S]*?)```/.exec(page)![1]!;
     expect(block).toMatch(/from "chatgenius-seed\/scenario"/);
     writeFileSync(join(app, "private-thread.test.ts"), block);
     // The app's own Vitest: this checkout's, linked in (it resolves its dependencies from here).

@@ -97,6 +97,67 @@ function checkTests(only?: string): void {
         });
       });
 
+    if (only === undefined) {
+      it("runs the checks over the same rows as one statement (the thread rules), every other check alone", async () => {
+        const statements: string[] = [];
+        const counted = async <T>(sql: string) => {
+          statements.push(sql);
+          return run<T>(sql);
+        };
+        await runIntegrityChecks(counted);
+        expect(statements).toHaveLength(INTEGRITY_CHECKS.length - 2);
+        expect(statements.filter((sql) => sql.includes("FROM messages r JOIN messages t"))).toHaveLength(1);
+      });
+
+      it("takes the seeded database's validated foreign keys as proof of their orphan checks, and skips those", async () => {
+        const foreignKeys = TABLES.flatMap((t) => t.foreignKeys.map((fk) => `no-orphans:${t.name}.${fk.columns[0]}`));
+        const proven = await provenOrphanChecks(run);
+        expect([...proven.keys()].sort()).toEqual([...foreignKeys].sort());
+        expect(proven.get("no-orphans:messages.thread_id")).toBe("messages_thread_id_fkey");
+        await inTransaction(async () => {
+          await client.query(`ALTER TABLE messages DROP CONSTRAINT messages_thread_id_fkey`);
+          await client.query(
+            `ALTER TABLE messages ADD CONSTRAINT messages_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES messages(id) NOT VALID`,
+          );
+          await client.query(`ALTER TABLE reactions DROP CONSTRAINT reactions_user_id_fkey`);
+          const left = await provenOrphanChecks(run);
+          // A key that is not validated proves nothing; nor does one that is gone.
+          expect([...left.keys()].sort()).toEqual(
+            foreignKeys
+              .filter((id) => id !== "no-orphans:messages.thread_id" && id !== "no-orphans:reactions.user_id")
+              .sort(),
+          );
+          const statements: string[] = [];
+          const results = await runIntegrityChecks(
+            async (sql) => (statements.push(sql), run(sql)),
+            INTEGRITY_CHECKS,
+            left,
+          );
+          expect(results.find((r) => r.id === "no-orphans:messages.channel_id")).toEqual({
+            id: "no-orphans:messages.channel_id",
+            text: expect.any(String),
+            violations: 0,
+            examples: [],
+            provenBy: "messages_channel_id_fkey",
+          });
+          expect(results.find((r) => r.id === "no-orphans:reactions.user_id")).toEqual({
+            id: "no-orphans:reactions.user_id",
+            text: "Every reactions.user_id points at an existing users row",
+            violations: 0,
+            examples: [],
+          });
+          expect(statements.some((sql) => sql.includes(`"reactions" c WHERE c."user_id" IS NOT NULL`))).toBe(true);
+          expect(
+            statements.some(
+              (sql) =>
+                sql.includes(`c."channel_id" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "channels"`) &&
+                sql.includes(`FROM "messages" c`),
+            ),
+          ).toBe(false);
+        });
+      });
+    }
+
     it("finds nothing in the seeded database (so a planted row is the only one found)", async () => {
       expect((await runIntegrityChecks(run)).filter((r) => r.violations > 0)).toEqual([]);
       expect((await runIntegrityChecks(run)).map((r) => r.id)).toEqual(INTEGRITY_CHECKS.map((c) => c.id));

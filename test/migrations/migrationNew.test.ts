@@ -19,7 +19,7 @@ import { schemaProblems } from "../../src/db/schemaCheck.ts";
 import { createMigration } from "../../src/migrations/create.ts";
 import { diffMigrationsToSchema } from "../../src/migrations/engine.ts";
 import { scratchDatabase } from "../../src/migrations/scratch.ts";
-import { spawn } from "../helpers/cli.ts";
+import { projectFolder, spawn } from "../helpers/cli.ts";
 import { createTestDatabase, dropTestDatabase, query, serverConfig } from "../helpers/db.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
@@ -33,7 +33,8 @@ afterAll(() => {
 
 /** A folder holding a copy of the repository's prisma/ (schema, migrations), as a project would. */
 function scratchProject(): { root: string; prisma: string } {
-  const root = mkdtempSync(join(tmpdir(), "migration-new-"));
+  // The embedded server runs as the postgres user when we are root: it must be able to enter the folder.
+  const root = projectFolder("migration-new-");
   copies.push(root);
   cpSync(join(REPO, "prisma"), join(root, "prisma"), { recursive: true });
   return { root, prisma: join(root, "prisma") };

@@ -181,7 +181,7 @@ describe("assertValidRows", () => {
     expect(() => assertValidRows(rows)).toThrow(
       expect.objectContaining({
         code: "INVALID_FIXTURES",
-        message: `the planned rows break 4 rule(s): user_status row ${a} breaks 'past-window' (updatedAt lies after the fixture window); user_status row ${b} breaks 'past-window' (updatedAt lies after the fixture window); user_status row ${c} breaks 'past-window' (updatedAt lies after the fixture window) and 1 more. Fix the fixture builder in src/fixtures/ for that table; nothing was written`,
+        message: `the planned rows break 4 rule(s): user_status row ${a} breaks 'past-window' (updatedAt lies after the fixture window); user_status row ${b} breaks 'past-window' (updatedAt lies after the fixture window); user_status row ${c} breaks 'past-window' (updatedAt lies after the fixture window) and 1 more. Fix the row builder in src/plan/builders/ for that table; nothing was written`,
       }),
     );
   });

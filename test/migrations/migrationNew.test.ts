@@ -76,7 +76,9 @@ describe("npm run migration:new", () => {
     writeFileSync(join(root, "package.json"), JSON.stringify({ scripts: { "migration:new": `tsx ${SCRIPT}` } }));
     symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
     editSchema(prisma, addPinColumns);
-    const blocks = [...readFileSync(join(REPO, "docs", "migrations.md"), "utf8").matchAll(/```sh\n([\s\S]*?)```/g)];
+    const blocks = [
+      ...readFileSync(join(REPO, "docs", "migrations.md"), "utf8").matchAll(/```sh[^\n]*\n([\s\S]*?)```/g),
+    ];
     const commands = blocks.flatMap((b) => b[1]!.split("\n").map((l) => l.trim())).filter(Boolean);
     expect(commands).toEqual(["npm run migration:new -- add_pinned_at"]);
     const before = migrationFolders(prisma);

@@ -53,6 +53,8 @@ function shuffleSeed(): number | null {
 }
 
 export default defineConfig(async () => {
+  // The run's own database names (test/helpers/db.ts): two suites on one server never share one.
+  process.env.TEST_RUN_DATABASE ??= `chatgenius_test_${process.pid}`;
   const seed = shuffleSeed();
   if (seed !== null) console.log(`Tests run in a shuffled order, seed ${seed}: TEST_SEED=${seed} npm test replays it.`);
   // TEST_EMBEDDED=1: the embedded PostgreSQL even where a server answers (CI runs part of the suite so).

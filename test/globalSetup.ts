@@ -1,21 +1,47 @@
 import type { TestProject } from "vitest/node";
-import { withDatabase } from "../src/db/config.ts";
+import { withDatabase, type DatabaseConfig } from "../src/db/config.ts";
 import { migrateDatabase } from "../src/api/reset.ts";
 import { seedDatabase } from "../src/api/seed.ts";
-import { TEMPLATE_DATABASE, query, serverConfig, templateConfig } from "./helpers/db.ts";
+import { RUN_DATABASE, TEMPLATE_DATABASE, query, serverConfig, templateConfig } from "./helpers/db.ts";
 
 /**
  * Prepares the test template database once per run, the way a ChatGenius test suite would:
  * recreate it, apply the migrations and seed it with seedDatabase(). Test files clone it.
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = serverConfig();
   const admin = withDatabase(server, "postgres");
+  await dropDeadRuns(admin);
   await query(admin, `DROP DATABASE IF EXISTS "${TEMPLATE_DATABASE}" WITH (FORCE)`);
   const template = templateConfig();
   await migrateDatabase({ databaseUrl: template.url, env: {} });
   const summary = await seedDatabase({ databaseUrl: template.url, env: {}, profile: "dev" });
   project.provide("templateRows", summary.totalRows);
+  return async () => {
+    await query(admin, `DROP DATABASE IF EXISTS "${TEMPLATE_DATABASE}" WITH (FORCE)`);
+  };
+}
+
+/** The databases of runs whose process is gone (killed, crashed): another run's live ones are left alone. */
+async function dropDeadRuns(admin: Pick<DatabaseConfig, "url">): Promise<void> {
+  const rows = await query<{ datname: string }>(
+    admin,
+    `SELECT datname FROM pg_database WHERE datname LIKE 'chatgenius\\_test\\_%'`,
+  );
+  for (const { datname } of rows) {
+    const pid = RUN_DATABASE.exec(datname)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    await query(admin, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 declare module "vitest" {

@@ -15,12 +15,16 @@ export function serverConfig(): DatabaseConfig {
 
 /**
  * The seeded template database that globalSetup prepares; every test database's name starts
- * with it. TEST_DATABASE_URL's database name replaces it, so that two suites can run at once
- * on one server (e.g. …/chatgenius_test_a and …/chatgenius_test_b).
+ * with it. It names the run (`chatgenius_test_<pid of the run>`, set by vitest.config.ts), so
+ * that two suites run at once on one server without touching each other's databases;
+ * TEST_DATABASE_URL's database name replaces it.
  */
 export const TEMPLATE_DATABASE = process.env.TEST_DATABASE_URL
   ? decodeURIComponent(new URL(process.env.TEST_DATABASE_URL).pathname.slice(1)) || "chatgenius_test"
-  : "chatgenius_test";
+  : (process.env.TEST_RUN_DATABASE ?? "chatgenius_test");
+
+/** A run's template as vitest.config.ts names it: the pid of the run's main process. */
+export const RUN_DATABASE = /^chatgenius_test_(\d+)(?:_|$)/;
 
 export function templateConfig(): DatabaseConfig {
   return withDatabase(serverConfig(), TEMPLATE_DATABASE);

@@ -83,7 +83,55 @@ describe("the app's validators on the planned rows", () => {
   });
 });
 
+describe("the app's validators at their limits", () => {
+  const { rows } = buildPlan({ profile: "minimal" });
+  const [user] = rows.User;
+  const [message] = rows.Message;
+  const file = (n: number, fields: Partial<(typeof rows.File)[number]> = {}) => ({
+    id: `F${n}`,
+    messageId: message!.id,
+    userId: user!.id,
+    name: "a.png",
+    type: "image/png",
+    size: 10n,
+    url: "https://files.example/a.png",
+    ...fields,
+  });
+  const named = (changed: Partial<typeof rows>) =>
+    checkAppValidators({ ...rows, ...changed }).map((v) => [v.rule, v.rowId]);
+
+  it("takes a file of exactly the size limit, or empty, and refuses a negative size", () => {
+    expect(named({ File: [file(1, { size: BigInt(FILE_LIMITS.maxBytes) }), file(2, { size: 0n })] })).toEqual([]);
+    expect(named({ File: [file(3, { size: -1n })] })).toEqual([["file-size", "F3"]]);
+  });
+
+  it("takes as many live files as a message may carry, and does not count deleted ones", () => {
+    const five = [1, 2, 3, 4, 5].map((n) => file(n));
+    expect(named({ File: five })).toEqual([]);
+    expect(named({ File: [...five, file(6, { deletedAt: new Date(message!.createdAt!) })] })).toEqual([]);
+  });
+
+  it("refuses a channel name or Google id with anything after a valid one", () => {
+    expect(named({ Channel: [{ ...rows.Channel[0]!, name: "general!" }] })).toEqual([
+      ["channel-name", rows.Channel[0]!.id],
+    ]);
+    expect(named({ User: [{ ...user!, auth0Id: "google-oauth2|112233445566778899001x" }] })).toEqual([
+      ["google-id", user!.id],
+    ]);
+  });
+
+  it("takes a live reply whose root the rows do not hold (nothing hides it)", () => {
+    expect(named({ Message: [{ ...message!, id: "M2", threadId: "M-missing" }] })).toEqual([]);
+  });
+});
+
 describe("dmChannelName", () => {
+  it("turns each run of other characters into one hyphen, trims them, and names an empty part 'user'", () => {
+    expect(dmChannelName("a..b", "c")).toBe("dm-a-b--c");
+    expect(dmChannelName("___", "x")).toBe("dm-user--x");
+    expect(dmChannelName("..ab..", "c")).toBe("dm-ab--c");
+  });
+
   it("names a DM inside the validator for any two usernames, the same for either order", () => {
     expect(dmChannelName("testuser3", "sarai.larson")).toBe("dm-sarai-larson--testuser3");
     expect(dmChannelName("sarai.larson", "testuser3")).toBe("dm-sarai-larson--testuser3");

@@ -31,7 +31,14 @@ async function dropDeadRuns(admin: Pick<DatabaseConfig, "url">): Promise<void> {
   for (const { datname } of rows) {
     const pid = RUN_DATABASE.exec(datname)?.[1];
     if (pid === undefined || isAlive(Number(pid))) continue;
-    await query(admin, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    try {
+      // The kit marks its templates IS_TEMPLATE, which DROP refuses.
+      await query(admin, `ALTER DATABASE "${datname}" IS_TEMPLATE false`);
+      await query(admin, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    } catch (error) {
+      // Another run's cleanup got there first, or it is not ours to drop: the run goes on.
+      console.warn(`could not drop ${datname}, left by an earlier run: ${(error as Error).message}`);
+    }
   }
 }
 

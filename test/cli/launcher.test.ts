@@ -62,7 +62,10 @@ describe("the chatgenius-seed command in a checkout", () => {
   });
 
   it("says where an edit does not compile, in one line, and runs nothing", async () => {
+    // Seeded here: the database starts empty, and another test of this file may not have run first.
+    seed();
     const before = await welcome();
+    expect(before).toBe("Welcome to ChatGenius! 👋");
     const fixture = join(copy, FIXTURE);
     writeFileSync(fixture, `${readFileSync(fixture, "utf8")}\nexport const broken = ;\n`);
     const run = spawnSync(process.execPath, ["bin/chatgenius-seed.mjs", "seed", "--profile", "minimal"], {

@@ -1,3 +1,4 @@
+import { isProcessAlive } from "../src/core/process.ts";
 import type { TestProject } from "vitest/node";
 import { withDatabase, type DatabaseConfig } from "../src/db/config.ts";
 import { migrateDatabase } from "../src/api/reset.ts";
@@ -30,7 +31,7 @@ async function dropDeadRuns(admin: Pick<DatabaseConfig, "url">): Promise<void> {
   );
   for (const { datname } of rows) {
     const pid = RUN_DATABASE.exec(datname)?.[1];
-    if (pid === undefined || isAlive(Number(pid))) continue;
+    if (pid === undefined || isProcessAlive(Number(pid))) continue;
     try {
       // The kit marks its templates IS_TEMPLATE, which DROP refuses.
       await query(admin, `ALTER DATABASE "${datname}" IS_TEMPLATE false`);
@@ -39,15 +40,6 @@ async function dropDeadRuns(admin: Pick<DatabaseConfig, "url">): Promise<void> {
       // Another run's cleanup got there first, or it is not ours to drop: the run goes on.
       console.warn(`could not drop ${datname}, left by an earlier run: ${(error as Error).message}`);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

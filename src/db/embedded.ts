@@ -1,3 +1,4 @@
+import { isProcessAlive } from "../core/process.ts";
 import { spawn } from "node:child_process";
 import {
   chownSync,
@@ -202,7 +203,7 @@ function runningServer(dir: string): { pid: number; port: number } | null {
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   // A pid file left by a server that was killed: PostgreSQL replaces it on the next start.
-  if (!(pid > 0 && port > 0) || !alive(pid)) return null;
+  if (!(pid > 0 && port > 0) || !isProcessAlive(pid)) return null;
   return { pid, port };
 }
 
@@ -361,7 +362,7 @@ function checkCluster(dir: string): void {
 function removeAbandonedInits(dir: string): void {
   for (const name of readdirSync(dir)) {
     const pid = /^data\.init-(\d+)$/.exec(name)?.[1];
-    if (pid && !alive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+    if (pid && !isProcessAlive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -524,15 +525,6 @@ function readFrom(file: string, from: number): string {
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw interrupted(signal);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function waitUntil(done: () => boolean, ms: number, signal?: AbortSignal): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { isProcessAlive } from "../core/process.ts";
 import { hostname } from "node:os";
 
 /** Comments the kit puts on its databases: it drops nothing that does not carry one. */
@@ -39,16 +40,7 @@ export function commentFields(comment: string): Record<string, string> {
  */
 export function isStaleTestDatabase(fields: Record<string, string>, maxAgeMs: number): boolean {
   return (
-    (fields.host === host() && !alive(Number(fields.pid))) || Date.now() - Date.parse(fields.created ?? "") > maxAgeMs
+    (fields.host === host() && !isProcessAlive(Number(fields.pid))) ||
+    Date.now() - Date.parse(fields.created ?? "") > maxAgeMs
   );
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -207,7 +207,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
             transactionTimeoutMs: run.transactionTimeoutMs,
             ...limits,
             signal: handles.signal,
-            cancel: canceller(config),
+            cancel: canceller(config, client.client),
           });
           fill(summary, result);
           fingerprints = result.fingerprints;
@@ -263,9 +263,18 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
   }
 }
 
-/** Cancels a backend's running statement from a connection of its own. */
-function canceller(config: DatabaseConfig): (backendPid: number) => Promise<void> {
+/**
+ * Cancels a backend's running statement. `idle` is a connection of this run that sits idle
+ * while the write runs elsewhere (the Prisma path writes on Prisma's own): cancelling through
+ * it needs no new connection, which a server at its connection limit would refuse. Otherwise
+ * (COPY writes on the run's connection) a connection of its own is opened per attempt.
+ */
+function canceller(config: DatabaseConfig, idle?: pg.ClientBase): (backendPid: number) => Promise<void> {
   return async (backendPid) => {
+    if (idle) {
+      await idle.query(`SELECT pg_cancel_backend($1)`, [backendPid]);
+      return;
+    }
     const client = await connect(config);
     try {
       await client.query(`SELECT pg_cancel_backend($1)`, [backendPid]);

@@ -230,16 +230,36 @@ function checkAborted(signal: AbortSignal | undefined): void {
   throw interrupted(signal);
 }
 
+/** How often an abort's cancel is sent again while the transaction is still running. */
+const CANCEL_RETRY_MS = 250;
+
 /**
  * While the transaction runs, an abort cancels the backend's running statement, so Ctrl-C
- * does not wait for a long one (an index build, a large COPY) to finish. Returns the cleanup.
+ * does not wait for a long one (an index build, a large COPY) to finish. The cancel is sent
+ * again every CANCEL_RETRY_MS until the writer stops it: one cancel can be lost (its
+ * connection refused on a busy server, or landing between two statements just before the
+ * next one starts), and a lost cancel meant waiting for the whole statement. Returns the stop,
+ * which the writer calls before it rolls back, so no cancel lands on the ROLLBACK.
  */
 function cancelOnAbort(options: WriteOptions, backendPid: number): () => void {
   const { signal, cancel } = options;
   if (!signal || !cancel) return () => {};
-  const onAbort = () => void cancel(backendPid).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  let stopped = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const send = () => {
+    if (stopped) return;
+    void cancel(backendPid)
+      .catch(() => {})
+      .finally(() => {
+        if (!stopped) retry = setTimeout(send, CANCEL_RETRY_MS);
+      });
+  };
+  signal.addEventListener("abort", send, { once: true });
+  return () => {
+    stopped = true;
+    clearTimeout(retry);
+    signal.removeEventListener("abort", send);
+  };
 }
 
 /**
@@ -285,29 +305,36 @@ export async function writeWithPrisma(
       async (tx) => {
         const [backend] = await tx.$queryRawUnsafe<{ pid: number }[]>(`SELECT pg_backend_pid() AS pid`);
         stopCancelling = cancelOnAbort(options, backend!.pid);
-        let t = performance.now();
-        await lockTables((sql) => tx.$executeRawUnsafe(sql), order, options);
-        for (const table of [...order].reverse())
-          tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
-        tally.phases.cleanup = Math.round(performance.now() - t);
-        t = performance.now();
-        for (const table of order) {
-          checkAborted(options.signal);
-          const started = performance.now();
-          const list = rows[table.model] as unknown as Record<string, unknown>[];
-          for (const wave of waves(table, list)) {
-            for (const chunk of chunks(wave, chunkSize(table)))
-              await delegate(tx, table.model).createMany({ data: chunk });
+        try {
+          let t = performance.now();
+          await lockTables((sql) => tx.$executeRawUnsafe(sql), order, options);
+          for (const table of [...order].reverse())
+            tally.cleaned(table, (await delegate(tx, table.model).deleteMany()).count);
+          tally.phases.cleanup = Math.round(performance.now() - t);
+          t = performance.now();
+          for (const table of order) {
+            checkAborted(options.signal);
+            const started = performance.now();
+            const list = rows[table.model] as unknown as Record<string, unknown>[];
+            for (const wave of waves(table, list)) {
+              for (const chunk of chunks(wave, chunkSize(table))) {
+                checkAborted(options.signal);
+                await delegate(tx, table.model).createMany({ data: chunk });
+              }
+            }
+            tally.wrote(table, list.length, performance.now() - started);
+            tally.finished(table);
           }
-          tally.wrote(table, list.length, performance.now() - started);
-          tally.finished(table);
+          tally.phases.write = Math.round(performance.now() - t);
+          checkAborted(options.signal);
+          await tally.verify(async <T>(sql: string) =>
+            sql.startsWith("SET ") ? (await tx.$executeRawUnsafe(sql), []) : tx.$queryRawUnsafe<T[]>(sql),
+          );
+          checkAborted(options.signal);
+        } catch (error) {
+          stopCancelling();
+          throw error;
         }
-        tally.phases.write = Math.round(performance.now() - t);
-        checkAborted(options.signal);
-        await tally.verify(async <T>(sql: string) =>
-          sql.startsWith("SET ") ? (await tx.$executeRawUnsafe(sql), []) : tx.$queryRawUnsafe<T[]>(sql),
-        );
-        checkAborted(options.signal);
       },
       { timeout: options.transactionTimeoutMs ?? 10 * 60_000, maxWait: 30_000 },
     );
@@ -407,6 +434,7 @@ export async function writeWithCopy(
     checkAborted(options.signal);
     await client.query("COMMIT");
   } catch (error) {
+    stopCancelling();
     await client.query("ROLLBACK").catch(() => {});
     throw rolledBack(log, error, options.signal);
   } finally {

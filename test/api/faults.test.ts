@@ -2,6 +2,10 @@ import { spawn } from "node:child_process";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { APPLICATION_NAME } from "../../src/db/connection.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
+import { connect, createPrisma } from "../../src/db/connection.ts";
+import { createEventLog, silentSink } from "../../src/core/log.ts";
+import { buildPlan } from "../../src/plan/plan.ts";
+import { writeWithPrisma } from "../../src/write/writer.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("faults");
@@ -135,6 +139,36 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
       message: expect.stringMatching(/rolled back, the database is as it was/),
     });
     expect(Date.now() - interrupted).toBeLessThan(15_000);
+  });
+
+  it("a lost cancel (its connection refused, or landing between two statements) is sent again until the statement stops", async () => {
+    await query(
+      db,
+      `CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$ LANGUAGE plpgsql`,
+    );
+    const prisma = await createPrisma(db);
+    const canceller = await connect(db);
+    const attempts: string[] = [];
+    try {
+      const controller = new AbortController();
+      const run = writeWithPrisma(prisma, buildPlan({ profile: "dev", seed: 82 }).rows, createEventLog(silentSink), {
+        signal: controller.signal,
+        cancel: async (pid) => {
+          // The first attempt is lost, as when a busy server refuses its connection.
+          if (attempts.push("sent") === 1) throw new Error("sorry, too many clients already");
+          await canceller.query(`SELECT pg_cancel_backend($1)`, [pid]);
+        },
+      }).catch((e: unknown) => e);
+      await midWriteBackend();
+      const interrupted = Date.now();
+      controller.abort("SIGINT");
+      expect(await run).toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130 });
+      expect(Date.now() - interrupted).toBeLessThan(15_000);
+      expect(attempts.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await prisma.$disconnect();
+      await canceller.end();
+    }
   });
 
   it("SIGTERM: rolls back, says so, exits 143", async () => {

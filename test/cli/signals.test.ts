@@ -167,12 +167,15 @@ describe("a seed struck as the world strikes it", () => {
 
   it("exits at once on a deliberate second Ctrl-C while the first one's rollback is still held up", async () => {
     const before = await snapshot(db);
-    // A statement that survives the cancel the first Ctrl-C sends (it catches it and sleeps on):
-    // the run cannot end by itself for half a minute.
+    // A statement that survives every cancel the first Ctrl-C sends (it catches each one and
+    // sleeps on): the run cannot end by itself for half a minute.
     await query(
       db,
-      `CREATE FUNCTION stubborn() RETURNS trigger AS $$ BEGIN
-        BEGIN PERFORM pg_sleep(30); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(30); END;
+      `CREATE FUNCTION stubborn() RETURNS trigger AS $$ DECLARE until timestamptz := clock_timestamp() + interval '30 s';
+        BEGIN
+        WHILE clock_timestamp() < until LOOP
+          BEGIN PERFORM pg_sleep(1); EXCEPTION WHEN query_canceled THEN NULL; END;
+        END LOOP;
         RETURN NULL; END $$ LANGUAGE plpgsql`,
     );
     await query(

@@ -1,4 +1,4 @@
--- The functions and triggers the ChatGenius server relies on (../shared/chatgenius-schema.md,
+-- The functions and triggers the ChatGenius server relies on (its schema document,
 -- "Functions and triggers the application calls"), written from their documented behaviour.
 -- Prisma's schema language cannot express them, so they live in this migration and come back
 -- with every `db:migrate`, `db:reset`, test template and embedded database.

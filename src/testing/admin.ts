@@ -59,7 +59,7 @@ abstract class DatabaseStatements {
   }
 
   async setComment(name: string, comment: string): Promise<void> {
-    await this.query(`COMMENT ON DATABASE ${ident(name)} IS '${comment.replace(/'/g, "''")}'`);
+    await this.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(comment)}`);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -101,27 +101,24 @@ export class AdminSession extends DatabaseStatements {
 
   /** Runs `body` holding the kit's lock on `key`, waiting for it while another process holds it. */
   async locked<T>(key: string, body: () => Promise<T>): Promise<T> {
-    const lock = lockOf(key);
-    await this.client.query(`SELECT pg_advisory_lock($1, $2)`, [LOCK_SPACE, lock]);
-    try {
-      return await body();
-    } finally {
-      await this.client.query(`SELECT pg_advisory_unlock($1, $2)`, [LOCK_SPACE, lock]).catch(() => {});
-    }
+    await this.client.query(`SELECT pg_advisory_lock($1, $2)`, [LOCK_SPACE, lockOf(key)]);
+    return this.thenUnlock(key, body);
   }
 
   /** Runs `body` holding the kit's lock on `key`, or returns null at once while another process holds it. */
   async tryLocked<T>(key: string, body: () => Promise<T>): Promise<T | null> {
-    const lock = lockOf(key);
     const { rows } = await this.client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, $2) AS ok`, [
       LOCK_SPACE,
-      lock,
+      lockOf(key),
     ]);
-    if (!rows[0]?.ok) return null;
+    return rows[0]?.ok ? this.thenUnlock(key, body) : null;
+  }
+
+  private async thenUnlock<T>(key: string, body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } finally {
-      await this.client.query(`SELECT pg_advisory_unlock($1, $2)`, [LOCK_SPACE, lock]).catch(() => {});
+      await this.client.query(`SELECT pg_advisory_unlock($1, $2)`, [LOCK_SPACE, lockOf(key)]).catch(() => {});
     }
   }
 }
@@ -200,7 +197,7 @@ export class KitAdmin extends DatabaseStatements {
       try {
         // What is claimed holds no test's writes yet: losing the rename in a server crash loses nothing.
         await client.query(
-          `BEGIN; SET LOCAL synchronous_commit = off; ALTER DATABASE ${ident(ready)} RENAME TO ${ident(name)}; COMMENT ON DATABASE ${ident(name)} IS '${comment.replace(/'/g, "''")}'; COMMIT`,
+          `BEGIN; SET LOCAL synchronous_commit = off; ALTER DATABASE ${ident(ready)} RENAME TO ${ident(name)}; COMMENT ON DATABASE ${ident(name)} IS ${literal(comment)}; COMMIT`,
         );
         return true;
       } catch {
@@ -219,6 +216,11 @@ export class KitAdmin extends DatabaseStatements {
   async close(): Promise<void> {
     await this.pool.end().catch(() => {});
   }
+}
+
+/** A string as an SQL literal (COMMENT takes no parameter). */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function lockOf(key: string): number {

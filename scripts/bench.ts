@@ -24,7 +24,7 @@ import { loadEnv, resolveDatabaseConfig, withDatabase } from "../src/db/config.t
 import { insertOrder } from "../src/core/datamodel.ts";
 import { ident } from "../src/db/connection.ts";
 import { migrateDatabase } from "../src/api/reset.ts";
-import { dropConstraints, restoreConstraints } from "../src/write/writer.ts";
+import { dropConstraints, restoreConstraints } from "../src/write/constraints.ts";
 import { createEventLog, silentSink } from "../src/core/log.ts";
 import { seedDatabase } from "../src/api/seed.ts";
 

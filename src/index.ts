@@ -8,7 +8,7 @@ export type { VerifyResult, TableDiff } from "./monitoring/verify.ts";
 export { reportDatabase, type ReportOptions } from "./api/report.ts";
 export type { SeedReport, ReportRun, ConstraintCheck } from "./monitoring/report.ts";
 export type { IntegrityResult } from "./write/integrity.ts";
-export type { WriteMethod } from "./write/writer.ts";
+export type { WriteMethod } from "./write/transaction.ts";
 export type { Profile, PlanOptions } from "./plan/plan.ts";
 export type { Env } from "./db/config.ts";
 export { SeedError, isSeedError, EXIT_CODES, ERROR_CODES, type SeedErrorCode, type ExitCode } from "./core/errors.ts";

@@ -5,7 +5,7 @@ import { guardRun, type GuardVerdict } from "../db/guard.ts";
 import { checkPlanOptions, type PlanOptions } from "../plan/plan.ts";
 import { resolveLocalRows, type ResolvedLocal } from "../plan/localSeed.ts";
 import type { PlanCache } from "../generation/planCache.ts";
-import type { WriteMethod } from "../write/writer.ts";
+import type { WriteMethod } from "../write/transaction.ts";
 
 /** The entries that resolve a run; each settles only what it uses. */
 export const RUN_KINDS = ["seed", "reset", "migrate", "verify", "report"] as const;

@@ -12,7 +12,9 @@ import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "../
 import { appendRows, countTables, emptyRows, estimateRows, type Profile } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
 import type { ChunkTiming } from "../plan/validate.ts";
-import { writeWithCopy, writeWithPrisma, type WriteMethod } from "../write/writer.ts";
+import type { WriteMethod } from "../write/transaction.ts";
+import { writeWithPrisma } from "../write/prismaWriter.ts";
+import { writeWithCopy } from "../write/copyWriter.ts";
 import { IN_MEMORY_ROWS, openPlanSource, type PlanSource } from "../generation/planSource.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";

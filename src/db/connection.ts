@@ -9,6 +9,21 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export const APPLICATION_NAME = "chatgenius-seed";
 
 /**
+ * How every connection of the seed's to `config` is made: its URL, the connect timeout and the
+ * name it shows in pg_stat_activity.
+ *
+ * @example
+ * const pool = new pg.Pool({ ...connectionOptions(config), max: 2 });
+ */
+export function connectionOptions(config: DatabaseConfig): pg.ClientConfig {
+  return {
+    connectionString: config.url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: APPLICATION_NAME,
+  };
+}
+
+/**
  * Opens a pg connection to the target and turns every way that can fail into a SeedError
  * whose message says how to fix it (and never shows the password).
  *
@@ -16,11 +31,7 @@ export const APPLICATION_NAME = "chatgenius-seed";
  * const client = await connect(resolveDatabaseConfig(process.env));
  */
 export async function connect(config: DatabaseConfig): Promise<pg.Client> {
-  const client = new pg.Client({
-    connectionString: config.url,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    application_name: APPLICATION_NAME,
-  });
+  const client = new pg.Client(connectionOptions(config));
   // A server that goes away later emits 'error' on the client; the running query reports it.
   client.on("error", () => {});
   try {
@@ -42,11 +53,7 @@ export async function createPrisma(config: DatabaseConfig): Promise<PrismaClient
     import("@prisma/adapter-pg"),
   ]);
   return new PrismaClient({
-    adapter: new PrismaPg({
-      connectionString: config.url,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      application_name: APPLICATION_NAME,
-    }),
+    adapter: new PrismaPg(connectionOptions(config)),
   });
 }
 

@@ -16,6 +16,33 @@ export const READY_COMMENT = "chatgenius-seed ready clone";
 export const host = (): string => hostname().replace(/[^\w.-]/g, "");
 
 /**
+ * The comment of the template built for `key` (the sha256 of what decides its rows).
+ *
+ * @example
+ * templateComment(template.key); // "chatgenius-seed template 3f0c…"
+ */
+export const templateComment = (key: string): string => `${TEMPLATE_COMMENT} ${key}`;
+
+/**
+ * The comment of a clone made ahead of `template`, waiting to be handed over.
+ *
+ * @example
+ * readyComment("chatgenius_test_tpl_3f0c1a2b3c4d"); // "chatgenius-seed ready clone template=chatgenius_test_tpl_3f0c1a2b3c4d"
+ */
+export const readyComment = (template: string): string => `${READY_COMMENT} template=${template}`;
+
+/**
+ * The comment of a test database of this process, cloned from `template`: what cleanupStale()
+ * and pruneTemplates() read back with commentFields().
+ *
+ * @example
+ * commentFields(testDatabaseComment("chatgenius_test_tpl_3f0c1a2b3c4d")).pid; // String(process.pid)
+ */
+export function testDatabaseComment(template: string): string {
+  return `${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template}`;
+}
+
+/**
  * The `key=value` fields of a kit comment (`host`, `pid`, `created`, `template`, `run`).
  *
  * @example

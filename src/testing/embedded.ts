@@ -1,30 +1,29 @@
-import { isServerConfigured, resolveDatabaseConfig, runEnv, type DatabaseConfig } from "../db/config.ts";
-import { guardTarget } from "../db/guard.ts";
+import type { DatabaseConfig } from "../db/config.ts";
 import { openTarget, type DatabaseTarget } from "../db/target.ts";
-import type { KitOptions } from "./options.ts";
+import { closeKitAdmins } from "./admin.ts";
+import type { KitRun } from "./run.ts";
 
 /** The embedded server this process joined for the kit, by project folder: held until releaseKitServer(). */
 const held = new Map<string, Promise<DatabaseTarget>>();
 
 /**
- * The server the kit makes its templates and clones on, and its base database: the configured
- * one (TEST_DATABASE_URL, DATABASE_URL, PG*, `.env`; the production and remote-host guards
- * apply), or, with nothing configured, the project's embedded PostgreSQL, joined for this
+ * The server the kit makes its templates and clones on, and its base database: the run's
+ * configured one (TEST_DATABASE_URL, DATABASE_URL, PG*, `.env`; the guard passed it when the run
+ * was settled), or, with nothing configured, the project's embedded PostgreSQL, joined for this
  * process (the kit's globalSetup lets go of it in its teardown, see releaseKitServer()). Either
  * way the kit then does the same: templates, clones made ahead, one database per test file.
  *
  * @example
- * const server = await kitServer({ env: {} }); // the embedded server, database chatgenius
+ * const server = await kitServer(resolveKit({ env: {} })); // the embedded server, database chatgenius
  */
-export async function kitServer(options: KitOptions): Promise<DatabaseConfig> {
-  const env = runEnv(options);
-  const cwd = options.cwd ?? process.cwd();
-  if (isServerConfigured(env, cwd)) return guardTarget(env, { allowRemote: options.allowRemote });
-  let joining = held.get(cwd);
+export async function kitServer(kit: KitRun): Promise<DatabaseConfig> {
+  const { seed } = kit;
+  if (seed.serverConfigured) return seed.target;
+  let joining = held.get(seed.cwd);
   if (!joining) {
-    joining = openTarget({ target: resolveDatabaseConfig(env), serverConfigured: false }, { cwd });
-    held.set(cwd, joining);
-    joining.catch(() => held.delete(cwd));
+    joining = openTarget(seed, { cwd: seed.cwd });
+    held.set(seed.cwd, joining);
+    joining.catch(() => held.delete(seed.cwd));
   }
   return (await joining).config;
 }
@@ -40,6 +39,8 @@ export async function kitServer(options: KitOptions): Promise<DatabaseConfig> {
 export async function releaseKitServer(): Promise<void> {
   const targets = [...held.values()];
   held.clear();
+  // The kit's own connections first: the server may stop when it is let go of.
+  await closeKitAdmins();
   await Promise.all(targets.map(async (joining) => (await joining.catch(() => null))?.release()));
 }
 

@@ -4,12 +4,12 @@
 // clones to the test files (chatgenius-seed/testing/setup claims one per file).
 import type { TestProject } from "vitest/node";
 import { kitOptionsFromEnv, type KitOptions } from "./options.ts";
-import { prepareTemplate, type Template } from "./template.ts";
-import { cleanupStale } from "./testDatabase.ts";
-import { holdsKitServer, releaseKitServer } from "./embedded.ts";
+import { resolveKit } from "./run.ts";
+import { templateOf, type Template } from "./template.ts";
+import { cleanupWith } from "./testDatabase.ts";
+import { holdsKitServer, kitServer, releaseKitServer } from "./embedded.ts";
+import { kitAdmin } from "./admin.ts";
 import { POOL_MAX, poolSize, releasePool, takePool, type KitPool } from "./pool.ts";
-import { connect } from "../db/connection.ts";
-import { withDatabase } from "../db/config.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -47,12 +47,14 @@ export function defineGlobalSetup(
 }
 
 async function prepareKit(project: TestProject, options: KitOptions): Promise<() => Promise<void>> {
-  await cleanupStale(options);
-  const template = await prepareTemplate(options);
+  const kit = resolveKit(options);
+  const admin = kitAdmin(await kitServer(kit));
+  await cleanupWith(admin);
+  const template = await templateOf(kit);
   project.provide("chatgeniusSeedTemplate", template);
   // A clone per test file, made before the files start: cloning while tests run would take the
   // cores they need, and the run's first files would wait for their clone.
-  const env = options.env ?? process.env;
+  const { env } = kit.seed;
   // The files this run will run: those the command line names, when it names some.
   const filters = project.globalConfig.filters?.length ? project.globalConfig.filters : undefined;
   const files = await project
@@ -62,7 +64,7 @@ async function prepareKit(project: TestProject, options: KitOptions): Promise<()
   const count = poolSize({
     files,
     workers: Number(project.config.maxWorkers) || 1,
-    templateBytes: await templateBytes(template),
+    templateBytes: await admin.size(template.name),
     max: Number(env.CHATGENIUS_SEED_POOL) || POOL_MAX,
   });
   const pool = await takePool(template, count);
@@ -70,17 +72,8 @@ async function prepareKit(project: TestProject, options: KitOptions): Promise<()
   return async () => {
     const background = env.CHATGENIUS_SEED_POOL_BACKGROUND?.trim() !== "0" && !holdsKitServer();
     await releasePool(template, pool, count, { background });
-    // The embedded server, when nothing is configured: it stops if no one else uses it.
+    // The kit's connections, and the embedded server when nothing is configured: it stops if no
+    // one else uses it.
     await releaseKitServer();
   };
-}
-
-async function templateBytes(template: Template): Promise<number> {
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  try {
-    const { rows } = await admin.query<{ bytes: string }>(`SELECT pg_database_size($1) AS bytes`, [template.name]);
-    return Number(rows[0]?.bytes ?? 0);
-  } finally {
-    await admin.end().catch(() => {});
-  }
 }

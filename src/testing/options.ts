@@ -25,15 +25,6 @@ export type KitOptions = Pick<
 /** Templates of a base kept when a new one is built, the new one included. */
 export const KEEP_TEMPLATES = 3;
 
-/** The kit's scenarios as a list. */
-export function kitScenarios(options: KitOptions): readonly Scenario[] {
-  return options.scenario === undefined
-    ? []
-    : Array.isArray(options.scenario)
-      ? options.scenario
-      : [options.scenario as Scenario];
-}
-
 /**
  * The kit's options for Vitest's globalSetup, from the environment: the server and base
  * database from TEST_DATABASE_URL (else DATABASE_URL or PG*, as the seed reads them), the

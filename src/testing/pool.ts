@@ -1,13 +1,12 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type pg from "pg";
-import { resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../db/config.ts";
-import { connect, ident } from "../db/connection.ts";
-import { host, READY_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
+import { resolveDatabaseConfig, type DatabaseConfig } from "../db/config.ts";
+import { connect } from "../db/connection.ts";
+import { KitAdmin, kitAdmin } from "./admin.ts";
+import { readyComment, TEST_DATABASE_COMMENT, testDatabaseComment } from "./comments.ts";
 import type { Template } from "./template.ts";
 
 export { claimFromPool, type KitPool } from "./claim.ts";
@@ -41,38 +40,19 @@ export function poolSize(input: { files: number; workers: number; templateBytes:
  * const pool = await takePool(template, 20);
  */
 export async function takePool(template: Template, count: number): Promise<KitPool> {
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  const names: string[] = [];
-  try {
-    // What is renamed here holds no test's writes yet: losing it in a server crash loses nothing.
-    await admin.query(`SET synchronous_commit = off`);
-    const { rows } = await admin.query<{ name: string }>(
-      `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY oid LIMIT $2`,
-      [`${READY_COMMENT} template=${template.name}`, count],
-    );
-    for (const ready of rows) {
-      const name = nextName(template);
-      try {
-        await admin.query(
-          `BEGIN; ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}; COMMENT ON DATABASE ${ident(name)} IS '${testComment(template)}'; COMMIT`,
-        );
-        names.push(name);
-      } catch {
-        await admin.query(`ROLLBACK`).catch(() => {}); // another run took it first
-      }
-    }
-  } finally {
-    await admin.end().catch(() => {});
-  }
+  const admin = kitAdmin(template.server);
+  const comment = testDatabaseComment(template.name);
+  const names = await admin.claimReady(template.name, count, () => nextName(template), comment);
   const missing = count - names.length;
   const made = await Promise.all(
     Array.from({ length: Math.min(2, missing) }, async (_, lane) => {
       const mine: string[] = [];
       for (let i = lane; i < missing; i += 2) {
-        const name = await makeClone(template, nextName(template), testComment(template));
+        const name = nextName(template);
+        await admin.clone(template.name, name, comment);
         // A new database's first connection builds its catalog cache file (about 20 ms here):
         // done now, not by the test file's first query.
-        await warm(withDatabase(template.server, name));
+        await warm(admin.database(name));
         mine.push(name);
       }
       return mine;
@@ -101,15 +81,8 @@ export async function releasePool(
   rmSync(pool.claims, { recursive: true, force: true });
   const unused = pool.names.filter((name) => !claimed.has(name));
   const used = pool.names.filter((name) => claimed.has(name));
-  if (unused.length > 0) {
-    const admin = await connect(withDatabase(template.server, "postgres"));
-    try {
-      for (const name of unused)
-        await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${READY_COMMENT} template=${template.name}'`);
-    } finally {
-      await admin.end().catch(() => {});
-    }
-  }
+  const admin = kitAdmin(template.server);
+  for (const name of unused) await admin.setComment(name, readyComment(template.name));
   const job: PoolJob = { server: template.server.url, template: template.name, drop: used, keep };
   const script = fileURLToPath(new URL("./testing-maintain.js", import.meta.url));
   // Only the build can run detached (plain node cannot load the TypeScript sources).
@@ -146,46 +119,23 @@ export interface PoolJob {
  */
 export async function maintainPool(job: PoolJob): Promise<void> {
   const server = resolveDatabaseConfig({ DATABASE_URL: job.server });
-  const admin = await connect(withDatabase(server, "postgres"));
-  const lock = createHash("sha256").update(`${job.template}:pool`).digest().readInt32BE(0);
+  // A handle of its own, named for the upkeep in pg_stat_activity.
+  const admin = new KitAdmin(server, { application: "chatgenius-seed pool" });
   try {
-    await admin.query(`SET application_name = 'chatgenius-seed pool'`);
-    await admin.query(`SELECT pg_advisory_lock(1936024933, $1)`, [lock]);
-    for (const name of job.drop) {
-      const { rows } = await admin.query<{ comment: string | null }>(
-        `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-        [name],
-      );
-      if (rows[0]?.comment?.startsWith(TEST_DATABASE_COMMENT))
-        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`).catch(() => {});
-    }
-    const template = { name: job.template, server } as Template;
-    // Counted again each time: a run that started meanwhile may have taken some.
-    while ((await readyCount(admin, job.template)) < job.keep) {
-      if (!(await exists(admin, job.template))) break;
-      const name = await makeClone(
-        template,
-        `${template.server.database}_r_${process.pid}_${++serial}`,
-        `${READY_COMMENT} template=${job.template}`,
-      );
-      await warm(withDatabase(template.server, name));
-    }
+    await admin.locked(`${job.template}:pool`, async (session) => {
+      for (const name of job.drop)
+        if ((await session.comment(name))?.startsWith(TEST_DATABASE_COMMENT)) await session.drop(name).catch(() => {});
+      // Counted again each time: a run that started meanwhile may have taken some.
+      while ((await session.readyClones(job.template)).length < job.keep) {
+        if ((await session.comment(job.template)) === null) break;
+        const name = `${server.database}_r_${process.pid}_${++serial}`;
+        await session.clone(job.template, name, readyComment(job.template));
+        await warm(admin.database(name));
+      }
+    });
   } finally {
-    await admin.query(`SELECT pg_advisory_unlock(1936024933, $1)`, [lock]).catch(() => {});
-    await admin.end().catch(() => {});
+    await admin.close();
   }
-}
-
-async function readyCount(admin: pg.Client, template: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
-    [`${READY_COMMENT} template=${template}`],
-  );
-  return rows[0]?.n ?? 0;
-}
-
-async function exists(admin: pg.Client, name: string): Promise<boolean> {
-  return (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1;
 }
 
 async function warm(config: DatabaseConfig): Promise<void> {
@@ -194,22 +144,6 @@ async function warm(config: DatabaseConfig): Promise<void> {
   await client?.end().catch(() => {});
 }
 
-/** Clones the template as `name` with `comment`; returns the name. */
-async function makeClone(template: Template, name: string, comment: string): Promise<string> {
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  try {
-    await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${comment.replace(/'/g, "''")}'`);
-  } finally {
-    await admin.end().catch(() => {});
-  }
-  return name;
-}
-
 function nextName(template: Template): string {
   return `${template.server.database}_t_${process.pid}_p${++serial}`;
-}
-
-function testComment(template: Template): string {
-  return `${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template.name}`;
 }

@@ -1,14 +1,13 @@
 import pg from "pg";
-import { kitScenarios, type KitOptions } from "./options.ts";
+import type { Scenario } from "../scenario/scenario.ts";
 
 /**
  * Writes the kit's scenarios, in order, into a freshly seeded database.
  *
  * @example
- * await writeScenarios(url, { scenario: world });
+ * await writeScenarios(url, [world]);
  */
-export async function writeScenarios(url: string, options: KitOptions): Promise<void> {
-  const scenarios = kitScenarios(options);
+export async function writeScenarios(url: string, scenarios: readonly Scenario[]): Promise<void> {
   if (scenarios.length === 0) return;
   const client = new pg.Client({ connectionString: url });
   await client.connect();

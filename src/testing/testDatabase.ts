@@ -1,9 +1,15 @@
-import type pg from "pg";
-import { withDatabase } from "../db/config.ts";
-import { connect, ident } from "../db/connection.ts";
+import { kitAdmin, type KitAdmin } from "./admin.ts";
 import { kitServer } from "./embedded.ts";
-import { databaseComment, prepareTemplate, type KitOptions, type Template } from "./template.ts";
-import { commentFields, host, isStaleTestDatabase, READY_COMMENT, TEST_DATABASE_COMMENT } from "./comments.ts";
+import { resolveKit } from "./run.ts";
+import { templateOf, type KitOptions, type Template } from "./template.ts";
+import {
+  commentFields,
+  isStaleTestDatabase,
+  READY_COMMENT,
+  readyComment,
+  TEST_DATABASE_COMMENT,
+  testDatabaseComment,
+} from "./comments.ts";
 
 export { READY_COMMENT };
 
@@ -41,45 +47,14 @@ const pending = new Set<Promise<unknown>>();
  * await db.drop();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  const template = options.template ?? (await prepareTemplate(options));
+  const template = options.template ?? (await templateOf(resolveKit(options)));
+  const admin = kitAdmin(template.server);
   const name = `${template.server.database}_t_${process.pid}_${++counter}`;
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  let prepared = false;
-  const comment = `${TEST_DATABASE_COMMENT} host=${host()} pid=${process.pid} created=${new Date().toISOString()} template=${template.name}`;
-  try {
-    prepared = await claimReady(admin, template, name, comment);
-    if (!prepared) {
-      await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-      await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${comment}'`);
-    }
-  } finally {
-    await admin.end().catch(() => {});
-  }
+  const comment = testDatabaseComment(template.name);
+  const prepared = (await admin.claimReady(template.name, 1, () => name, comment)).length === 1;
+  if (!prepared) await admin.clone(template.name, name, comment);
   for (let i = 0; i < (options.ready ?? 1); i++) track(makeReadyClone(template));
-  return { name, url: withDatabase(template.server, name).url, prepared, drop: () => dropKitDatabase(template, name) };
-}
-
-/**
- * Takes a ready clone of the template, if there is one: renamed and marked as this process's in
- * one transaction. Renamed first and marked after, it would be listed, still marked ready, under
- * its new name for a moment, and another run could rename it away from this one.
- */
-async function claimReady(admin: pg.Client, template: Template, name: string, comment: string): Promise<boolean> {
-  const { rows } = await admin.query<{ name: string }>(
-    `SELECT datname AS name FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1 ORDER BY datname`,
-    [`${READY_COMMENT} template=${template.name}`],
-  );
-  for (const ready of rows) {
-    try {
-      await admin.query(
-        `BEGIN; ALTER DATABASE ${ident(ready.name)} RENAME TO ${ident(name)}; COMMENT ON DATABASE ${ident(name)} IS '${comment}'; COMMIT`,
-      );
-      return true;
-    } catch {
-      await admin.query(`ROLLBACK`).catch(() => {}); // another process took it first
-    }
-  }
-  return false;
+  return { name, url: admin.database(name).url, prepared, drop: () => dropTestDatabase(admin, name) };
 }
 
 /**
@@ -91,13 +66,7 @@ async function claimReady(admin: pg.Client, template: Template, name: string, co
  */
 export async function makeReadyClone(template: Template): Promise<void> {
   const name = `${template.server.database}_r_${process.pid}_${++counter}`;
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  try {
-    await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template.name)}`);
-    await admin.query(`COMMENT ON DATABASE ${ident(name)} IS '${READY_COMMENT} template=${template.name}'`);
-  } finally {
-    await admin.end().catch(() => {});
-  }
+  await kitAdmin(template.server).clone(template.name, name, readyComment(template.name));
 }
 
 function track(work: Promise<unknown>): void {
@@ -113,17 +82,7 @@ function track(work: Promise<unknown>): void {
  * await topUpReadyClones(await prepareTemplate(), 2);
  */
 export async function topUpReadyClones(template: Template, count: number): Promise<void> {
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  let have = 0;
-  try {
-    const { rows } = await admin.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
-      [`${READY_COMMENT} template=${template.name}`],
-    );
-    have = rows[0]?.n ?? 0;
-  } finally {
-    await admin.end().catch(() => {});
-  }
+  const have = (await kitAdmin(template.server).readyClones(template.name)).length;
   await Promise.all(Array.from({ length: Math.max(0, count - have) }, () => makeReadyClone(template)));
 }
 
@@ -138,15 +97,15 @@ export async function settleReadyClones(): Promise<void> {
   while (pending.size > 0) await Promise.all([...pending]);
 }
 
-async function dropKitDatabase(template: Template, name: string): Promise<void> {
-  const admin = await connect(withDatabase(template.server, "postgres"));
-  try {
-    const comment = await databaseComment(admin, name);
-    if (comment?.startsWith(TEST_DATABASE_COMMENT))
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
-  } finally {
-    await admin.end().catch(() => {});
-  }
+/**
+ * Drops a test database, if it still carries the kit's test database comment: a name the kit
+ * handed out may since belong to something else.
+ *
+ * @example
+ * await dropTestDatabase(kitAdmin(template.server), "chatgenius_test_t_4242_1");
+ */
+export async function dropTestDatabase(admin: KitAdmin, name: string): Promise<void> {
+  if ((await admin.comment(name))?.startsWith(TEST_DATABASE_COMMENT)) await admin.drop(name);
 }
 
 /**
@@ -159,30 +118,28 @@ async function dropKitDatabase(template: Template, name: string): Promise<void> 
  * await cleanupStale({ databaseUrl: process.env.TEST_DATABASE_URL });
  */
 export async function cleanupStale(options: KitOptions & { maxAgeHours?: number } = {}): Promise<string[]> {
-  const server = await kitServer(options);
-  const admin = await connect(withDatabase(server, "postgres"));
+  return cleanupWith(kitAdmin(await kitServer(resolveKit(options))), options.maxAgeHours);
+}
+
+/**
+ * @internal cleanupStale() with the kit's handle on its server (the globalSetup's).
+ *
+ * @example
+ * await cleanupWith(kitAdmin(await kitServer(kit)));
+ */
+export async function cleanupWith(admin: KitAdmin, maxAgeHours = 24): Promise<string[]> {
+  const databases = await admin.list();
+  const names = new Set(databases.map((d) => d.name));
   const dropped: string[] = [];
-  try {
-    const { rows } = await admin.query<{ name: string; comment: string }>(
-      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1 OR shobj_description(oid, 'pg_database') LIKE $2`,
-      [`${TEST_DATABASE_COMMENT}%`, `${READY_COMMENT}%`],
-    );
-    const names = new Set(
-      (await admin.query<{ name: string }>(`SELECT datname AS name FROM pg_database`)).rows.map((r) => r.name),
-    );
-    const maxAge = (options.maxAgeHours ?? 24) * 3600_000;
-    for (const { name, comment } of rows) {
-      const fields = commentFields(comment);
-      const stale = comment.startsWith(READY_COMMENT)
-        ? !names.has(fields.template ?? "")
-        : isStaleTestDatabase(fields, maxAge);
-      if (stale) {
-        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
-        dropped.push(name);
-      }
+  for (const { name, comment } of databases) {
+    const fields = commentFields(comment);
+    const stale = comment.startsWith(READY_COMMENT)
+      ? !names.has(fields.template ?? "")
+      : comment.startsWith(TEST_DATABASE_COMMENT) && isStaleTestDatabase(fields, maxAgeHours * 3600_000);
+    if (stale) {
+      await admin.drop(name);
+      dropped.push(name);
     }
-  } finally {
-    await admin.end().catch(() => {});
   }
   return dropped;
 }

@@ -5,7 +5,7 @@ import { seedDatabase } from "../../src/api/seed.ts";
 import { connect, createPrisma } from "../../src/db/connection.ts";
 import { createEventLog, silentSink } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
-import { writeWithPrisma } from "../../src/write/writer.ts";
+import { writeWithPrisma } from "../../src/write/prismaWriter.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 
 const db = useTestDatabase("faults");

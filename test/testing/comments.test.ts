@@ -5,7 +5,11 @@ import {
   host,
   isStaleTestDatabase,
   READY_COMMENT,
+  readyComment,
+  TEMPLATE_COMMENT,
   TEST_DATABASE_COMMENT,
+  templateComment,
+  testDatabaseComment,
 } from "../../src/testing/comments.ts";
 
 // What the kit's cleanup decides from a database's comment alone (no server): which of its test
@@ -25,6 +29,20 @@ describe("commentFields", () => {
 
   it("keeps a value that holds '=' whole and skips words without one", () => {
     expect(commentFields(`${TEST_DATABASE_COMMENT} note run=a=b stray`)).toEqual({ run: "a=b" });
+  });
+});
+
+describe("the comments the kit writes", () => {
+  it("read back as what was written: this process's test database is live, a ready clone names its template", () => {
+    const comment = testDatabaseComment("app_tpl_0123");
+    expect(comment.startsWith(`${TEST_DATABASE_COMMENT} `)).toBe(true);
+    const fields = commentFields(comment);
+    expect(fields).toMatchObject({ host: host(), pid: String(process.pid), template: "app_tpl_0123" });
+    expect(Math.abs(Date.now() - Date.parse(fields.created ?? ""))).toBeLessThan(DAY);
+    expect(isStaleTestDatabase(fields, DAY)).toBe(false);
+    expect(readyComment("app_tpl_0123")).toBe(`${READY_COMMENT} template=app_tpl_0123`);
+    expect(commentFields(readyComment("app_tpl_0123"))).toEqual({ template: "app_tpl_0123" });
+    expect(templateComment("f".repeat(64))).toBe(`${TEMPLATE_COMMENT} ${"f".repeat(64)}`);
   });
 });
 

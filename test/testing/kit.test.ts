@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { host } from "../../src/testing/comments.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -67,6 +70,43 @@ describe("prepareTemplate", () => {
     const other = await prepareTemplate(options(102));
     expect(other.name).not.toBe(a.name);
     expect(other.reused).toBe(false);
+  });
+
+  it("seeds the template with the run it settled: the local accounts its environment names are in it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kit-local-"));
+    const file = join(dir, "seed.local.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: [
+          {
+            auth0_id: "auth0|0123456789abcdef0123abcd",
+            email: "kit.local@example.com",
+            username: "kitlocal",
+            full_name: "Kit Local",
+          },
+        ],
+      }),
+    );
+    const local = { ...options(103), env: { SEED_DATA_FILE: file } };
+    const name = `${base.database}_tpl_${templateKey(local).slice(0, 12)}`;
+    try {
+      // The file is part of the key, and so of the rows: a template keyed by it holds its accounts.
+      expect(templateKey(local)).not.toBe(templateKey(options(103)));
+      const template = await prepareTemplate(local);
+      const clone = await createTestDatabase({ template, ready: 0 });
+      try {
+        expect(await query({ url: clone.url }, `SELECT username FROM users WHERE username = 'kitlocal'`)).toEqual([
+          { username: "kitlocal" },
+        ]);
+      } finally {
+        await clone.drop();
+      }
+    } finally {
+      await query(admin, `ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => {});
+      await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses production and a remote host, as the seed does", async () => {
@@ -251,7 +291,6 @@ describe("the run's pool of clones made ahead", () => {
     const used = claims[0]!;
     await query(withDatabase(serverConfig(), used), `UPDATE users SET full_name = 'written by a test'`);
     const stillUnused = pool.names.filter((n) => n !== used);
-    const { rmSync } = await import("node:fs");
     for (const name of stillUnused) rmSync(`${pool.claims}/${name}`, { recursive: true });
     await releasePool(template, pool, pool.names.length, { background: false });
     expect(await exists(used)).toBe(false);

@@ -5,7 +5,7 @@ import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { estimateRows, planChunks } from "../../src/plan/plan.ts";
 import { COPY_THRESHOLD, seedDatabase } from "../../src/api/seed.ts";
 import { validatedChunks } from "../../src/plan/validate.ts";
-import { writeWithCopy } from "../../src/write/writer.ts";
+import { writeWithCopy } from "../../src/write/copyWriter.ts";
 import { encodedChunks, workerChunks } from "../../src/generation/generators.ts";
 import { query, snapshot, useTestDatabase } from "../helpers/db.ts";
 

@@ -7,7 +7,8 @@ import { createPrisma } from "../../src/db/connection.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { encodeChunk } from "../../src/write/copy.ts";
-import { writeWithCopy, writeWithPrisma } from "../../src/write/writer.ts";
+import { writeWithCopy } from "../../src/write/copyWriter.ts";
+import { writeWithPrisma } from "../../src/write/prismaWriter.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
 import { LEFT_MEMBER_VIOLATIONS, type PlantedViolation, VIOLATIONS } from "../helpers/violations.ts";
 

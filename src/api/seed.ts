@@ -165,6 +165,8 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     const client = handles.connection
       ? { client: handles.connection, release: () => {} }
       : await acquire(config, handles.pool);
+    // Prisma writes on connections of its own, so the run's connection is idle to cancel through.
+    const cancel = canceller(config, method === "prisma" ? client.client : undefined);
     server = await serverSettings(client.client).catch(() => ({}));
     const limits = effectiveLimits(settings, server);
     let locked = false;
@@ -209,7 +211,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
             transactionTimeoutMs: run.transactionTimeoutMs,
             ...limits,
             signal: handles.signal,
-            cancel: canceller(config, client.client),
+            cancel,
           });
           fill(summary, result);
           fingerprints = result.fingerprints;
@@ -231,7 +233,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
           deferConstraints: source.expectedRows >= DEFER_CONSTRAINTS_FROM,
           ...limits,
           signal: handles.signal,
-          cancel: canceller(config),
+          cancel,
         });
         fill(summary, result);
         fingerprints = result.fingerprints;

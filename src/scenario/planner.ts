@@ -5,7 +5,7 @@ import { REACTION_EMOJI } from "../plan/builders/reactions.ts";
 import { fakerFor } from "../plan/random.ts";
 import { ulid } from "../plan/ulid.ts";
 import { FILE_LIMITS } from "../plan/validators.ts";
-import { castOf, replyText, rootText } from "./content.ts";
+import { castOf, replyText, rootText } from "../plan/builders/text/cast.ts";
 import { invalid, ms, type AnyHandle, type Decl } from "./declarations.ts";
 import { checkScenarioRows } from "./check.ts";
 import type {

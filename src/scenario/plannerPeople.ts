@@ -29,15 +29,19 @@ export abstract class PeoplePlanner extends PlannerState {
     const { rng } = this.stream(key);
     const faker = fakerFor(this.seed, `scenario:${key}`);
     const traits = new Set(options.traits ?? []);
-    const made = makeUser({
-      faker,
-      rng,
-      createdAt: () => createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE)),
-      google: () => traits.has("google"),
-      deletedAt: () => null,
-      claimUsername: (base) => claimUsername(base, "", this.usernames),
-      emailDomain: "example.net",
-    });
+    const made = makeUser(
+      {
+        rng,
+        faker: () => faker,
+        createdAt: createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE)),
+        refs: {},
+      },
+      {
+        google: traits.has("google"),
+        claimUsername: (base) => claimUsername(base, "", this.usernames),
+        emailDomain: "example.net",
+      },
+    );
     const createdAt = ms(made.createdAt!);
     const id = made.id;
     const deletedAt = traits.has("deleted") ? createdAt + HOUR : null;

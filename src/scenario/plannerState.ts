@@ -4,7 +4,7 @@ import { buildCanonical, type CanonicalRows } from "../plan/builders/canonical.t
 import { DAY, WINDOW_END, at } from "../plan/builders/clock.ts";
 import { emptyRows } from "../plan/plan.ts";
 import { Random } from "../plan/random.ts";
-import type { Conversation } from "./content.ts";
+import type { Conversation } from "../plan/builders/text/cast.ts";
 import { ms, type AnyHandle, type Decl } from "./declarations.ts";
 import type { ScenarioContext, ExistingMember } from "./types.ts";
 

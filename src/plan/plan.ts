@@ -92,7 +92,7 @@ export function* planChunks(
     if (profile === "edge") {
       const edge = buildEdge({ seed, index: 0, canonical });
       appendRows(rows, edge);
-      completeEdge(rows, edge);
+      completeEdge(rows);
     }
     yield rows;
   }

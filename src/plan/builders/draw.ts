@@ -2,6 +2,8 @@ import type { Faker } from "@faker-js/faker";
 import { datamodel } from "../../generated/datamodel.ts";
 import type { ModelName, RowOf } from "../../core/datamodel.ts";
 import type { Random } from "../random.ts";
+import { ulid } from "../ulid.ts";
+import { at } from "./clock.ts";
 
 type ModelDef<M extends ModelName> = Extract<(typeof datamodel)["models"][number], { readonly name: M }>;
 
@@ -43,6 +45,21 @@ export interface Draw<M extends ModelName> {
 
 /** A model's one default row: the same implementation for the seed's builders and for scenarios. */
 export type Maker<M extends ModelName> = (draw: Draw<M>) => RowOf<M>;
+
+/**
+ * A row's id and timestamps from its draw: the id encodes `createdAt` (drawn from the row's
+ * stream), and the row was last changed when it was made. What a new model's maker starts from.
+ *
+ * @example
+ * const make: Maker<"Bookmark"> = (d) => ({ ...stamp(d), ...d.refs, note: null });
+ */
+export function stamp(draw: { readonly rng: Random; readonly createdAt: number }): {
+  id: string;
+  createdAt: Date;
+  updatedAt: Date;
+} {
+  return { id: ulid(draw.createdAt, draw.rng), createdAt: at(draw.createdAt), updatedAt: at(draw.createdAt) };
+}
 
 /** One relation holding a foreign key, read from the datamodel at run time. */
 export interface Relation {

@@ -8,7 +8,8 @@ import { buildFiles, makeFile } from "./files.ts";
 import { buildMessageReads, makeMessageRead } from "./messageReads.ts";
 import { buildMessages, makeMessage } from "./messages.ts";
 import { buildReactions, makeReaction } from "./reactions.ts";
-import { groupBy, messageWindow, type SliceInput } from "./slice.ts";
+import { MINUTE, WINDOW_END } from "./clock.ts";
+import { groupBy, messageWindow, ms, type SliceInput } from "./slice.ts";
 import { buildUserSettings, makeUserSettings } from "./userSettings.ts";
 import { buildUserStatus, makeUserStatus } from "./userStatus.ts";
 import { buildUsers, isActive, makeUser } from "./users.ts";
@@ -63,6 +64,17 @@ export class SliceParts {
     let rng = this.streams.get(model);
     if (!rng) this.streams.set(model, (rng = new Random(this.slice.seed, `${model}:${this.slice.index}`)));
     return rng;
+  }
+
+  /**
+   * A moment up to `within` ms after `row` was made (at least a minute), drawn from `model`'s
+   * stream, never past the seed's window: when a row that hangs off another was made.
+   *
+   * @example
+   * parts.after("Bookmark", message, DAY);
+   */
+  after(model: ModelName, row: { readonly createdAt?: Date | string }, within: number): number {
+    return Math.min(ms(row.createdAt) + this.rng(model).int(MINUTE, within), WINDOW_END);
   }
 
   /**

@@ -57,24 +57,25 @@ export class SliceParts {
   }
 
   /**
-   * A model's own random stream in this slice (`<Model>:<slice>`), the same one on every call:
-   * a model added later draws from a stream of its own, so no other model's rows shift.
+   * A random stream of this slice of its own, by name (`Bookmark`, `Message.pinnedAt`): the same
+   * one on every call. A model or a column added later draws from a stream of its own, so no
+   * other row or value shifts.
    */
-  rng(model: ModelName): Random {
-    let rng = this.streams.get(model);
-    if (!rng) this.streams.set(model, (rng = new Random(this.slice.seed, `${model}:${this.slice.index}`)));
+  rng(name: string): Random {
+    let rng = this.streams.get(name);
+    if (!rng) this.streams.set(name, (rng = new Random(this.slice.seed, `${name}:${this.slice.index}`)));
     return rng;
   }
 
   /**
-   * A moment up to `within` ms after `row` was made (at least a minute), drawn from `model`'s
-   * stream, never past the seed's window: when a row that hangs off another was made.
+   * A moment up to `within` ms after `row` was made (at least a minute), drawn from the stream
+   * `name`, never past the seed's window: when a row that hangs off another was made.
    *
    * @example
    * parts.after("Bookmark", message, DAY);
    */
-  after(model: ModelName, row: { readonly createdAt?: Date | string }, within: number): number {
-    return Math.min(ms(row.createdAt) + this.rng(model).int(MINUTE, within), WINDOW_END);
+  after(name: string, row: { readonly createdAt?: Date | string }, within: number): number {
+    return Math.min(ms(row.createdAt) + this.rng(name).int(MINUTE, within), WINDOW_END);
   }
 
   /**

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { expect } from "vitest";
 import { projectFolder } from "./cli.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
@@ -200,4 +201,46 @@ export function applySnippet(text: string, snippet: { path: string; where: strin
   const to = lines[from]!.trimEnd().endsWith("},") ? from : lines.findIndex((l, i) => i > from && l === `${base}  },`);
   lines.splice(from, to - from + 1, indent(code, `${base}  `));
   return lines.join("\n");
+}
+
+/** The text of a recipe's section of docs/architecture.md, from its heading to the next. */
+export function recipeSection(heading: string): string {
+  const page = readFileSync(join(REPO, "docs", "architecture.md"), "utf8");
+  const start = page.indexOf(`### ${heading}\n`);
+  if (start < 0) throw new Error(`docs/architecture.md has no heading '### ${heading}'`);
+  const end = page.indexOf("\n#", start + 1);
+  return page.slice(start, end < 0 ? undefined : end);
+}
+
+const tail = (text: string) => text.split("\n").slice(-30).join("\n");
+
+/**
+ * Performs a recipe on a scratch repository in the page's order: each snippet added where it
+ * says, each command run with `env` (failing where the page says it fails, with what it says).
+ * `after` is called with each command's run, to act on its output. Returns how long each
+ * command took, for the test's report.
+ */
+export function performRecipe(
+  repo: ScratchRepo,
+  steps: readonly Step[],
+  env: Record<string, string>,
+  after: (step: Step & { kind: "command" }, run: Run) => void = () => {},
+): string[] {
+  const took: string[] = [];
+  for (const step of steps) {
+    if (step.kind === "snippet") {
+      repo.write(step.path, applySnippet(repo.read(step.path), step));
+      continue;
+    }
+    const started = performance.now();
+    const run = repo.run("sh", ["-c", step.line], env);
+    took.push(`${step.line.slice(0, 40)}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (step.fails) {
+      expect(run.code, `${step.line} should fail\n${tail(run.output)}`).not.toBe(0);
+      expect(run.output).toContain(`${step.fails.file}(`);
+      expect(run.output).toContain(step.fails.text);
+    } else expect(run.code, `${step.line}\n${tail(run.output)}`).toBe(0);
+    after(step, run);
+  }
+  return took;
 }

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/db/config.ts";
 import { createTestDatabase, dropTestDatabase, snapshot, useTestDatabase } from "../helpers/db.ts";
-import { applySnippet, recipe, scratchRepo, type ScratchRepo } from "../helpers/scratchRepo.ts";
+import { performRecipe, recipe, recipeSection, scratchRepo, type ScratchRepo } from "../helpers/scratchRepo.ts";
 
 // docs/architecture.md › How to add a model, performed as written on a scratch copy of this
 // checkout: its text blocks added where they say, its commands run (the type check failing where
@@ -12,11 +11,7 @@ import { applySnippet, recipe, scratchRepo, type ScratchRepo } from "../helpers/
 
 const HEADING = "How to add a model";
 const steps = recipe(HEADING);
-const section = (() => {
-  const page = readFileSync("docs/architecture.md", "utf8");
-  const start = page.indexOf(`### ${HEADING}`);
-  return page.slice(start, page.indexOf("\n### ", start + 1));
-})();
+const section = recipeSection(HEADING);
 
 /** Run in the copy after the recipe: what the recipe's table holds and does, as JSON. */
 const CHECK = "recipe-check.mts";
@@ -90,21 +85,7 @@ describe("docs/architecture.md › How to add a model, performed on a scratch co
       /^model Bookmark /m,
     );
     const env = { DATABASE_URL: target.url };
-    const took: string[] = [];
-    for (const step of steps) {
-      if (step.kind === "snippet") {
-        repo.write(step.path, applySnippet(repo.read(step.path), step));
-        continue;
-      }
-      const t = performance.now();
-      const run = repo.run("sh", ["-c", step.line], env);
-      took.push(`${step.line.slice(0, 40)}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      if (step.fails) {
-        expect(run.code, `${step.line} should fail\n${tail(run.output)}`).not.toBe(0);
-        expect(run.output).toContain(`${step.fails.file}(`);
-        expect(run.output).toContain(step.fails.text);
-      } else expect(run.code, `${step.line}\n${tail(run.output)}`).toBe(0);
-    }
+    const took = performRecipe(repo, steps, env);
     expect(steps.some((s) => s.kind === "command" && s.fails)).toBe(true);
 
     // The files it touched are the ones it names, and only those.

@@ -15,7 +15,7 @@ import type { ChunkTiming } from "../plan/validate.ts";
 import type { WriteMethod } from "../write/transaction.ts";
 import { writeWithPrisma } from "../write/prismaWriter.ts";
 import { writeWithCopy } from "../write/copyWriter.ts";
-import { IN_MEMORY_ROWS, openPlanSource, type PlanSource } from "../generation/planSource.ts";
+import { openPlanSource, type PlanSource } from "../generation/planSource.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
@@ -26,7 +26,7 @@ import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
  * a run that does not load Prisma's client starts faster. Prisma's path stays, on request
  * (`method: "prisma"`).
  */
-export const COPY_THRESHOLD = 0;
+export const COPY_THRESHOLD: number = 0;
 
 /**
  * From this many rows the COPY path drops foreign keys and secondary indexes for the load and
@@ -140,7 +140,12 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
   let server: ServerSettings = {};
   try {
     const method: WriteMethod =
-      run.method !== "auto" ? run.method : estimateRows(planOptions) >= COPY_THRESHOLD ? "copy" : "prisma";
+      run.method !== "auto"
+        ? run.method
+        : // Estimating builds a slice: only when a threshold above 0 makes the row count matter.
+          COPY_THRESHOLD <= 0 || estimateRows(planOptions) >= COPY_THRESHOLD
+          ? "copy"
+          : "prisma";
     log.emit("start", {
       step: "run",
       command: run.command,
@@ -173,11 +178,11 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     const timing: ChunkTiming = { generate: 0, validate: 0 };
     // Large plans stream (from the plan cache, or generator workers started now: their start-up
     // and first chunks overlap the checks, the lock and the cleanup below); small ones are built here.
-    const streamed = method === "copy" && !dryRun && estimateRows(planOptions) > IN_MEMORY_ROWS;
+    const bulk = method === "copy" && !dryRun;
     let source: PlanSource | undefined;
     try {
       const t = performance.now();
-      source = openPlanSource(run, { streamed, timing, log });
+      source = openPlanSource(run, { bulk, timing, log });
       if (!handles.connection) await assertDatabaseNotProduction(client.client, config.database);
       if (!dryRun) {
         const record = {

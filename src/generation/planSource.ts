@@ -46,23 +46,26 @@ export interface PlanSource {
  * the checks, the lock, the cleanup).
  *
  * @example
- * const source = openPlanSource({ plan, cache: null, local: null }, { streamed: false, timing, log });
+ * const source = openPlanSource({ plan, cache: null, local: null }, { bulk: true, timing, log });
  * try { await writeWithCopy(client, source.encoded(), log); } finally { await source.close(); }
  */
 export function openPlanSource(
   run: { plan: Readonly<Required<PlanOptions>>; cache: PlanCache | null; local: ResolvedLocal | null },
-  options: { streamed: boolean; timing: ChunkTiming; log: EventLog },
+  options: { bulk: boolean; timing: ChunkTiming; log: EventLog },
 ): PlanSource {
   const { plan, local } = run;
-  const { streamed, timing, log } = options;
-  const cache = streamed ? run.cache : null;
+  const { bulk, timing, log } = options;
+  // A stored plan is looked for first: it holds its exact row count, so a run that reads one
+  // never builds a slice to estimate it. The minimal profile (15 rows) is never stored.
+  const cache = bulk && plan.profile !== "minimal" ? run.cache : null;
   const key = cache ? planKey(plan, "copy") : "";
   const cached = cache ? openCachedPlan(cache, key, "copy") : null;
+  const streamed = cached !== null || (bulk && estimateRows(plan) > IN_MEMORY_ROWS);
   const generators: StartedGenerators | null = streamed && !cached ? startGenerators(plan, timing) : null;
-  const recorder: PlanRecorder | null = cache && !cached ? recordPlan(cache, key, "copy", log) : null;
+  const recorder: PlanRecorder | null = streamed && cache && !cached ? recordPlan(cache, key, "copy", log) : null;
   const localRows = local ? Object.values(local.rows).reduce((sum, list) => sum + list.length, 0) : 0;
   return {
-    expectedRows: estimateRows(plan) + localRows,
+    expectedRows: (cached ? cached.rows : estimateRows(plan)) + localRows,
     cached,
     *rows() {
       yield* inMemory(plan, timing);

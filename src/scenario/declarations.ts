@@ -10,6 +10,7 @@ import type {
   MessageOptions,
   MessageReadOptions,
   ReactionOptions,
+  RowOptions,
   UserOptions,
   UserSettingsOptions,
   UserStatusOptions,
@@ -32,7 +33,8 @@ export type Decl =
   | { kind: "file"; place: string; options: FileOptions }
   | { kind: "messageRead"; place: string; options: MessageReadOptions }
   | { kind: "userSettings"; place: string; user: AnyHandle; options: UserSettingsOptions }
-  | { kind: "userStatus"; place: string; user: AnyHandle; options: UserStatusOptions };
+  | { kind: "userStatus"; place: string; user: AnyHandle; options: UserStatusOptions }
+  | { kind: "row"; place: string; model: ModelName; options: RowOptions<ModelName> };
 
 /** A SeedError of a scenario that cannot be planned (exit 2), its message prefixed with `scenario:`. */
 export function invalid(message: string): SeedError {

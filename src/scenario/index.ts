@@ -24,6 +24,8 @@ export type {
   Handle,
   ModelRow,
   Fields,
+  RowOptions,
+  RelationHandles,
   UserOptions,
   ChannelOptions,
   ChannelMemberOptions,

@@ -1,11 +1,13 @@
 import type { ModelName, RowOf } from "../core/datamodel.ts";
-import { HOUR, MINUTE, at } from "../plan/builders/clock.ts";
-import { FILE_TYPES } from "../plan/builders/files.ts";
-import { REACTION_EMOJI } from "../plan/builders/reactions.ts";
+import { HOUR, MINUTE } from "../plan/builders/clock.ts";
+import { relationsOf, type Maker } from "../plan/builders/draw.ts";
+import { makeFile } from "../plan/builders/files.ts";
+import { makeMessageRead } from "../plan/builders/messageReads.ts";
+import { makeMessage } from "../plan/builders/messages.ts";
+import { MODELS } from "../plan/builders/models.ts";
+import { makeReaction } from "../plan/builders/reactions.ts";
 import { fakerFor } from "../plan/random.ts";
-import { ulid } from "../plan/ulid.ts";
-import { FILE_LIMITS } from "../plan/validators.ts";
-import { castOf, replyText, rootText } from "./content.ts";
+import { castOf, replyText, rootText, type Conversation } from "../plan/builders/text/cast.ts";
 import { invalid, ms, type AnyHandle, type Decl } from "./declarations.ts";
 import { checkScenarioRows } from "./check.ts";
 import type {
@@ -20,7 +22,7 @@ import type {
 } from "./types.ts";
 
 import { PeoplePlanner } from "./plannerPeople.ts";
-import { type MessageState, SCENARIO_FROM, SECOND, createdAtOf, overrides } from "./plannerState.ts";
+import { type ChannelState, type MessageState, SCENARIO_FROM, SECOND, createdAtOf, overrides } from "./plannerState.ts";
 
 /** Turns declarations into rows, in declaration order (a handle always names an earlier row). */
 export class Planner extends PeoplePlanner {
@@ -131,6 +133,9 @@ export class Planner extends PeoplePlanner {
       case "messageRead":
         this.read(this.keyOf(decl), decl.place, decl.options, handle);
         return;
+      case "row":
+        this.row(this.keyOf(decl), decl.place, decl.model, decl.options as unknown as Record<string, unknown>, handle);
+        return;
       case "userSettings":
       case "userStatus": {
         const user = this.users.get(decl.user)!;
@@ -196,33 +201,38 @@ export class Planner extends PeoplePlanner {
       options,
       () => parentsAt + (root ? rng.int(5 * SECOND, 3 * MINUTE) : rng.int(SECOND, 10 * MINUTE)),
     );
-    const id = ulid(createdAt, rng);
     const cast = castOf(channel.members, author);
     // The last of a thread of two or more (`replies: n`) closes it; a reply declared on its own answers.
     const closing = thread !== undefined && thread.of >= 2 && thread.index === thread.of - 1;
-    const text = root
-      ? { content: replyText(rng, root.conversation, cast, closing), conversation: root.conversation }
-      : rootText(rng, channel, cast, createdAt);
+    let text: { content: string; conversation: Conversation };
+    if (root) {
+      root.conversation ??= rootText(
+        rng,
+        channel,
+        castOf(channel.members, author),
+        ms(root.row.createdAt!),
+      ).conversation;
+      text = { content: replyText(rng, root.conversation, cast, closing), conversation: root.conversation };
+    } else text = rootText(rng, channel, cast, createdAt);
     const traits = new Set(options.traits ?? []);
-    const editedAt = createdAt + rng.int(MINUTE, 30 * MINUTE);
-    const deletedOwn = createdAt + rng.int(10 * MINUTE, HOUR);
     // A deleted root hides its thread: its replies are deleted with it.
     const rootDeletedAt = root?.row.deletedAt ? ms(root.row.deletedAt) : null;
     const deletedAt = traits.has("deleted")
-      ? deletedOwn
+      ? createdAt + HOUR
       : rootDeletedAt !== null
         ? Math.max(rootDeletedAt, createdAt + MINUTE)
         : null;
+    const made = makeMessage(
+      {
+        rng,
+        faker: () => fakerFor(this.seed, `scenario:${key}`),
+        createdAt,
+        refs: { channelId: channel.id, userId: author.id, threadId: root ? root.row.id : null },
+      },
+      { content: text.content, edited: traits.has("edited"), deletedAt },
+    );
     const row: RowOf<"Message"> = {
-      id,
-      channelId: channel.id,
-      userId: author.id,
-      content: text.content,
-      threadId: root ? root.row.id : null,
-      edited: traits.has("edited"),
-      createdAt: at(createdAt),
-      updatedAt: at(Math.max(createdAt, traits.has("edited") ? editedAt : 0, deletedAt ?? 0)),
-      deletedAt: deletedAt === null ? null : at(deletedAt),
+      ...made,
       ...overrides(options, createdAt, ["channel", "author", "replyTo", "replies", "reactions", "files"]),
     };
     const label = key === place ? place : `"${key}"`;
@@ -267,7 +277,6 @@ export class Planner extends PeoplePlanner {
     handle?: AnyHandle,
   ): void {
     const { rng } = this.stream(key);
-    const emoji = options.emoji ?? rng.pick(REACTION_EMOJI);
     let user: { id: string; joinedAt: number };
     if (options.user) {
       const u = this.users.get(options.user)!;
@@ -286,15 +295,16 @@ export class Planner extends PeoplePlanner {
       options,
       () => Math.max(ms(message.row.createdAt!), user.joinedAt) + rng.int(SECOND, 5 * MINUTE),
     );
-    const row: RowOf<"Reaction"> = {
-      id: ulid(createdAt, rng),
-      messageId: message.row.id,
-      userId: user.id,
-      emoji,
-      createdAt: at(createdAt),
-      updatedAt: at(createdAt),
-      ...overrides(options, createdAt, ["message", "user"]),
-    };
+    const made = makeReaction(
+      {
+        rng,
+        faker: () => fakerFor(this.seed, `scenario:${key}`),
+        createdAt,
+        refs: { messageId: message.row.id, userId: user.id },
+      },
+      { emoji: options.emoji },
+    );
+    const row: RowOf<"Reaction"> = { ...made, ...overrides(options, createdAt, ["message", "user"]) };
     this.record(
       handle,
       "Reaction",
@@ -311,28 +321,110 @@ export class Planner extends PeoplePlanner {
     handle?: AnyHandle,
   ): void {
     const { rng } = this.stream(key);
-    const faker = fakerFor(this.seed, `scenario:${key}`);
-    const [ext, type] = rng.pick(FILE_TYPES);
-    const name = faker.system.commonFileName(ext);
     const userId = options.user ? this.users.get(options.user)!.id : message.row.userId;
     const createdAt = createdAtOf(options, () => ms(message.row.createdAt!));
-    const id = ulid(createdAt, rng);
-    const size = BigInt(rng.int(512, FILE_LIMITS.maxBytes));
-    const deletedAt = (options.traits ?? []).includes("deleted") ? createdAt + HOUR : null;
-    const row: RowOf<"File"> = {
-      id,
-      messageId: message.row.id,
-      userId,
-      name,
-      type,
-      size,
-      url: `https://files.chatgenius.example/${id.toLowerCase()}/${encodeURIComponent(name)}`,
-      createdAt: at(createdAt),
-      updatedAt: at(deletedAt ?? createdAt),
-      deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...overrides(options, createdAt, ["message", "user"]),
-    };
+    const made = makeFile(
+      {
+        rng,
+        faker: () => fakerFor(this.seed, `scenario:${key}`),
+        createdAt,
+        refs: { messageId: message.row.id, userId },
+      },
+      { deletedAt: (options.traits ?? []).includes("deleted") ? createdAt + HOUR : null },
+    );
+    const row: RowOf<"File"> = { ...made, ...overrides(options, createdAt, ["message", "user"]) };
     this.record(handle, "File", row as unknown as Record<string, unknown>, `${place} (file on ${message.label})`);
+  }
+
+  /**
+   * A row of any model from its maker: its relations are the rows their handles name, its time
+   * after theirs (and after the scenario's start), its columns the overrides given. Then the
+   * states the other declarations read are told of it, so a `row()` user, channel, membership or
+   * message can be handed to the methods that fill in relations.
+   */
+  private row(key: string, place: string, model: ModelName, options: Record<string, unknown>, handle: AnyHandle): void {
+    const { rng } = this.stream(key);
+    const relations = relationsOf(model);
+    const refs: Record<string, unknown> = {};
+    const parents: Record<string, Record<string, unknown>> = {};
+    for (const relation of relations) {
+      const parent = options[relation.name] ? this.byPlace.get(options[relation.name] as AnyHandle) : undefined;
+      refs[relation.field] = parent ? parent.row.id : null;
+      if (parent) parents[relation.field] = parent.row;
+    }
+    const after = Object.values(parents)
+      .map((p) => (p.createdAt === undefined ? Number.NaN : ms(p.createdAt as Date)))
+      .filter((t) => !Number.isNaN(t));
+    const createdAt = createdAtOf(
+      options as { createdAt?: Date },
+      () => Math.max(SCENARIO_FROM, ...after) + rng.int(SECOND, MINUTE),
+    );
+    const make = MODELS[model].make as Maker<ModelName>;
+    const made = make({
+      rng,
+      faker: () => fakerFor(this.seed, `scenario:${key}`),
+      createdAt,
+      refs: refs as never,
+      parents: parents as never,
+    }) as unknown as Record<string, unknown>;
+    const row = {
+      ...made,
+      ...overrides(
+        options,
+        createdAt,
+        relations.map((r) => r.name),
+      ),
+    };
+    this.record(handle, model, row, place);
+    this.track(model, row, handle, key === place ? place : `"${key}"`);
+  }
+
+  /** Tells the planner's states of a row() row, as if a method had made it. */
+  private track(model: ModelName, row: Record<string, unknown>, handle: AnyHandle, label: string): void {
+    const channelOf = (id: unknown) =>
+      [...this.channels.values(), ...(this.general ? [this.general] : [])].find((c) => c.id === id);
+    const createdAt = ms(row.createdAt as Date);
+    if (model === "User") {
+      const username = String(row.username);
+      this.usernames.add(username);
+      this.users.set(handle, {
+        id: String(row.id),
+        username,
+        createdAt,
+        deleted: row.deletedAt != null,
+        baseline: false,
+      });
+    } else if (model === "Channel") {
+      const type = row.type as ChannelState["type"];
+      this.channels.set(handle, { id: String(row.id), name: String(row.name), type, createdAt, members: [], label });
+    } else if (model === "ChannelMember") {
+      const user = [...this.users.values()].find((u) => u.id === row.userId);
+      channelOf(row.channelId)?.members.push({
+        userId: String(row.userId),
+        username: user?.username ?? "someone",
+        role: String(row.role),
+        joinedAt: createdAt,
+        active: !row.deletedAt && !user?.deleted,
+        row: row as unknown as RowOf<"ChannelMember">,
+      });
+    } else if (model === "Message") {
+      const channel = channelOf(row.channelId);
+      if (!channel) return;
+      const state: MessageState = {
+        row: row as unknown as RowOf<"Message">,
+        channel,
+        label,
+        replies: 0,
+        lastReplyAt: createdAt,
+        reacted: new Set(),
+      };
+      this.messages.set(handle, state);
+      const root = [...this.messages.values()].find((m) => m.row.id === row.threadId);
+      if (root) {
+        root.replies += 1;
+        root.lastReplyAt = Math.max(root.lastReplyAt, createdAt);
+      }
+    }
   }
 
   private read(key: string, place: string, options: MessageReadOptions, handle: AnyHandle): void {
@@ -343,15 +435,13 @@ export class Planner extends PeoplePlanner {
       options,
       () => Math.max(ms(message.row.createdAt!), user.createdAt) + rng.int(SECOND, 10 * MINUTE),
     );
-    const row: RowOf<"MessageRead"> = {
-      id: ulid(createdAt, rng),
-      userId: user.id,
-      channelId: message.channel.id,
-      lastReadMessageId: message.row.id,
-      createdAt: at(createdAt),
-      updatedAt: at(createdAt),
-      ...overrides(options, createdAt, ["message", "user"]),
-    };
+    const made = makeMessageRead({
+      rng,
+      faker: () => fakerFor(this.seed, `scenario:${key}`),
+      createdAt,
+      refs: { userId: user.id, channelId: message.channel.id, lastReadMessageId: message.row.id },
+    });
+    const row: RowOf<"MessageRead"> = { ...made, ...overrides(options, createdAt, ["message", "user"]) };
     this.record(
       handle,
       "MessageRead",

@@ -1,8 +1,10 @@
 import type { RowOf } from "../core/datamodel.ts";
-import { DEFAULT_NOTIFICATIONS, DEFAULT_OFFLINE_SYNC } from "../plan/builders/canonical.ts";
+import { makeChannelMember } from "../plan/builders/channelMembers.ts";
+import { makeChannel } from "../plan/builders/channels.ts";
+import { makeUserSettings } from "../plan/builders/userSettings.ts";
+import { makeUserStatus } from "../plan/builders/userStatus.ts";
 import { HOUR, MINUTE, at } from "../plan/builders/clock.ts";
 import { type Random, fakerFor } from "../plan/random.ts";
-import { ulid } from "../plan/ulid.ts";
 import { dmChannelName } from "../plan/validators.ts";
 import { claimUsername, identityAvatar, makeUser } from "../plan/builders/users.ts";
 import { invalid, ms, type AnyHandle } from "./declarations.ts";
@@ -13,7 +15,6 @@ import {
   type ChannelState,
   type Member,
   type UserState,
-  CHANNEL_WORDS,
   SCENARIO_FROM,
   SECOND,
   createdAtOf,
@@ -29,24 +30,18 @@ export abstract class PeoplePlanner extends PlannerState {
     const { rng } = this.stream(key);
     const faker = fakerFor(this.seed, `scenario:${key}`);
     const traits = new Set(options.traits ?? []);
-    const made = makeUser({
-      faker,
-      rng,
-      createdAt: () => createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE)),
-      google: () => traits.has("google"),
-      deletedAt: () => null,
-      claimUsername: (base) => claimUsername(base, "", this.usernames),
-      emailDomain: "example.net",
-    });
-    const createdAt = ms(made.createdAt!);
+    const createdAt = createdAtOf(options, () => SCENARIO_FROM + rng.int(0, 10 * MINUTE));
+    const made = makeUser(
+      { rng, faker: () => faker, createdAt, refs: {} },
+      {
+        google: traits.has("google"),
+        deletedAt: traits.has("deleted") ? createdAt + HOUR : null,
+        claimUsername: (base) => claimUsername(base, "", this.usernames),
+        emailDomain: "example.net",
+      },
+    );
     const id = made.id;
-    const deletedAt = traits.has("deleted") ? createdAt + HOUR : null;
-    const row: RowOf<"User"> = {
-      ...made,
-      updatedAt: at(deletedAt ?? createdAt),
-      deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...overrides(options, createdAt),
-    };
+    const row: RowOf<"User"> = { ...made, ...overrides(options, createdAt) };
     // An overridden email, id or name is what Auth0 would have made the picture from.
     if (options.avatarUrl === undefined) row.avatarUrl = identityAvatar(row);
     this.usernames.add(row.username);
@@ -54,27 +49,9 @@ export abstract class PeoplePlanner extends PlannerState {
     const state: UserState = { id, username: row.username, createdAt, deleted: row.deletedAt != null, baseline: false };
     // Every user of the app has a settings and a status row.
     const settingsAt = createdAt + rng.int(SECOND, MINUTE);
-    state.settings = {
-      id: ulid(settingsAt, rng),
-      userId: id,
-      theme: rng.chance(0.7) ? "light" : "dark",
-      notifications: { ...DEFAULT_NOTIFICATIONS },
-      mutedChannels: [],
-      offlineSync: { ...DEFAULT_OFFLINE_SYNC },
-      createdAt: at(settingsAt),
-      updatedAt: at(settingsAt),
-    };
+    state.settings = makeUserSettings({ rng, faker: () => faker, createdAt: settingsAt, refs: { userId: id } });
     const statusAt = createdAt + rng.int(SECOND, MINUTE);
-    state.status = {
-      id: ulid(statusAt, rng),
-      userId: id,
-      presence: rng.pick(["online", "away", "offline"] as const),
-      statusText: null,
-      statusEmoji: null,
-      statusExpiry: null,
-      createdAt: at(statusAt),
-      updatedAt: at(statusAt),
-    };
+    state.status = makeUserStatus({ rng, faker: () => faker, createdAt: statusAt, refs: { userId: id } });
     this.record(undefined, "UserSettings", state.settings as Record<string, unknown>, `${place}.settings`);
     this.record(undefined, "UserStatus", state.status as Record<string, unknown>, `${place}.status`);
     return state;
@@ -123,35 +100,21 @@ export abstract class PeoplePlanner extends PlannerState {
     if (!members.includes(creator)) members.unshift(creator);
     const parents = Math.max(SCENARIO_FROM, ...members.map((m) => m.createdAt));
     const createdAt = createdAtOf(options, () => parents + rng.int(SECOND, MINUTE));
-    const id = ulid(createdAt, rng);
-    const suffix = rng
-      .int(0, 36 ** 4 - 1)
-      .toString(36)
-      .padStart(4, "0");
-    const word = rng.pick(CHANNEL_WORDS);
-    const described = rng.chance(0.8) ? `${faker.company.catchPhrase()}.` : null;
     const others = members.filter((m) => m !== creator);
-    const name =
-      type === "dm" ? dmChannelName(creator.username, others[0]?.username ?? creator.username) : `${word}-${suffix}`;
-    const archivedAt = traits.has("archived") ? createdAt + 6 * HOUR : null;
-    const deletedAt = traits.has("deleted") ? createdAt + 12 * HOUR : null;
     const archiver = options.archivedBy ? this.users.get(options.archivedBy)! : creator;
-    const row: RowOf<"Channel"> = {
-      id,
-      name,
-      description: type === "dm" ? null : described,
-      type,
-      createdBy: creator.id,
-      archivedAt: archivedAt === null ? null : at(archivedAt),
-      archivedBy: archivedAt === null ? null : archiver.id,
-      createdAt: at(createdAt),
-      updatedAt: at(Math.max(createdAt, archivedAt ?? 0, deletedAt ?? 0)),
-      deletedAt: deletedAt === null ? null : at(deletedAt),
-      ...overrides(options, createdAt, ["creator", "members", "archivedBy"]),
-    };
+    const made = makeChannel(
+      { rng, faker: () => faker, createdAt, refs: { createdBy: creator.id, archivedBy: archiver.id } },
+      {
+        type,
+        name: type === "dm" ? dmChannelName(creator.username, others[0]?.username ?? creator.username) : undefined,
+        archivedAt: traits.has("archived") ? createdAt + 6 * HOUR : null,
+        deletedAt: traits.has("deleted") ? createdAt + 12 * HOUR : null,
+      },
+    );
+    const row: RowOf<"Channel"> = { ...made, ...overrides(options, createdAt, ["creator", "members", "archivedBy"]) };
     this.record(handle, "Channel", row as unknown as Record<string, unknown>, place);
     const state: ChannelState = {
-      id,
+      id: row.id,
       name: row.name,
       type: row.type,
       createdAt,
@@ -211,16 +174,16 @@ export abstract class PeoplePlanner extends PlannerState {
       () => Math.max(channel.createdAt, user.createdAt) + rng.int(SECOND, 30 * SECOND),
     );
     const left = (options.traits ?? []).includes("left") ? joinedAt + HOUR : null;
-    const row: RowOf<"ChannelMember"> = {
-      id: ulid(joinedAt, rng),
-      channelId: channel.id,
-      userId: user.id,
-      role,
-      createdAt: at(joinedAt),
-      updatedAt: at(left ?? joinedAt),
-      deletedAt: left === null ? null : at(left),
-      ...overrides(options, joinedAt),
-    };
+    const made = makeChannelMember(
+      {
+        rng,
+        faker: () => fakerFor(this.seed, `scenario:${place}`),
+        createdAt: joinedAt,
+        refs: { channelId: channel.id, userId: user.id },
+      },
+      { role, deletedAt: left },
+    );
+    const row: RowOf<"ChannelMember"> = { ...made, ...overrides(options, joinedAt) };
     this.record(handle, "ChannelMember", row as unknown as Record<string, unknown>, place);
     const member: Member = {
       userId: user.id,

@@ -4,30 +4,13 @@ import { buildCanonical, type CanonicalRows } from "../plan/builders/canonical.t
 import { DAY, WINDOW_END, at } from "../plan/builders/clock.ts";
 import { emptyRows } from "../plan/plan.ts";
 import { Random } from "../plan/random.ts";
-import type { Conversation } from "./content.ts";
+import type { Conversation } from "../plan/builders/text/cast.ts";
 import { ms, type AnyHandle, type Decl } from "./declarations.ts";
 import type { ScenarioContext, ExistingMember } from "./types.ts";
 
 /** Every generated timestamp of a scenario lies after this (two days before the seed's window ends), after its parents. */
 export const SCENARIO_FROM = WINDOW_END - 2 * DAY;
 export const SECOND = 1000;
-export const CHANNEL_WORDS = [
-  "launch",
-  "release",
-  "incident",
-  "roadmap",
-  "onboarding",
-  "search",
-  "billing",
-  "mobile",
-  "api",
-  "design-review",
-  "support-escalations",
-  "offsite",
-  "hiring",
-  "perf",
-] as const;
-
 /** A member as planning tracks it: who, since when, whether they can still write. */
 export interface Member {
   readonly userId: string;
@@ -61,7 +44,8 @@ export interface UserState {
 export interface MessageState {
   readonly row: RowOf<"Message">;
   readonly channel: ChannelState;
-  readonly conversation: Conversation;
+  /** What a thread under it is about: drawn with its text, or at its first reply for a row() message. */
+  conversation?: Conversation;
   readonly label: string;
   replies: number;
   lastReplyAt: number;

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { tableOf, type ModelName } from "../core/datamodel.ts";
 import * as ENUMS from "../generated/prisma/enums.ts";
+import { relationsOf, type Relation } from "../plan/builders/draw.ts";
+import { MODELS } from "../plan/builders/models.ts";
 import { DEFAULT_SEED } from "../plan/plan.ts";
 import { SCENARIO_RULES, invalid, unique, type AnyHandle, type Decl } from "./declarations.ts";
 import { Planner } from "./planner.ts";
@@ -19,6 +21,7 @@ import {
   type MessageReadOptions,
   type PerRow,
   type ReactionOptions,
+  type RowOptions,
   type UserOptions,
   type UserSettingsOptions,
   type UserStatusOptions,
@@ -43,7 +46,7 @@ export interface ScenarioOptions {
   readonly allow?: readonly string[];
 }
 
-const PLURAL: Record<Decl["kind"], string> = {
+const PLURAL: Record<Exclude<Decl["kind"], "row">, string> = {
   user: "users",
   existingUser: "users",
   channel: "channels",
@@ -217,6 +220,43 @@ export class Scenario {
     return this.declare("UserStatus", { kind: "userStatus", place: "", user, options });
   }
 
+  /**
+   * One row of any model of the schema, from that model's maker (the seed's own default row):
+   * its relations are handles of this scenario (required where the foreign key is), its columns
+   * optional overrides. Exactly that row is written, nothing around it (a user made this way has
+   * no settings or status row); it is checked against every rule like the others. The methods
+   * above are the same rows with the app's relations filled in for you.
+   *
+   * @example
+   * const root = s.message();
+   * s.row("Reaction", { message: root, user: s.existingUser("testuser2"), emoji: "🎉" });
+   */
+  row<M extends ModelName>(model: M, options: RowOptions<M>): Handle<M> {
+    if (typeof model !== "string" || !(model in MODELS))
+      throw invalid(`row() names no model '${String(model)}': use one of ${Object.keys(MODELS).join(", ")}`);
+    const what = `row("${model}")`;
+    const relations = relationsOf(model);
+    const given = (options ?? {}) as Record<string, unknown>;
+    for (const relation of relations) {
+      const handle = given[relation.name];
+      if (handle === undefined || handle === null) {
+        if (relation.required)
+          throw invalid(`${what} needs ${relation.name}: the handle of a ${relation.model} of this scenario`);
+        continue;
+      }
+      this.own(handle, relation.model, relation.name);
+    }
+    this.fields(
+      what,
+      model,
+      given,
+      relations.map((r) => r.field),
+      ["key", ...relations.map((r) => r.name)],
+      relations,
+    );
+    return this.declare(model, { kind: "row", place: "", model, options: options as RowOptions<ModelName> });
+  }
+
   /** What the scenario names in the database (users by username, channels by name): looked up before planning. */
   lookups(): ScenarioLookups {
     return {
@@ -298,7 +338,7 @@ export class Scenario {
       this.keys.add(key);
     }
     if (decl.place === "") {
-      const plural = PLURAL[decl.kind];
+      const plural = decl.kind === "row" ? camelCase(tableOf(decl.model).name) : PLURAL[decl.kind];
       const n = this.counters.get(plural) ?? 0;
       this.counters.set(plural, n + 1);
       decl.place = `${plural}[${n}]`;
@@ -336,21 +376,26 @@ export class Scenario {
     options: object,
     foreignKeys: readonly string[],
     extra: readonly string[],
+    relations: readonly Relation[] = [],
   ): void {
     const columns = tableOf(model).columns.filter((c) => c.field !== "id" && !foreignKeys.includes(c.field));
+    const call = what.endsWith(")") ? what : `${what}()`;
     for (const [field, value] of Object.entries(options ?? {})) {
       if (extra.includes(field)) continue;
+      const relation = relations.find((r) => r.field === field);
+      if (relation)
+        throw invalid(
+          `${call} ${field} is a foreign key: pass ${relation.name}, the handle of a ${relation.model} of this scenario`,
+        );
       const column = columns.find((c) => c.field === field);
       if (!column)
-        throw invalid(
-          `${what}() has no field '${field}': use ${[...columns.map((c) => c.field), ...extra].join(", ")}`,
-        );
+        throw invalid(`${call} has no field '${field}': use ${[...columns.map((c) => c.field), ...extra].join(", ")}`);
       const values =
         column.kind === "enum"
           ? Object.values((ENUMS as unknown as Record<string, Record<string, string>>)[column.type] ?? {})
           : null;
       if (values && value !== undefined && !values.includes(value as string))
-        throw invalid(`${what}() ${field} is '${String(value)}': use one of ${values.join(", ")}`);
+        throw invalid(`${call} ${field} is '${String(value)}': use one of ${values.join(", ")}`);
     }
   }
 
@@ -390,6 +435,11 @@ const EMPTY_CONTEXT: ScenarioContext = { users: new Map(), channels: new Map() }
 
 function perRow<O>(options: PerRow<O>, index: number): O {
   return typeof options === "function" ? (options as (i: number) => O)(index) : options;
+}
+
+/** `channel_members` → `channelMembers`: a generic row's place is named after its table. */
+function camelCase(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function lowerFirst(s: string): string {

@@ -1,5 +1,6 @@
 import type { ModelName, RowOf, Rows } from "../core/datamodel.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import type { ForeignKeyField, RelationOf } from "../plan/builders/draw.ts";
 
 declare const modelBrand: unique symbol;
 
@@ -114,6 +115,36 @@ export interface UserSettingsOptions extends Omit<Fields<"UserSettings", "userId
 
 /** A new user's status: the model's columns. */
 export type UserStatusOptions = Fields<"UserStatus", "userId">;
+
+/** True when the foreign key a relation holds may be null (left out). */
+type Nullable<
+  M extends ModelName,
+  R extends RelationOf<M>,
+> = undefined extends RowOf<M>[R["relationFromFields"][number] & keyof RowOf<M>] ? true : false;
+
+/**
+ * A model's relations that hold a foreign key, each taking a handle of the model it points at
+ * (derived from the schema): required where the key is, optional (or null) where it may be null.
+ *
+ * @example
+ * const refs: RelationHandles<"Reaction"> = { message: root, user: ada }; // { messageId, userId } as handles
+ */
+export type RelationHandles<M extends ModelName> = {
+  readonly [R in RelationOf<M> as Nullable<M, R> extends true ? never : R["name"]]: Handle<R["type"] & ModelName>;
+} & {
+  readonly [R in RelationOf<M> as Nullable<M, R> extends true ? R["name"] : never]?: Handle<
+    R["type"] & ModelName
+  > | null;
+};
+
+/**
+ * What `row(model, …)` takes for any model of the schema: its columns as Prisma types them (all
+ * optional: the model's maker fills in the rest), its relations as handles, never raw ids.
+ *
+ * @example
+ * s.row("Reaction", { message: root, user: ada, emoji: "🎉" });
+ */
+export type RowOptions<M extends ModelName> = Fields<M, ForeignKeyField<M>> & RelationHandles<M> & Keyed;
 
 /** A count's overrides: the same for every row, or per row from its index (sequences for unique fields). */
 export type PerRow<O> = O | ((index: number) => O);

@@ -2,6 +2,11 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.ts";
 import { query, useTestDatabase } from "../helpers/db.ts";
+import { TABLES } from "../../src/core/datamodel.ts";
+import { estimateRows } from "../../src/plan/plan.ts";
+
+/** What the minimal profile writes: the canonical rows, into every seeded table (the schema's). */
+const MINIMAL_ROWS = estimateRows({ profile: "minimal" });
 
 const db = useTestDatabase("output");
 
@@ -12,8 +17,8 @@ describe("what a person sees", () => {
     expect(run.stderr).toBe("");
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^◐ seed postgresql:\/\/.* \(profile minimal, seed 20250106, scale 1\)$/);
-    expect(run.stdout).toMatch(/^ℹ cleanup: 9 tables emptied, [\d,]+ rows removed$/m);
-    expect(lines).toContain("ℹ write: 15 rows into 9 tables");
+    expect(run.stdout).toMatch(new RegExp(`^ℹ cleanup: ${TABLES.length} tables emptied, [\\d,]+ rows removed$`, "m"));
+    expect(lines).toContain(`ℹ write: ${MINIMAL_ROWS} rows into ${TABLES.length} tables`);
     expect(run.stdout).not.toMatch(/cleanup users|insert users|transaction committed|done in/);
     expect(lines.filter((line) => line.startsWith("Seeded: "))).toHaveLength(1);
     expect(run.stdout).not.toContain("\r");
@@ -32,8 +37,10 @@ describe("what a person sees", () => {
   it("draws one live line on a terminal instead of a line per phase, and clears it before the summary", async () => {
     const run = await cli(["seed", "--profile", "minimal"], { DATABASE_URL: db.url }, undefined, { tty: true });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/\r\x1b\[2K◐ cleanup: 9 tables emptied, [\d,]+ rows removed/);
-    expect(run.stdout).toContain("\r\x1b[2K◐ write: 15 rows into 9 tables");
+    expect(run.stdout).toMatch(
+      new RegExp(`\r\x1b\\[2K◐ cleanup: ${TABLES.length} tables emptied, [\\d,]+ rows removed`),
+    );
+    expect(run.stdout).toContain(`\r\x1b[2K◐ write: ${MINIMAL_ROWS} rows into ${TABLES.length} tables`);
     expect(run.stdout).not.toMatch(/^ℹ (cleanup|write):/m);
     expect(run.stdout).toMatch(/\r\x1b\[2KSeeded: /);
   });

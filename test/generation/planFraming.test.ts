@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { insertOrder } from "../../src/core/datamodel.ts";
+import { TABLES, insertOrder, type Rows } from "../../src/core/datamodel.ts";
 import { createEventLog, type SeedLogEvent } from "../../src/core/log.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { encodeChunk, type EncodedChunk } from "../../src/write/copy.ts";
@@ -28,16 +28,11 @@ const rows = buildPlan({ profile: "minimal" }).rows;
 /** Two chunks: the minimal plan, then its users and channels again (a chunk of fewer tables). */
 const CHUNKS: EncodedChunk[] = [
   encodeChunk(rows),
-  encodeChunk({
-    ...rows,
-    ChannelMember: [],
-    Message: [],
-    Reaction: [],
-    File: [],
-    MessageRead: [],
-    UserSettings: [],
-    UserStatus: [],
-  }),
+  encodeChunk(
+    Object.fromEntries(
+      TABLES.map((t) => [t.model, t.model === "User" || t.model === "Channel" ? rows[t.model] : []]),
+    ) as unknown as Rows,
+  ),
 ];
 const FINGERPRINTS: Record<string, TableFingerprintPart> = {
   users: { rows: 6, sum: "12345", unsupported: false },

@@ -45,9 +45,9 @@ const addPinColumns = (schema: string) =>
     '  edited    Boolean   @default(false)\n  pinnedAt  DateTime? @map("pinned_at") @db.Timestamptz(6)\n  pinnedBy  String?   @map("pinned_by") @db.VarChar(26)\n',
   );
 
-/** `bookmarks`: a new table with `updated_at`. */
-const addBookmarks = (schema: string) => `${schema}
-model Bookmark {
+/** `drafts` (a reply a user has not sent yet): a new table with `updated_at`; not the table of the recipe in docs/architecture.md, which a checkout may have added for real. */
+const addDrafts = (schema: string) => `${schema}
+model Draft {
   id        String   @id @db.VarChar(26)
   userId    String   @map("user_id") @db.VarChar(26)
   messageId String   @map("message_id") @db.VarChar(26)
@@ -56,7 +56,7 @@ model Bookmark {
   updatedAt DateTime @default(now()) @updatedAt @map("updated_at") @db.Timestamptz(6)
 
   @@unique([userId, messageId])
-  @@map("bookmarks")
+  @@map("drafts")
 }
 `;
 
@@ -101,15 +101,15 @@ describe("npm run migration:new", () => {
 
   it("creates a new table with its updated_at trigger; applied to a fresh database, the live schema matches and nothing is left to migrate", async () => {
     const { root, prisma } = scratchProject();
-    editSchema(prisma, addBookmarks);
+    editSchema(prisma, addDrafts);
 
-    const made = await createMigration({ name: "add_bookmarks", prismaDir: prisma, env: serverEnv(), cwd: root });
+    const made = await createMigration({ name: "add_drafts", prismaDir: prisma, env: serverEnv(), cwd: root });
 
-    expect(made.triggers).toEqual(["bookmarks"]);
-    expect(made.sql).toMatch(/CREATE TABLE "bookmarks" \(/);
-    expect(made.sql).toContain('CREATE UNIQUE INDEX "bookmarks_user_id_message_id_key"');
+    expect(made.triggers).toEqual(["drafts"]);
+    expect(made.sql).toMatch(/CREATE TABLE "drafts" \(/);
+    expect(made.sql).toContain('CREATE UNIQUE INDEX "drafts_user_id_message_id_key"');
     expect(made.sql).toContain(
-      'CREATE OR REPLACE TRIGGER "bookmarks_set_updated_at" BEFORE UPDATE ON "bookmarks" FOR EACH ROW EXECUTE FUNCTION set_updated_at();',
+      'CREATE OR REPLACE TRIGGER "drafts_set_updated_at" BEFORE UPDATE ON "drafts" FOR EACH ROW EXECUTE FUNCTION set_updated_at();',
     );
     expect(readFileSync(made.file, "utf8")).toBe(made.sql);
 
@@ -123,7 +123,7 @@ describe("npm run migration:new", () => {
       expect(await schemaProblems(client)).toEqual([]);
       const { rows: columns } = await client.query(
         `SELECT column_name, udt_name, is_nullable FROM information_schema.columns
-          WHERE table_schema = current_schema() AND table_name = 'bookmarks' ORDER BY ordinal_position`,
+          WHERE table_schema = current_schema() AND table_name = 'drafts' ORDER BY ordinal_position`,
       );
       expect(columns.map((c) => `${c.column_name} ${c.udt_name} ${c.is_nullable}`)).toEqual([
         "id varchar NO",
@@ -135,10 +135,10 @@ describe("npm run migration:new", () => {
       ]);
       // The trigger works: an UPDATE that leaves updated_at alone still moves it.
       await client.query(
-        `INSERT INTO bookmarks (id, user_id, message_id, updated_at) VALUES ('b1', 'u1', 'm1', '2020-01-01')`,
+        `INSERT INTO drafts (id, user_id, message_id, updated_at) VALUES ('b1', 'u1', 'm1', '2020-01-01')`,
       );
-      await client.query(`UPDATE bookmarks SET note = 'later' WHERE id = 'b1'`);
-      const { rows } = await client.query(`SELECT updated_at > '2021-01-01' AS moved FROM bookmarks`);
+      await client.query(`UPDATE drafts SET note = 'later' WHERE id = 'b1'`);
+      const { rows } = await client.query(`SELECT updated_at > '2021-01-01' AS moved FROM drafts`);
       expect(rows[0].moved).toBe(true);
     } finally {
       await client.end();
@@ -146,7 +146,7 @@ describe("npm run migration:new", () => {
     }
 
     // The migrations now build exactly the schema: a second run has nothing to write.
-    const again = runScript(root, "add_bookmarks_again");
+    const again = runScript(root, "add_drafts_again");
     expect(again.code).toBe(2);
     expect(again.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: nothing to migrate: /)]);
     expect(migrationFolders(prisma).filter((n) => n.endsWith("_again"))).toEqual([]);
@@ -197,12 +197,12 @@ describe("npm run migration:new", () => {
     editSchema(prisma, addPinColumns);
     const first = await createMigration({ name: "add_pinned_at", prismaDir: prisma, env: serverEnv(), cwd: root });
     expect(first.sql).toContain('"pinned_at"');
-    editSchema(prisma, addBookmarks);
+    editSchema(prisma, addDrafts);
 
     // No DATABASE_URL, no PG*, no .env in the folder: the scratch databases are embedded.
-    const second = await createMigration({ name: "add_bookmarks", prismaDir: prisma, env: {}, cwd: root });
+    const second = await createMigration({ name: "add_drafts", prismaDir: prisma, env: {}, cwd: root });
 
-    expect(second.sql).toMatch(/CREATE TABLE "bookmarks"/);
+    expect(second.sql).toMatch(/CREATE TABLE "drafts"/);
     expect(second.sql).not.toContain("pinned");
     expect(second.name > first.name).toBe(true);
     expect(existsSync(first.file)).toBe(true);

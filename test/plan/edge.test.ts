@@ -4,6 +4,7 @@ import { TABLES } from "../../src/core/datamodel.ts";
 import { buildPlan } from "../../src/plan/plan.ts";
 import { checkRules } from "../../src/plan/rules.ts";
 import { validateRows } from "../../src/plan/validate.ts";
+import { completeEdge } from "../../src/plan/builders/edge.ts";
 import { HOSTILE } from "../../src/plan/builders/text/hostile.ts";
 import { query, useTestDatabase } from "../helpers/db.ts";
 
@@ -64,6 +65,23 @@ describe("the edge profile", () => {
     expect(plan.rows.User.some((u) => !inChannels.has(u.id))).toBe(true);
     expect(plan.rows.Channel.some((c) => c.archivedAt && withMessages.has(c.id))).toBe(true);
     expect(plan.rows.Message.some((m) => m.edited && m.deletedAt)).toBe(true);
+  });
+
+  it("fills what the hand-made edge rows leave out: a column at its limit, set and null (a column added later)", () => {
+    // The edge plan, as if status_text and avatar_url had been added after buildEdge was written.
+    const rows = buildPlan({ profile: "edge", seed: 3 }).rows;
+    for (const s of rows.UserStatus) s.statusText = null;
+    for (const u of rows.User) u.avatarUrl = "https://example.com/a.png";
+    completeEdge(rows);
+    const texts = rows.UserStatus.map((s) => s.statusText ?? null);
+    expect(texts.filter((t) => t !== null).map((t) => [...t!].length)).toEqual([100]);
+    expect(rows.User.filter((u) => u.avatarUrl === null)).toHaveLength(1);
+    expect(validateRows(rows)).toEqual([]);
+    // What is already at its boundaries is left as it is.
+    const edge = buildPlan({ profile: "edge" }).rows;
+    const before = JSON.stringify(edge, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    completeEdge(edge);
+    expect(JSON.stringify(edge, (_k, v) => (typeof v === "bigint" ? String(v) : v))).toBe(before);
   });
 
   it("refuses --scale, like minimal", () => {

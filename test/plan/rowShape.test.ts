@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TABLES, type Rows } from "../../src/core/datamodel.ts";
 import { WINDOW_END } from "../../src/plan/builders/clock.ts";
-import {
-  EDGE_ROWS_ESTIMATE,
-  ROWS_PER_SLICE_ESTIMATE,
-  buildPlan,
-  emptyRows,
-  estimateRows,
-} from "../../src/plan/plan.ts";
+import { buildPlan, emptyRows, estimateRows } from "../../src/plan/plan.ts";
 import { validateChunk, validateRows } from "../../src/plan/validate.ts";
 
 // The timestamp fields checked against the fixture window come from the datamodel: a DateTime
@@ -59,20 +53,20 @@ describe("a row field that is no column of its table", () => {
 
 describe("the row estimates the write path is chosen by", () => {
   const count = (rows: Rows) => Object.values(rows).reduce((n, list) => n + list.length, 0);
-  const canonical = count(buildPlan({ profile: "minimal" }).rows);
 
-  it("follow the builders: a dev slice and the edge rows within 5% of what they build", () => {
-    const slice = (count(buildPlan({ profile: "dev", scale: 2 }).rows) - canonical) / 2;
-    expect(
-      Math.abs(ROWS_PER_SLICE_ESTIMATE - slice) / slice,
-      `set ROWS_PER_SLICE_ESTIMATE in src/plan/plan.ts to ${slice}`,
-    ).toBeLessThan(0.05);
-    const sliceZero = count(plan.rows) - canonical;
-    const edge = count(buildPlan({ profile: "edge" }).rows) - canonical - sliceZero;
-    expect(
-      Math.abs(EDGE_ROWS_ESTIMATE - edge) / edge,
-      `set EDGE_ROWS_ESTIMATE in src/plan/plan.ts to ${edge}`,
-    ).toBeLessThan(0.05);
-    expect(estimateRows({ profile: "minimal" })).toBe(canonical);
+  it("are counted from the builders, not kept by hand: exact for one slice, within 5% at --scale 3", () => {
+    expect(estimateRows({ profile: "minimal" })).toBe(count(buildPlan({ profile: "minimal" }).rows));
+    expect(estimateRows({ profile: "dev", seed: 11 })).toBe(count(buildPlan({ profile: "dev", seed: 11 }).rows));
+    expect(estimateRows({ profile: "edge", seed: 11 })).toBe(count(buildPlan({ profile: "edge", seed: 11 }).rows));
+    const three = count(buildPlan({ profile: "dev", seed: 12, scale: 3 }).rows);
+    expect(Math.abs(estimateRows({ profile: "dev", seed: 12, scale: 3 }) - three) / three).toBeLessThan(0.05);
+  });
+
+  it("hand the slice they counted to the plan, which is the same as one built afresh", () => {
+    const before = buildPlan({ profile: "dev", seed: 13 }).rows;
+    estimateRows({ profile: "dev", seed: 14 });
+    const reused = buildPlan({ profile: "dev", seed: 14 }).rows;
+    expect(buildPlan({ profile: "dev", seed: 14 }).rows).toEqual(reused);
+    expect(buildPlan({ profile: "dev", seed: 13 }).rows).toEqual(before);
   });
 });

@@ -3,13 +3,16 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../../src/generated/prisma/client.ts";
-import { TABLES } from "../../src/core/datamodel.ts";
+import { TABLES, tableOf, type ModelName } from "../../src/core/datamodel.ts";
+import { relationsOf } from "../../src/plan/builders/draw.ts";
+import { REACTION_EMOJI } from "../../src/plan/builders/reactions.ts";
+import { validateRows } from "../../src/plan/validate.ts";
 import { buildCanonical } from "../../src/plan/builders/canonical.ts";
 import { identityAvatar } from "../../src/plan/builders/users.ts";
 import { RULES } from "../../src/plan/rules.ts";
 import { ulidTime } from "../../src/plan/ulid.ts";
 import { APP_VALIDATORS, CHANNEL_NAME, FILE_LIMITS } from "../../src/plan/validators.ts";
-import { scenario, SCENARIO_RULES, type Scenario } from "../../src/scenario/index.ts";
+import { scenario, SCENARIO_RULES, type Handle, type Scenario } from "../../src/scenario/index.ts";
 import { RollbackPool } from "../../src/testing/rollback.ts";
 import { snapshot, useTestDatabase } from "../helpers/db.ts";
 import { withEmbeddedDatabase } from "../helpers/embedded.ts";
@@ -234,6 +237,120 @@ describe("the app's rules hold by construction, and an override that breaks one 
     expect(() => s.message({ channel: "01JGXDFAM0WTEAQYG0CX7YKY7B" })).toThrow();
     // @ts-expect-error a message handle where a channel is required
     expect(() => s.message({ channel: s.message({ channel: c }) })).toThrow("not a Channel");
+  });
+});
+
+describe("row(): any model of the schema, from its maker", () => {
+  /** A row of `model` whose relations are row() rows too, declared parents first (every rule allowed). */
+  function rowOf(s: Scenario, model: ModelName): Handle<ModelName> {
+    const handles: Record<string, Handle<ModelName>> = {};
+    for (const relation of relationsOf(model))
+      if (relation.required && relation.model !== model) handles[relation.name] = rowOf(s, relation.model);
+    return s.row(model, handles as never);
+  }
+
+  it.each(TABLES.map((t) => [t.model] as const))(
+    "makes a %s with its foreign keys from the handles, its time after its parents, the rest from the maker",
+    (model) => {
+      const s = scenario({ allow: SCENARIO_RULES });
+      const handle = rowOf(s, model);
+      const planned = s.plan();
+      const row = planned.get(handle) as unknown as Record<string, unknown>;
+      expect(planned.rows[model]).toContain(row);
+      expect(ulidTime(String(row.id))).toBe((row.createdAt as Date).getTime());
+      for (const relation of relationsOf(model).filter((r) => r.required && r.model !== model)) {
+        const parent = planned.rows[relation.model].find((p) => p.id === row[relation.field]);
+        expect(parent, `${model}.${relation.field}`).toBeDefined();
+        expect((row.createdAt as Date).getTime()).toBeGreaterThan(new Date(parent!.createdAt!).getTime());
+      }
+      // Every required column has a value, and the rows pass every check but the app's rules.
+      for (const column of tableOf(model).columns.filter((c) => c.isRequired && !c.isList))
+        expect(row[column.field], `${model}.${column.field}`).not.toBeUndefined();
+      expect(validateRows(planned.rows).filter((v) => !SCENARIO_RULES.includes(v.rule))).toEqual([]);
+    },
+  );
+
+  it("takes the seed's defaults: a reaction's emoji and a message's text, as the seed makes them", async () => {
+    const s = scenario();
+    const root = s.message();
+    const reaction = s.row("Reaction", { message: root, user: s.existingUser("testuser2") });
+    const note = s.row("Message", { channel: s.existingChannel("general"), user: s.existingUser("testuser3") });
+    const planned = await s.planOn(client);
+    expect(REACTION_EMOJI).toContain(planned.get(reaction).emoji);
+    expect(planned.get(note).content.length).toBeGreaterThan(10);
+    expect(planned.get(note).edited).toBe(false);
+  });
+
+  it("hands its users, channels, memberships and messages to the methods that fill in relations", () => {
+    const s = scenario();
+    const ada = s.row("User", { username: "ada.row" });
+    const ops = s.row("Channel", { creator: ada, type: "private", name: "ops-row" });
+    s.row("ChannelMember", { channel: ops, user: ada, role: "owner" });
+    const root = s.message({ channel: ops });
+    const reply = s.message({ replyTo: root });
+    const planned = s.plan();
+    expect(planned.get(root).userId).toBe(planned.get(ada).id);
+    expect(planned.get(reply).threadId).toBe(planned.get(root).id);
+    expect(planned.rows.UserSettings.some((r) => r.userId === planned.get(ada).id)).toBe(false);
+  });
+
+  it("checks the app's rules on it and writes it with the others", async () => {
+    const s = scenario();
+    const outsider = s.user();
+    s.row("Reaction", { message: s.message({ channel: s.channel({ traits: ["private"] }) }), user: outsider });
+    expect(() => s.plan()).toThrow(/^scenario: reactions\[0\].*: reaction-user-sees-channel/);
+    const t = scenario();
+    const root = t.message({ key: "row-root" });
+    const reaction = t.row("Reaction", { message: root, user: t.existingUser("testuser2"), emoji: "🧪" });
+    await inRollback(async (c) => {
+      const world = await t.create(c);
+      const { rows } = await c.query("SELECT emoji, message_id FROM reactions WHERE id = $1", [world.get(reaction).id]);
+      expect(rows).toEqual([{ emoji: "🧪", message_id: world.get(root).id }]);
+    });
+  });
+
+  it.each([
+    ["an unknown model", (s: Scenario) => s.row("Bookmarks" as never, {} as never), "row() names no model 'Bookmarks'"],
+    [
+      "a missing required relation",
+      (s: Scenario) => s.row("Reaction", { message: s.message() } as never),
+      `row("Reaction") needs user: the handle of a User`,
+    ],
+    [
+      "a foreign key given as an id",
+      (s: Scenario) => s.row("Reaction", { message: s.message(), user: s.user(), userId: "x" } as never),
+      `row("Reaction") userId is a foreign key: pass user`,
+    ],
+    [
+      "a raw id where a handle is required",
+      (s: Scenario) => s.row("Reaction", { message: "01JGXDFAM0WTEAQYG0CX7YKY7B", user: s.user() } as never),
+      "message is a raw id",
+    ],
+    [
+      "a handle of the wrong model",
+      (s: Scenario) => s.row("Reaction", { message: s.user(), user: s.user() } as never),
+      "message is a User",
+    ],
+  ])("refuses %s when declared", (_, declare, message) => {
+    expect(() => declare(scenario())).toThrowError(
+      expect.objectContaining({ code: "INVALID_SCENARIO", message: expect.stringContaining(message) }),
+    );
+  });
+
+  it("checks its types at compile time, from the schema", () => {
+    const s = scenario();
+    const m = s.message();
+    const u = s.user();
+    // @ts-expect-error a required relation left out
+    expect(() => s.row("Reaction", { message: m })).toThrow();
+    // @ts-expect-error a foreign key given as an id
+    expect(() => s.row("Reaction", { message: m, user: u, userId: "x" })).toThrow();
+    // @ts-expect-error a user handle where a message is required
+    expect(() => s.row("Reaction", { message: u, user: u })).toThrow();
+    // @ts-expect-error an unknown column
+    expect(() => s.row("Reaction", { message: m, user: u, colour: "red" })).toThrow();
+    // A nullable foreign key may be left out or null.
+    s.row("Message", { channel: s.channel(), user: u, thread: null });
   });
 });
 

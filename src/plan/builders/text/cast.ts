@@ -1,4 +1,4 @@
-import type { Random } from "../plan/random.ts";
+import type { Random } from "../../random.ts";
 import {
   COMPILED,
   replyText as composeReply,
@@ -7,8 +7,8 @@ import {
   voiceOf,
   type Scene,
   type ThreadState,
-} from "../plan/builders/text/compose.ts";
-import { channelTopic, type Topic } from "../plan/builders/text/conversations.ts";
+} from "./compose.ts";
+import { channelTopic, type Topic } from "./conversations.ts";
 
 /** What a scenario's thread is about, drawn at its root, so that its replies answer it. */
 export interface Conversation {

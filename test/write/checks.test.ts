@@ -20,7 +20,8 @@ import {
 // `npm run test:mutation:sql` (scripts/sql-mutation.ts) runs these same tests against mutants of
 // the checks' SQL: with SQL_MUTANTS naming a file of mutants, each gets a describe of its own in
 // which its check's SQL is replaced, holding the tests of that check only.
-const db = useTestDatabase("checks");
+// Every change below is made in a transaction that is rolled back.
+const db = useTestDatabase("checks", { rolledBack: true });
 let client: pg.Client;
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/db/config.ts";
 import { TABLES } from "../../src/core/datamodel.ts";
 
@@ -60,14 +60,6 @@ export async function createTestDatabase(name: string, options: { empty?: boolea
   return withDatabase(serverConfig(), database);
 }
 
-/** The copy of the template this process made for `name` before, or a new one (dropped with the template). */
-async function keptTestDatabase(name: string): Promise<DatabaseConfig> {
-  const database = `${TEMPLATE_DATABASE}_${name}`;
-  const admin = withDatabase(serverConfig(), "postgres");
-  const [made] = await query(admin, "SELECT 1 FROM pg_database WHERE datname = $1", [database]);
-  return made ? withDatabase(serverConfig(), database) : createTestDatabase(name);
-}
-
 /** Drops a test database. */
 export async function dropTestDatabase(config: DatabaseConfig): Promise<void> {
   await query(withDatabase(serverConfig(), "postgres"), `DROP DATABASE IF EXISTS "${config.database}" WITH (FORCE)`);
@@ -108,15 +100,18 @@ export async function snapshot(
  */
 export function useTestDatabase(name: string, options: { empty?: boolean; rolledBack?: boolean } = {}): DatabaseConfig {
   let config: DatabaseConfig | undefined;
-  // Stryker runs a file's tests once per mutant in the same process: a file that changes its
-  // database only inside transactions it rolls back (`rolledBack`) gets the copy it had the run
-  // before, instead of a copy made and dropped each time (seconds, on a busy server).
-  const keep = options.rolledBack === true && process.env.TEST_KEEP_ROLLED_BACK === "1";
+  // Under Stryker, which runs a file's tests once per mutant in the same process, a file that
+  // changes its database only inside transactions it rolls back (`rolledBack`) gets the copy
+  // test/globalSetup.stryker.ts made once for the worker: a copy made and dropped for every
+  // mutant cost seconds on a busy server, and making it here, outside any test, would make
+  // every mutant of src/db/config.ts (which names the databases) a "static" one that Stryker
+  // runs against all the tests.
+  const kept = options.rolledBack ? inject("keptDatabases")?.[name] : undefined;
   beforeAll(async () => {
-    config = keep ? await keptTestDatabase(name) : await createTestDatabase(name, options);
+    config = kept ?? (await createTestDatabase(name, options));
   });
   afterAll(async () => {
-    if (config && !keep) await dropTestDatabase(config);
+    if (config && !kept) await dropTestDatabase(config);
   });
   const current = () => {
     if (!config) throw new Error(`test database ${name} is used before beforeAll created it`);
@@ -142,4 +137,11 @@ export function useTestDatabase(name: string, options: { empty?: boolean; rolled
       return current().user;
     },
   };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Under Stryker: the worker's copies of its template, by the name a test file gives useTestDatabase. */
+    keptDatabases?: Record<string, DatabaseConfig>;
+  }
 }

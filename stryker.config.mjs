@@ -69,7 +69,7 @@ export default {
   timeoutMS: 20_000,
   reporters: ["clear-text", "progress", "json"],
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
-  thresholds: { high: 90, low: 80, break: 80 },
+  thresholds: { high: 90, low: 80, break: 90 },
   tempDirName: ".stryker-tmp",
   cleanTempDir: true,
 };

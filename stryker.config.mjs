@@ -62,9 +62,14 @@ export default {
   ],
   coverageAnalysis: "perTest",
   concurrency: 2,
+  // A mutant's run may take this much longer than the tests took in the first, unmutated run
+  // (Stryker's default is 5 s). A "static" mutant (code run when a module loads, such as a
+  // regex constant) is run against every test; on a busy shared machine that took longer than
+  // the default allows, and three equivalent mutants were counted as killed by a timeout.
+  timeoutMS: 20_000,
   reporters: ["clear-text", "progress", "json"],
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
-  thresholds: { high: 90, low: 80, break: 80 },
+  thresholds: { high: 90, low: 80, break: 90 },
   tempDirName: ".stryker-tmp",
   cleanTempDir: true,
 };

@@ -93,12 +93,8 @@ function badValue(name: string, flag: Flag, raw: string): SeedError {
     flag.max === undefined || flag.max === Number.MAX_SAFE_INTEGER
       ? `≥ ${flag.min ?? 0}${past ? ` and at most ${flag.max}` : ""}`
       : `from ${flag.min ?? 0} to ${flag.max}`;
-  const must =
-    flag.type === "integer"
-      ? `a whole number ${range}`
-      : flag.type === "choice"
-        ? `one of ${flag.choices!.join(", ")}`
-        : "a value";
+  // Only integers and choices can be bad (convert takes any string as it is).
+  const must = flag.type === "integer" ? `a whole number ${range}` : `one of ${flag.choices!.join(", ")}`;
   return new SeedError(
     "INVALID_USAGE",
     `--${name} must be ${must}, got '${raw}'${flag.example ? `: e.g. ${flag.example}` : ""}`,

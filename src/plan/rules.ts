@@ -14,7 +14,7 @@ export interface Violation {
   readonly rule: string;
   readonly table: string;
   readonly rowId: string;
-  readonly detail?: string;
+  readonly detail: string;
 }
 
 /**

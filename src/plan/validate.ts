@@ -126,7 +126,7 @@ function throwViolations(violations: Violation[]): void {
   if (violations.length === 0) return;
   const shown = violations
     .slice(0, 3)
-    .map((v) => `${v.table} row ${v.rowId} breaks '${v.rule}'${v.detail ? ` (${v.detail})` : ""}`)
+    .map((v) => `${v.table} row ${v.rowId} breaks '${v.rule}' (${v.detail})`)
     .join("; ");
   const more = violations.length > 3 ? ` and ${violations.length - 3} more` : "";
   throw new SeedError(

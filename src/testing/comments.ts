@@ -49,9 +49,9 @@ export function testDatabaseComment(template: string): string {
  * commentFields("chatgenius-seed test database host=ada pid=12 created=2026-01-01T00:00:00Z"); // { host: "ada", pid: "12", … }
  */
 export function commentFields(comment: string): Record<string, string> {
-  const rest = comment.replace(TEST_DATABASE_COMMENT, "").replace(READY_COMMENT, "").trim();
+  // The comment's first words, the kit's mark, hold no '=': they drop out with every other such word.
   return Object.fromEntries(
-    rest
+    comment
       .split(/\s+/)
       .filter((f) => f.includes("="))
       .map((f) => [f.slice(0, f.indexOf("=")), f.slice(f.indexOf("=") + 1)]),

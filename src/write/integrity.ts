@@ -70,7 +70,8 @@ export async function runIntegrityChecks(
       const [row] = await query<{ n: number; examples: string[] | null }>(
         `SELECT count(*)::int AS n, (array_agg(v.id ORDER BY v.id))[1:3] AS examples FROM (${check.sql}) v`,
       );
-      found.set(check.id, { violations: row?.n ?? 0, examples: row?.examples ?? [] });
+      // An aggregate always returns its one row: a runner that returns none is broken, and fails here.
+      found.set(check.id, { violations: row!.n, examples: row!.examples ?? [] });
       continue;
     }
     const { alias, from, conditions } = group;
@@ -83,8 +84,8 @@ export async function runIntegrityChecks(
     );
     for (const [i, check] of group.checks.entries())
       found.set(check.id, {
-        violations: Number(row?.[`n${i}`] ?? 0),
-        examples: (row?.[`e${i}`] as string[] | null) ?? [],
+        violations: Number(row![`n${i}`]),
+        examples: (row![`e${i}`] as string[] | null) ?? [],
       });
   }
   return checks.map((check) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/cli.ts";
-import { allFlags, flagUsage, parseArgv, usageLine, type Flag } from "../../src/cli/command.ts";
+import { type AnyCommand, allFlags, type Flag, flagUsage, parseArgv, usageLine } from "../../src/cli/command.ts";
 
 // The command line as the CLI reads it, before anything runs: the command, each flag's value,
 // and the one line every mistake gets. test/cli/cli.test.ts runs the same lines through the CLI.
@@ -58,6 +58,7 @@ describe("parseArgv", () => {
   it.each([
     [["seed", "--bogus"], "unknown flag '--bogus': run with --help to see the flags"],
     [["seed", "-x"], "unknown flag '-x': run with --help to see the flags"],
+    [["seed", "-x--json"], "unknown flag '-x--json': run with --help to see the flags"],
     [["sow"], "unknown command 'sow': use one of seed, migrate, reset, report, verify, serve (see --help)"],
     [
       ["seed", "migrate"],
@@ -72,6 +73,7 @@ describe("parseArgv", () => {
     [["seed", "--json="], "--json takes no value, got '': write --json alone"],
     [["seed", "--scale"], "flag '--scale' needs a value, e.g. --scale 2: run with --help to see the flags"],
     [["seed", "--scale", "--json"], "flag '--scale' needs a value, e.g. --scale 2: run with --help to see the flags"],
+    [["seed", "--scale", "--2"], "flag '--scale' needs a value, e.g. --scale 2: run with --help to see the flags"],
     [["report", "--scale", "2"], "--scale does not apply to 'report': run with --help to see its flags"],
     [["seed", "--profile", "huge"], "--profile must be one of minimal, dev, edge, got 'huge': e.g. --profile minimal"],
     [["seed", "--scale", "0"], "--scale must be a whole number from 1 to 1000, got '0': e.g. --scale 2"],
@@ -81,14 +83,64 @@ describe("parseArgv", () => {
     [["seed", "--seed", "-1"], "--seed must be a whole number ≥ 0, got '-1': e.g. --seed 42"],
     [["seed", "--seed", "lots"], "--seed must be a whole number ≥ 0, got 'lots': e.g. --seed 42"],
     [["seed", "--seed", ""], "--seed must be a whole number ≥ 0, got '': e.g. --seed 42"],
+    [["seed", "--seed", "1e20"], "--seed must be a whole number ≥ 0, got '1e20': e.g. --seed 42"],
     [
       ["seed", "--seed", "9007199254740993"],
       "--seed must be a whole number ≥ 0 and at most 9007199254740991, got '9007199254740993': e.g. --seed 42",
+    ],
+    [
+      ["seed", "--seed= 9007199254740993"],
+      "--seed must be a whole number ≥ 0 and at most 9007199254740991, got ' 9007199254740993': e.g. --seed 42",
     ],
     [["serve", "--port", "65536"], "--port must be a whole number from 1 to 65535, got '65536': e.g. --port 5499"],
     [["report", "--last", "0"], "--last must be a whole number from 1 to 100000, got '0': e.g. --last 50"],
   ])("refuses %j with one line that says how to fix it", (argv, message) => {
     expect(refusal(...argv)).toBe(message);
+  });
+});
+
+describe("parseArgv, with flag records the CLI has none of yet", () => {
+  // Every record field is optional to a command: no example, no max, a short name for a valued flag.
+  const tool: AnyCommand = {
+    name: "tool",
+    script: "tool",
+    description: "a tool",
+    flags: {
+      count: { type: "integer", description: "how many", value: "N", min: 2 },
+      limit: { type: "integer", description: "at most", min: 3, max: Number.MAX_SAFE_INTEGER, example: "--limit 5" },
+      level: { type: "integer", description: "how deep", short: "n", example: "--level 1" },
+      mode: { type: "choice", description: "how", choices: ["a", "b"] },
+    },
+    run: async () => 0,
+  };
+  const message = (...argv: string[]) => {
+    try {
+      parseArgv(argv, [tool]);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error(`accepted ${argv.join(" ")}`);
+  };
+
+  it("reads a valued flag by its short name, and an integer without a largest value", () => {
+    expect(parseArgv(["-n", "4", "--count", "99999999999"], [tool]).values).toEqual({ level: 4, count: 99999999999 });
+  });
+
+  it("says the range and gives no example where the record has none", () => {
+    expect(message("--count", "1")).toBe("--count must be a whole number ≥ 2, got '1'");
+    expect(message("--count")).toBe("flag '--count' needs a value: run with --help to see the flags");
+    expect(message("--mode", "c")).toBe("--mode must be one of a, b, got 'c'");
+    expect(message("--limit", "2")).toBe("--limit must be a whole number ≥ 3, got '2': e.g. --limit 5");
+    expect(message("--level", "-1")).toBe("--level must be a whole number ≥ 0, got '-1': e.g. --level 1");
+  });
+
+  it("lists a flag two commands declare with the first one's record", () => {
+    const other = {
+      ...tool,
+      name: "other",
+      flags: { count: { type: "integer", description: "other count" } },
+    } as const;
+    expect(allFlags([tool, other]).find(([name]) => name === "count")?.[1].description).toBe("how many");
   });
 });
 
@@ -116,6 +168,8 @@ describe("the flags as --help and the README write them", () => {
     expect(line).toMatch(/^ {2}npm run db:report {4}-- \[/);
     expect(line).not.toContain("--help");
     expect(line).toContain("[--last N]");
+    // One space between the flags.
+    expect(line.split(" -- ")[1]).toMatch(/^\[[^\]]+\]( \[[^\]]+\])+$/);
     expect(line).toBe(line.trimEnd());
   });
 });

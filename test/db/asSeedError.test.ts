@@ -71,6 +71,18 @@ describe("asSeedError", () => {
     expect(out.cause).toBe(error);
   });
 
+  // A server with lc_messages in another language says none of the driver's English words: the
+  // SQLSTATE alone tells a lost connection.
+  it.each([
+    ["57P01", "Verbindung wird abgebrochen aufgrund von Anweisung des Administrators"],
+    ["57P02", "Verbindung wird abgebrochen wegen Absturz eines anderen Serverprozesses"],
+  ])("names a lost connection (%s) by its SQLSTATE when the server words it in German", (code, message) => {
+    expect(asSeedError(pgError(code, message))).toMatchObject({
+      code: "CONNECTION_LOST",
+      message: expect.stringContaining(`(${message})`),
+    });
+  });
+
   it.each([
     "Connection terminated unexpectedly",
     "read ECONNRESET",
@@ -102,6 +114,11 @@ describe("asSeedError", () => {
       `the seed failed and was rolled back, the database is as it was: relation "x" does not exist for postgresql://u:***@h/db`,
     );
     expect(out.code).toBe("SEED_FAILED");
+  });
+
+  it("keeps the original error as the cause of SEED_FAILED (--verbose prints its stack)", () => {
+    const error = new Error('relation "x" does not exist');
+    expect(asSeedError(error).cause).toBe(error);
   });
 
   it("redacts a secret that is not in a URL", () => {
@@ -158,7 +175,8 @@ describe("asSeedError", () => {
   });
 
   it("names the database's statement_timeout when it, not the seed's, cancelled the statement", () => {
-    const out = asSeedError(pgError("57014", "canceling statement due to statement timeout"), [], {
+    const error = pgError("57014", "canceling statement due to statement timeout");
+    const out = asSeedError(error, [], {
       settings,
       server: { statement_timeout: setting("statement_timeout", 5000) },
     });
@@ -166,6 +184,7 @@ describe("asSeedError", () => {
       code: "STATEMENT_TIMEOUT",
       message: `a statement ran longer than statement_timeout = 5s, set on database 'app' (not SEED_STATEMENT_TIMEOUT), and was cancelled; the transaction was rolled back, the database is as it was. Raise it there, or remove it: ALTER DATABASE "app" RESET statement_timeout`,
     });
+    expect(out.cause).toBe(error);
   });
 
   it("names the seed's own limit when the server's is looser", () => {
@@ -177,7 +196,8 @@ describe("asSeedError", () => {
   });
 
   it("names the role's lock_timeout when it ran out", () => {
-    const out = asSeedError(pgError("55P03", "canceling statement due to lock timeout"), [], {
+    const error = pgError("55P03", "canceling statement due to lock timeout");
+    const out = asSeedError(error, [], {
       settings,
       server: { lock_timeout: setting("lock_timeout", 2000, "user") },
     });
@@ -185,6 +205,7 @@ describe("asSeedError", () => {
       code: "TABLE_LOCKED",
       message: `a table is locked by another session (canceling statement due to lock timeout) and lock_timeout = 2s, set on role 'seeder' (not SEED_LOCK_TIMEOUT), ran out: finish or close that session, or remove the setting: ALTER ROLE "seeder" RESET lock_timeout. Nothing was changed`,
     });
+    expect(out.cause).toBe(error);
   });
 
   it("names the server's lock_timeout in the writer's TABLE_LOCKED, keeping the table and the cause", () => {
@@ -210,11 +231,15 @@ describe("asSeedError", () => {
     expect(asSeedError(error)).toBe(error);
   });
 
+  it("leaves a SeedError other than TABLE_LOCKED as it is, whatever lock_timeout the server sets", () => {
+    const error = new SeedError("SEED_BUSY", "another run holds the lock");
+    expect(asSeedError(error, [], { settings, server: { lock_timeout: setting("lock_timeout", 3000) } })).toBe(error);
+  });
+
   it("names default_transaction_read_only when the database sets it", () => {
-    const out = asSeedError(pgError("25006", "cannot execute INSERT in a read-only transaction"), [], {
-      settings,
-      server: { default_transaction_read_only: setting("default_transaction_read_only", 0, "database", "on") },
-    });
+    const readOnly = { default_transaction_read_only: setting("default_transaction_read_only", 0, "database", "on") };
+    const error = pgError("25006", "cannot execute INSERT in a read-only transaction");
+    const out = asSeedError(error, [], { settings, server: readOnly });
     expect(out).toMatchObject({
       code: "SEED_FAILED",
       message: `the database is read-only for this user: default_transaction_read_only = on, set on database 'app'. Nothing was changed. Turn it off (ALTER DATABASE "app" RESET default_transaction_read_only), or point DATABASE_URL at a writable database`,
@@ -224,6 +249,11 @@ describe("asSeedError", () => {
       server: { default_transaction_read_only: setting("default_transaction_read_only", 0, "database", "off") },
     });
     expect(off.message).toMatch(/^the server is read-only \(read-only\)/);
+    expect(out.cause).toBe(error);
+    // On a read-only database, another error is still that error.
+    expect(
+      asSeedError(pgError("42501", "permission denied for table users"), [], { settings, server: readOnly }).message,
+    ).toMatch(/^the database user lacks a privilege/);
   });
 
   it("reads the SQLSTATE of an error Prisma wraps", () => {

@@ -119,26 +119,28 @@ describe("guardTarget", () => {
 });
 
 describe("guardRun", () => {
-  const local = resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@127.0.0.1/chat" });
-  const remote = resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@db.example.com/chat" });
+  // Resolved in each test, not when the file is read: what runs outside a test makes every
+  // mutant of it a "static" one, which Stryker runs against every test.
+  const local = () => resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@127.0.0.1/chat" });
+  const remote = () => resolveDatabaseConfig({ DATABASE_URL: "postgresql://app@db.example.com/chat" });
 
   it("gives its verdict: the environment, production refused or allowed, a remote host opted in to", () => {
-    expect(guardRun({ env: { APP_ENV: "Test" }, target: local })).toEqual({
+    expect(guardRun({ env: { APP_ENV: "Test" }, target: local() })).toEqual({
       environment: "test",
       production: "refused",
       remote: false,
     });
-    expect(guardRun({ env: { NODE_ENV: "production" }, target: local }, { allowProduction: true })).toEqual({
+    expect(guardRun({ env: { NODE_ENV: "production" }, target: local() }, { allowProduction: true })).toEqual({
       environment: "production",
       production: "allowed",
       remote: false,
     });
-    expect(guardRun({ env: { SEED_ALLOW_REMOTE: "1" }, target: remote })).toMatchObject({ remote: true });
-    expect(Object.isFrozen(guardRun({ env: {}, target: local }))).toBe(true);
+    expect(guardRun({ env: { SEED_ALLOW_REMOTE: "1" }, target: remote() })).toMatchObject({ remote: true });
+    expect(Object.isFrozen(guardRun({ env: {}, target: local() }))).toBe(true);
   });
 
   it("refuses production and a remote host it was not told to allow", () => {
-    expect(() => guardRun({ env: { NODE_ENV: "production" }, target: local })).toThrow(/NODE_ENV is 'production'/);
-    expect(() => guardRun({ env: {}, target: remote }, { allowRemote: false })).toThrow(/not this machine/);
+    expect(() => guardRun({ env: { NODE_ENV: "production" }, target: local() })).toThrow(/NODE_ENV is 'production'/);
+    expect(() => guardRun({ env: {}, target: remote() }, { allowRemote: false })).toThrow(/not this machine/);
   });
 });

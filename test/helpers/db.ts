@@ -1,5 +1,5 @@
 import pg from "pg";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { loadEnv, resolveDatabaseConfig, withDatabase, type DatabaseConfig } from "../../src/db/config.ts";
 import { TABLES } from "../../src/core/datamodel.ts";
 
@@ -98,13 +98,20 @@ export async function snapshot(
  * const db = useTestDatabase("seed");
  * it("…", async () => { await seedDatabase({ databaseUrl: db.url }); });
  */
-export function useTestDatabase(name: string, options: { empty?: boolean } = {}): DatabaseConfig {
+export function useTestDatabase(name: string, options: { empty?: boolean; rolledBack?: boolean } = {}): DatabaseConfig {
   let config: DatabaseConfig | undefined;
+  // Under Stryker, which runs a file's tests once per mutant in the same process, a file that
+  // changes its database only inside transactions it rolls back (`rolledBack`) gets the copy
+  // test/globalSetup.stryker.ts made once for the worker: a copy made and dropped for every
+  // mutant cost seconds on a busy server, and making it here, outside any test, would make
+  // every mutant of src/db/config.ts (which names the databases) a "static" one that Stryker
+  // runs against all the tests.
+  const kept = options.rolledBack ? inject("keptDatabases")?.[name] : undefined;
   beforeAll(async () => {
-    config = await createTestDatabase(name, options);
+    config = kept ?? (await createTestDatabase(name, options));
   });
   afterAll(async () => {
-    if (config) await dropTestDatabase(config);
+    if (config && !kept) await dropTestDatabase(config);
   });
   const current = () => {
     if (!config) throw new Error(`test database ${name} is used before beforeAll created it`);
@@ -130,4 +137,11 @@ export function useTestDatabase(name: string, options: { empty?: boolean } = {})
       return current().user;
     },
   };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Under Stryker: the worker's copies of its template, by the name a test file gives useTestDatabase. */
+    keptDatabases?: Record<string, DatabaseConfig>;
+  }
 }

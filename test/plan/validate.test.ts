@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Rows } from "../../src/core/datamodel.ts";
+import { TABLES, type Rows } from "../../src/core/datamodel.ts";
 import { WINDOW_END } from "../../src/plan/builders/clock.ts";
 import { buildPlan, emptyRows } from "../../src/plan/plan.ts";
 import {
@@ -91,6 +91,13 @@ describe("validateRows", () => {
       },
     ],
     [
+      "a field that is no column (the writer would drop it without a word)",
+      (r) => {
+        (r.User[1] as unknown as Record<string, unknown>).nickname = "ada";
+        return `users ${r.User[1]!.id} unknown-field: nickname is no column of users (schema.prisma): the database would never get it`;
+      },
+    ],
+    [
       "an email another user has in another case",
       (r) => {
         r.User[2]!.email = r.User[0]!.email.toUpperCase();
@@ -147,6 +154,23 @@ describe("validateRows", () => {
     ]);
   });
 
+  it("compares a unique key of several fields as the whole tuple, its fields kept apart", () => {
+    // No table of the schema has one yet; the check is written for any schema.prisma.
+    const tables = TABLES.map((t) =>
+      t.name === "user_status" ? { ...t, uniqueKeys: [...t.uniqueKeys, ["statusText", "statusEmoji"]] } : t,
+    );
+    const rows = clone();
+    const [a, b, c] = rows.UserStatus;
+    Object.assign(a!, { statusText: "ab", statusEmoji: "c" });
+    Object.assign(b!, { statusText: "a", statusEmoji: "bc" });
+    Object.assign(c!, { statusText: "ab", statusEmoji: "d" });
+    expect(validateRows(rows, tables)).toEqual([]);
+    c!.statusEmoji = "c";
+    expect(found(validateRows(rows, tables))).toEqual([
+      `user_status ${c!.id} unique: duplicate statusText, statusEmoji`,
+    ]);
+  });
+
   it("checks only the tables it is given", () => {
     const rows = clone();
     rows.UserStatus[0]!.id = "not-a-ulid";
@@ -192,11 +216,31 @@ describe("assertValidRows", () => {
     expect(() => assertValidRows(rows)).toThrow(
       `the planned rows break 1 rule(s): users row ${rows.User[1]!.id} breaks 'auth0-id' (auth0_id is not <connection>|<id>). Fix`,
     );
+    for (const [i, u] of rows.User.entries()) u.auth0Id = `auth0|XYZ${i}`;
+    expect(() => assertValidRows(rows)).toThrow(
+      `'auth0-id' (auth0_id is not <connection>|<id>). Fix the row builder in src/plan/builders/ for that table; nothing was written`,
+    );
   });
 });
 
 describe("validateChunk", () => {
   const chunk = (): Rows => ({ ...emptyRows(), UserStatus: structuredClone(minimal.UserStatus) });
+
+  // First of the chunk tests on purpose: a table's checks are worked out on its first chunk and
+  // kept, so this is the test that shows a wrong one (a mutant is run against the tests that ran
+  // its line only).
+  it("names each row's problem in a chunk of several, one problem a row", () => {
+    const rows = chunk();
+    const [a, b, c] = rows.UserStatus;
+    a!.statusText = "s".repeat(101);
+    b!.createdAt = new Date(new Date(b!.createdAt!).getTime() + 1);
+    c!.updatedAt = new Date(WINDOW_END + 1);
+    expect(found(validateChunk(rows, minimal))).toEqual([
+      `user_status ${a!.id} length: status_text is longer than 100 characters`,
+      `user_status ${b!.id} ulid-time: id is not a ULID of created_at's millisecond`,
+      `user_status ${c!.id} past-window: updatedAt lies after the fixture window`,
+    ]);
+  });
 
   it("finds nothing in a good chunk, with or without the canonical rows", () => {
     expect(validateChunk(minimal)).toEqual([]);
@@ -237,6 +281,29 @@ describe("validateChunk", () => {
     const rows = chunk();
     const expected = plant(rows);
     expect(found(validateChunk(rows, minimal))).toEqual([`user_status ${rows.UserStatus[0]!.id} ${expected}`]);
+  });
+
+  it("names a field that is no column, on the first row (every row of a chunk has the same fields)", () => {
+    const rows = chunk();
+    (rows.UserStatus[0] as unknown as Record<string, unknown>).mood = "fine";
+    expect(found(validateChunk(rows, minimal))).toEqual([
+      `user_status ${rows.UserStatus[0]!.id} unknown-field: mood is no column of user_status (schema.prisma): the database would never get it`,
+    ]);
+  });
+
+  it("lets a time at the window's very end through", () => {
+    const rows = chunk();
+    rows.UserStatus[0]!.updatedAt = new Date(WINDOW_END);
+    expect(validateChunk(rows, minimal)).toEqual([]);
+  });
+
+  it("names a muted channel that is missing among others that exist, whatever the other settings mute", () => {
+    const muting = { ...structuredClone(minimal.UserSettings[0]!), mutedChannels: [minimal.Channel[0]!.id!, MISSING] };
+    const none = { ...structuredClone(minimal.UserSettings[1]!), mutedChannels: [] };
+    expect(found(validateChunk({ ...emptyRows(), UserSettings: [muting, none] }, minimal))).toEqual([
+      `user_settings ${muting.id} reference: muted_channels names a missing channel`,
+      `user_settings ${muting.id} muted-channels-joined: user_settings.muted_channels names only channels the user belongs to`,
+    ]);
   });
 
   it("names an array element too long, a bad Auth0 id, an email of the canonical rows, a muted channel missing", () => {
@@ -293,6 +360,15 @@ describe("validatedChunks", () => {
     expect(timing.validate).toBeGreaterThan(0);
   });
 
+  it("times no more than the loop took: generation and validation are parts of it", () => {
+    const timing = { generate: 0, validate: 0 };
+    const start = performance.now();
+    const later = { ...emptyRows(), UserStatus: structuredClone(minimal.UserStatus) };
+    expect([...validatedChunks([minimal, later], timing)]).toEqual([minimal, later]);
+    const took = performance.now() - start;
+    expect(timing.generate + timing.validate).toBeLessThanOrEqual(took);
+  });
+
   it("checks later chunks against the first (the canonical rows), or the ones it is given", () => {
     const settings = { ...structuredClone(minimal.UserSettings[0]!), mutedChannels: [minimal.Channel[0]!.id!] };
     const later = { ...emptyRows(), UserSettings: [settings] };
@@ -312,6 +388,13 @@ describe("assertValidAddedRows", () => {
     expect(() => assertValidAddedRows(added, { users: minimal.User, channels: minimal.Channel })).toThrow(
       `channel_members row ${member.id} breaks 'reference' (user_id points at a missing User)`,
     );
+  });
+
+  it("says nothing of the referenced rows' own problems", () => {
+    const added = emptyRows();
+    added.ChannelMember.push(structuredClone(minimal.ChannelMember[0]!));
+    const users = minimal.User.map((u) => ({ ...u, auth0Id: "auth0|nope" }));
+    expect(() => assertValidAddedRows(added, { users, channels: minimal.Channel })).not.toThrow();
   });
 
   it("takes an added user in place of the plan's user of the same id", () => {

@@ -46,6 +46,23 @@ describe("the comments the kit writes", () => {
   });
 });
 
+describe("the kit's marks", () => {
+  // The kit tells its templates, test databases and ready clones apart, and all three from any
+  // other database, by the first words of the database's comment.
+  const marks = [TEMPLATE_COMMENT, TEST_DATABASE_COMMENT, READY_COMMENT];
+
+  it("are not the start of another's comment", () => {
+    for (const mark of marks)
+      for (const other of marks.filter((m) => m !== mark))
+        expect(`${other} host=ada template=app_tpl_0123`.startsWith(mark)).toBe(false);
+  });
+
+  it("are not the start of a comment the kit did not write, nor of an empty one", () => {
+    for (const mark of marks)
+      for (const comment of ["", "nightly copy of production"]) expect(comment.startsWith(mark)).toBe(false);
+  });
+});
+
 describe("isStaleTestDatabase", () => {
   it("writes this machine's name without characters a comment could not hold", () => {
     expect(host()).toMatch(/^[\w.-]+$/);

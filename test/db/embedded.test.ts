@@ -18,6 +18,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isServerConfigured, withDatabase } from "../../src/db/config.ts";
 import { EMBEDDED_DIR, PGLITE_DIR, POSTGRES_MAJOR, startEmbedded } from "../../src/db/embedded.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
+import { APP_OBJECTS_MIGRATION } from "../../src/db/appObjects.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { verifyDatabase } from "../../src/api/verify.ts";
@@ -173,6 +174,21 @@ describe("the embedded PostgreSQL", () => {
     }
   });
 
+  it("calls whileStarting once when it starts the server, never when it joins one", async () => {
+    const { dir } = project("while");
+    let calls = 0;
+    const other = await user(dir);
+    const joining = await startEmbedded({ dir, whileStarting: () => void calls++ });
+    expect([joining.started, calls]).toEqual([false, 0]);
+    await joining.release();
+    other.child.stdin!.end();
+    await exited(other.child);
+    expect(serverPid(dir)).toBeNull();
+    const starting = await startEmbedded({ dir, whileStarting: () => void calls++ });
+    await starting.release();
+    expect([starting.started, calls]).toEqual([true, 1]);
+  });
+
   it("says so in one line when the port asked for is taken", async () => {
     const { dir } = project("port");
     const taken: Server = createServer();
@@ -249,6 +265,49 @@ describe("the CLI without configuration", () => {
     const verify = await cli(["verify", "--profile", "minimal"], {}, cwd);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/Identical to the seed profile=minimal/);
+  });
+
+  it("keeps its database migrated: dropped, a migration unrecorded, a trigger dropped, the next db:seed brings it back", async () => {
+    const { cwd, dir } = project("kept");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    // Held by the test only to reach the database between commands; each command joins it.
+    const looking = await startEmbedded({ dir });
+    const url = withDatabase(looking.config, "chatgenius").url;
+    const sql = async (text: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(text)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const admin = new pg.Client({ connectionString: withDatabase(looking.config, "postgres").url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE chatgenius WITH (FORCE)`);
+      await admin.end();
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(await sql(`SELECT count(*)::int AS n FROM users`)).toEqual([{ n: 3 }]);
+
+      await sql(`DELETE FROM _prisma_migrations WHERE migration_name = '${APP_OBJECTS_MIGRATION}'`);
+      await sql(`DROP TRIGGER channels_archived_read_only ON channels`);
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(
+        await sql(
+          `SELECT count(*)::int AS n FROM _prisma_migrations WHERE migration_name = '${APP_OBJECTS_MIGRATION}'`,
+        ),
+      ).toEqual([{ n: 1 }]);
+
+      await sql(`DROP TRIGGER channels_archived_read_only ON channels`);
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(
+        await sql(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = 'channels_archived_read_only'`),
+      ).toEqual([{ n: 1 }]);
+    } finally {
+      await looking.release();
+    }
+    expect(serverPid(dir)).toBeNull();
   });
 
   it("says the old PGlite folder is no longer used, and leaves it", async () => {

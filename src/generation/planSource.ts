@@ -56,10 +56,10 @@ export function openPlanSource(
   const { plan, local } = run;
   const { streamed, timing, log } = options;
   const cache = streamed ? run.cache : null;
-  const key = cache ? planKey(plan, "copy") : "";
-  const cached = cache ? openCachedPlan(cache, key, "copy") : null;
+  const key = cache ? planKey(plan) : "";
+  const cached = cache ? openCachedPlan(cache, key) : null;
   const generators: StartedGenerators | null = streamed && !cached ? startGenerators(plan, timing) : null;
-  const recorder: PlanRecorder | null = cache && !cached ? recordPlan(cache, key, "copy", log) : null;
+  const recorder: PlanRecorder | null = cache && !cached ? recordPlan(cache, key, log) : null;
   const localRows = local ? Object.values(local.rows).reduce((sum, list) => sum + list.length, 0) : 0;
   return {
     expectedRows: estimateRows(plan) + localRows,

@@ -17,9 +17,8 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { resolveDatabaseConfig, type DatabaseConfig } from "./config.ts";
-import { createDatabaseOn } from "./migrations.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
 
 /** Where the embedded PostgreSQL lives, relative to the project (git-ignored). */
@@ -57,8 +56,9 @@ export interface EmbeddedOptions {
   /** A database to create on the server when it has none of that name (on this process's own session: no connection more). */
   database?: string;
   /**
-   * Called once when this call starts the server, as soon as its process runs: work to do while
-   * PostgreSQL boots (about 0.1 s), such as building a plan. Not called when the server runs already.
+   * Called once when this call starts the server, as soon as its process runs, or waits for the
+   * start startEmbeddedEarly made: work to do while PostgreSQL boots (about 0.1 s), such as
+   * building a plan. Not called when the server runs already.
    */
   whileStarting?: () => void;
 }
@@ -103,6 +103,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     const socket = socketOf(lease.client);
     if (shared.queries++ === 0) socket?.ref();
     try {
+      const { createDatabaseOn } = await import("./migrations.ts");
       createdDatabase = await createDatabaseOn(lease.client, options.database, lease.config);
     } catch (error) {
       await release();
@@ -138,6 +139,20 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
   let port = options.port;
   let started = false;
   let whileStarting = options.whileStarting;
+  const ahead = early.get(dir);
+  if (ahead) {
+    // Started by this process before it knew it would need it: this call is its first user.
+    early.delete(dir);
+    const stop = () => ahead.controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    whileStarting?.();
+    whileStarting = undefined;
+    try {
+      started = (await ahead.outcome) === "started";
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     checkAborted(options.signal);
     const running = runningServer(dir);
@@ -170,9 +185,63 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
   }
 }
 
+/**
+ * Servers this process started before it needed them (startEmbeddedEarly), by folder, until its
+ * first startEmbedded of that folder joins it: what came of the start (null: it did not; the
+ * joining call then starts or joins as usual and reports what is wrong), and a way to stop it.
+ */
+const early = new Map<string, { outcome: Promise<StartOutcome | null>; controller: AbortController }>();
+
+/**
+ * Starts the server of a project folder now, without joining it, when the folder holds a
+ * cluster of this version and no server runs from it: for a caller that knows it will need the
+ * server and has other work first (the CLI, before its code loads), so that PostgreSQL boots
+ * meanwhile. This process's next startEmbedded of the folder joins it (as the one that started
+ * it); releaseEarly stops it when none did. A new folder (initdb), or any problem, is left to
+ * startEmbedded, which says what is wrong.
+ *
+ * @example
+ * startEmbeddedEarly(".chatgenius/postgres"); // returns at once
+ * const server = await startEmbedded({ dir: ".chatgenius/postgres" }); // joins it
+ */
+export function startEmbeddedEarly(dir: string): void {
+  const folder = resolve(dir);
+  if (early.has(folder) || joined.has(folder) || runningServer(folder)) return;
+  try {
+    checkCluster(folder);
+  } catch {
+    return;
+  }
+  const controller = new AbortController();
+  const outcome = (async () => {
+    const owner = serverUser();
+    return startServer(folder, await freePort(), owner, { signal: controller.signal });
+  })().catch(() => null);
+  early.set(folder, { outcome, controller });
+}
+
+/**
+ * Stops the servers startEmbeddedEarly started that this process then never joined (the command
+ * ended before it needed one: a wrong flag, --help), unless another process uses them by now.
+ *
+ * @example
+ * await releaseEarly();
+ */
+export async function releaseEarly(): Promise<void> {
+  for (const [dir, { outcome }] of early) {
+    early.delete(dir);
+    if ((await outcome) !== "started") continue;
+    const running = runningServer(dir);
+    const lease = running && (await tryLease(running.port, true));
+    if (lease) await leave(dir, lease);
+  }
+}
+
 /** A session on the server holding its shared lease, or null while it starts or stops. */
 async function tryLease(port: number, started: boolean): Promise<Lease | null> {
   const config = resolveDatabaseConfig({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+  // Loaded here, not with this module: startEmbeddedEarly runs before the CLI's code has loaded.
+  const { default: pg } = await import("pg");
   const client = new pg.Client({
     connectionString: config.url,
     connectionTimeoutMillis: 5_000,

@@ -335,6 +335,46 @@ describe("the CLI without configuration", () => {
   });
 });
 
+describe("the server started ahead, while the command's code loads (bin/chatgenius-seed.mjs)", () => {
+  /** The command as a user runs it, with nothing configured but `env`: its exit code and stderr. */
+  const command = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(process.cwd(), "bin/chatgenius-seed.mjs"), ...args], {
+        cwd,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+  const starts = (dir: string) => readFileSync(join(dir, "server.log"), "utf8").split("starting PostgreSQL").length - 1;
+
+  it("is the one the command uses, and is stopped by a command that ends before it needs it", async () => {
+    const { cwd, dir } = project("ahead");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    const before = starts(dir);
+    expect(await command(["verify", "--profile", "minimal"], cwd)).toEqual({ code: 0, stderr: "" });
+    expect(starts(dir)).toBe(before + 1);
+    expect(serverPid(dir)).toBeNull();
+    // A wrong flag: the command never opens the database, and stops the server started for it.
+    const wrong = await command(["seed", "--profile", "nope"], cwd);
+    expect(wrong.code).toBe(2);
+    expect(starts(dir)).toBe(before + 2);
+    expect(serverPid(dir)).toBeNull();
+  });
+
+  it("is not started when a server is configured, nor for db:serve or --help", async () => {
+    const { cwd, dir } = project("ahead-none");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    const before = starts(dir);
+    expect((await command(["seed"], cwd, { PGHOST: "127.0.0.1", PGPORT: "1" })).code).toBe(2);
+    expect((await command(["seed", "--help"], cwd)).code).toBe(0);
+    expect((await command(["serve", "--port", "x"], cwd)).code).toBe(2);
+    expect(starts(dir)).toBe(before);
+  });
+});
+
 describe("a signal to `npm run db:seed` with nothing configured", () => {
   it("Ctrl-C to its group during the load: 130, one line, nothing changed, and the server stopped", async () => {
     const { cwd, dir } = project("signal");

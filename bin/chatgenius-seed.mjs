@@ -19,6 +19,9 @@ if (existsSync(new URL("../src/cli/cli.ts", import.meta.url)) && existsSync(buil
     }
   }
 }
+// With nothing configured, the embedded PostgreSQL starts now and boots while the CLI loads.
+const early = await import("../dist/prestart.js").catch(() => null);
+early?.prestart(process.argv.slice(2));
 // Another command may be putting its fresh build in place this very moment: try once more.
 const { runProcess } = await import("../dist/cli.js").catch(() =>
   new Promise((resolve) => setTimeout(resolve, 200)).then(() => import(`../dist/cli.js?retry`)),

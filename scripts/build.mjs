@@ -13,6 +13,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** What dist/ holds: output name → source. */
 export const ENTRIES = {
   cli: "src/cli/cli.ts",
+  prestart: "src/cli/prestart.ts",
   index: "src/index.ts",
   generatorWorker: "src/generation/generatorWorker.ts",
   testing: "src/testing/index.ts",

@@ -1,12 +1,12 @@
 import type pg from "pg";
 import { connect } from "../db/connection.ts";
-import { assertDatabaseNotProduction, assertNoDowngrade, recordEnvironment } from "../db/guard.ts";
+import { assertDatabaseNotProduction, recordEnvironment } from "../db/guard.ts";
 import { restoreHistory, saveHistory } from "../monitoring/history.ts";
 import { acquireSeedLock, releaseSeedLock } from "../db/lock.ts";
 import type { SeedLogSink } from "../core/log.ts";
 import { asSeedError, failed } from "../db/asSeedError.ts";
 import { effectiveLimits, serverSettings, type ServerSettings } from "../db/serverSettings.ts";
-import { applyMigrations, ensureDatabase, readMigrations, resetSchema } from "../db/migrations.ts";
+import { applyMigrations, ensureDatabase, migrateOn, readMigrations, resetSchema } from "../db/migrations.ts";
 import { handlesOf, seedWith, type RunHandles, type SeedOptions, type SeedSummary } from "./seed.ts";
 import { resolveRun, type ResolvedRun, type RunOptions } from "./run.ts";
 
@@ -57,15 +57,11 @@ export async function migrateWith(
     if (createdDatabase) log.emit("complete", { step: "database", message: `created database ${config.database}` });
     const client = await connect(config);
     try {
-      await assertNoDowngrade(client, config.database, guard.environment);
-      const applied = await applyMigrations(client, migrations, log);
-      await recordEnvironment(client, guard.environment);
-      log.emit("complete", {
-        step: "migrate",
-        message: applied.length
-          ? `${applied.length} migration(s) applied to ${config.database} (${guard.environment})`
-          : `${config.database} is up to date (${guard.environment})`,
-        applied,
+      const applied = await migrateOn(client, {
+        database: config.database,
+        environment: guard.environment,
+        migrations,
+        log,
       });
       return { target: config.target, createdDatabase, applied, environment: guard.environment };
     } finally {

@@ -63,6 +63,11 @@ export interface ResolvedRun extends ResolvedEnvironment {
   readonly method: WriteMethod | "auto";
   readonly migrationsDir: string | undefined;
   readonly transactionTimeoutMs: number | undefined;
+  /**
+   * The database is the project's own (the embedded one): a seed applies its pending migrations
+   * itself, on its own connection, instead of refusing to run. False for a configured server.
+   */
+  readonly keepMigrated: boolean;
 }
 
 /** What each entry settles: seed and reset delete data (production refused); verify and the writers need the plan. */
@@ -115,12 +120,13 @@ export function resolveRun(kind: RunKind, options: RunOptions = {}): ResolvedRun
     method: options.method ?? "auto",
     migrationsDir: options.migrationsDir,
     transactionTimeoutMs: options.transactionTimeoutMs,
+    keepMigrated: false,
   });
 }
 
 /**
  * The same run against the embedded database the CLI opens once the run is settled (its port
- * is known only then). The guard's verdict stands: it is this machine.
+ * is known only then), which it keeps migrated. The guard's verdict stands: it is this machine.
  *
  * @example
  * const embedded = retarget(run, (await openTarget(run, { cwd: run.cwd })).config);
@@ -130,6 +136,7 @@ export function retarget(run: ResolvedRun, config: DatabaseConfig): ResolvedRun 
     ...run,
     env: Object.freeze({ ...run.env, DATABASE_URL: config.url }),
     target: config,
+    keepMigrated: true,
   });
 }
 

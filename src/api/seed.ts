@@ -11,6 +11,7 @@ import type { IntegrityResult } from "../write/integrity.ts";
 import { createEventLog, silentSink, type EventLog, type SeedLogSink } from "../core/log.ts";
 import { appendRows, countTables, emptyRows, estimateRows, type Profile } from "../plan/plan.ts";
 import { assertReady } from "../db/schemaCheck.ts";
+import { migrateOn, readMigrations } from "../db/migrations.ts";
 import type { ChunkTiming } from "../plan/validate.ts";
 import type { WriteMethod } from "../write/transaction.ts";
 import { writeWithPrisma } from "../write/prismaWriter.ts";
@@ -200,7 +201,7 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
         await acquireSeedLock(client.client, { waitMs: settings.lockWaitMs, log, signal: handles.signal });
         locked = true;
       }
-      await assertReady(client.client, config.database, run.migrationsDir);
+      await ready(client.client, run, log);
       const preflightMs = performance.now() - t;
       let fingerprints: Record<string, string> | null = null;
       if (dryRun) {
@@ -269,6 +270,25 @@ export async function seedWith(run: ResolvedRun, handles: RunHandles): Promise<S
     const seedError = asSeedError(error, run.secrets, { settings, server });
     if (history) await recordFailure(history, seedError);
     throw failed(log, { step: "run", target }, seedError, run.secrets);
+  }
+}
+
+/**
+ * The database's checks before anything is read or written (assertReady). The project's own
+ * database (`run.keepMigrated`: the embedded one) that lacks migrations, or the app's functions
+ * and triggers, gets them on this connection, under the seed lock, and is checked again: one
+ * connection and one look at the migration history when nothing is pending, as on a server.
+ */
+async function ready(client: pg.ClientBase, run: ResolvedRun, log: EventLog): Promise<void> {
+  const database = run.target.database;
+  try {
+    await assertReady(client, database, run.migrationsDir);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (!run.keepMigrated || (code !== "PENDING_MIGRATIONS" && code !== "SCHEMA_MISMATCH")) throw error;
+    const migrations = readMigrations(run.migrationsDir);
+    await migrateOn(client, { database, environment: run.guard.environment, migrations, log });
+    await assertReady(client, database, run.migrationsDir);
   }
 }
 

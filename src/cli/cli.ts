@@ -4,7 +4,7 @@ import { redact, secretsOf } from "../db/config.ts";
 import { ERROR_CODES, EXIT_CODES, SIGNALS, type InterruptSignal, type SeedError } from "../core/errors.ts";
 import { createEventLog, jsonSink, type SeedLogSink } from "../core/log.ts";
 import { createLogger, humanSink } from "./output.ts";
-import { EMBEDDED_DIR, POSTGRES_MAJOR } from "../db/embedded.ts";
+import { EMBEDDED_DIR, POSTGRES_MAJOR, releaseEarly } from "../db/embedded.ts";
 import { allFlags, flagUsage, parseArgv, usageLine, type AnyCommand } from "./command.ts";
 import type { CliContext, CliIO } from "./context.ts";
 import seed from "./seed.ts";
@@ -199,6 +199,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       controller.signal,
     );
   } finally {
+    // A server started ahead for this command (bin/chatgenius-seed.mjs) that it never used.
+    await releaseEarly();
     for (const [name, handler] of handlers) process.off(name, handler);
   }
 }

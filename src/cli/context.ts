@@ -90,15 +90,26 @@ export async function withRun(
   context.notice(
     `Using the embedded database in ${EMBEDDED_DIR}: set DATABASE_URL (or PGHOST/PGPORT/…, or write a .env) to use a PostgreSQL server instead`,
   );
-  // The server starts in a process of its own while this one loads the code that uses it.
-  const opening = openTarget(run, { cwd: context.io.cwd, signal: context.signal, notice: context.notice });
+  // The server starts in a process of its own while this one loads the code that uses it and,
+  // for a seed, builds its plan (pure work, which needs no server).
+  const plans = kind === "seed" || kind === "reset";
   const loading = import("../api/reset.ts");
   loading.catch(() => {});
+  const whileStarting = plans
+    ? () => void import("../generation/planSource.ts").then(({ preparePlan }) => preparePlan(run.plan)).catch(() => {})
+    : undefined;
+  const opening = openTarget(run, {
+    cwd: context.io.cwd,
+    signal: context.signal,
+    notice: context.notice,
+    whileStarting,
+  });
   const target = await opening;
   try {
     const embedded = retarget(run, target.config);
-    // The embedded database belongs to the project: it is always kept migrated.
-    if (kind !== "migrate" && kind !== "reset") await (await loading).migrateWith(() => embedded, context);
+    // The embedded database belongs to the project: it is always kept migrated (a seed sees to
+    // it on its own connection; reset and migrate migrate anyway).
+    if (kind === "verify" || kind === "report") await (await loading).migrateWith(() => embedded, context);
     return await body(embedded);
   } finally {
     await target.release();

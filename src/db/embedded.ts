@@ -12,10 +12,12 @@ import {
   renameSync,
   rmSync,
   statSync,
+  watch,
+  type FSWatcher,
 } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { resolveDatabaseConfig, type DatabaseConfig } from "./config.ts";
 import { interrupted, SeedError } from "../core/errors.ts";
 
@@ -37,6 +39,8 @@ export interface EmbeddedServer {
   readonly config: DatabaseConfig;
   /** True when this call started the server, false when it joined one already running. */
   readonly started: boolean;
+  /** True when this call created `options.database` on the server. */
+  readonly createdDatabase: boolean;
   /** Leaves the server; the last process to leave stops it. Idempotent. */
   release(): Promise<void>;
 }
@@ -49,6 +53,14 @@ export interface EmbeddedOptions {
   port?: number;
   /** Aborting it stops initdb or the start and throws the signal's SeedError. */
   signal?: AbortSignal;
+  /** A database to create on the server when it has none of that name (on this process's own session: no connection more). */
+  database?: string;
+  /**
+   * Called once when this call starts the server, as soon as its process runs, or waits for the
+   * start startEmbeddedEarly made: work to do while PostgreSQL boots (about 0.1 s), such as
+   * building a plan. Not called when the server runs already.
+   */
+  whileStarting?: () => void;
 }
 
 /**
@@ -69,7 +81,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   let entry = joined.get(dir);
   if (!entry) {
     const joining = join_(dir, options);
-    entry = { users: 0, lease: joining };
+    entry = { users: 0, queries: 0, lease: joining };
     joined.set(dir, entry);
     joining.catch(() => joined.delete(dir));
   }
@@ -77,24 +89,34 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const lease = await shared.lease;
   shared.users += 1;
   let released = false;
-  return {
-    dir,
-    port: lease.port,
-    config: lease.config,
-    started: lease.started,
-    async release() {
-      if (released) return;
-      released = true;
-      shared.users -= 1;
-      if (shared.users > 0) return;
-      joined.delete(dir);
-      await leave(dir, lease);
-    },
+  const release = async () => {
+    if (released) return;
+    released = true;
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    joined.delete(dir);
+    await leave(dir, lease);
   };
+  let createdDatabase = false;
+  if (options.database) {
+    // The lease's socket keeps no process alive (see tryLease), but this query must finish.
+    const socket = socketOf(lease.client);
+    if (shared.queries++ === 0) socket?.ref();
+    try {
+      const { createDatabaseOn } = await import("./migrations.ts");
+      createdDatabase = await createDatabaseOn(lease.client, options.database, lease.config);
+    } catch (error) {
+      await release();
+      throw error;
+    } finally {
+      if (--shared.queries === 0) socket?.unref();
+    }
+  }
+  return { dir, port: lease.port, config: lease.config, started: lease.started, createdDatabase, release };
 }
 
 /** This process's leases, by folder: several users in one process share one (one session, one count). */
-const joined = new Map<string, { users: number; lease: Promise<Lease> }>();
+const joined = new Map<string, { users: number; queries: number; lease: Promise<Lease> }>();
 
 interface Lease {
   readonly port: number;
@@ -116,6 +138,21 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
   const deadline = Date.now() + WAIT_MS;
   let port = options.port;
   let started = false;
+  let whileStarting = options.whileStarting;
+  const ahead = early.get(dir);
+  if (ahead) {
+    // Started by this process before it knew it would need it: this call is its first user.
+    early.delete(dir);
+    const stop = () => ahead.controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    whileStarting?.();
+    whileStarting = undefined;
+    try {
+      started = (await ahead.outcome) === "started";
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     checkAborted(options.signal);
     const running = runningServer(dir);
@@ -123,7 +160,11 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
       const lease = await tryLease(running.port, started);
       if (lease) return lease;
     } else {
-      const outcome = await startServer(dir, port ?? (await freePort()), owner, options.signal);
+      const outcome = await startServer(dir, port ?? (await freePort()), owner, {
+        signal: options.signal,
+        whileStarting,
+      });
+      whileStarting = undefined;
       started = outcome === "started";
       if (started) continue;
       if (outcome === "port taken") {
@@ -137,14 +178,70 @@ async function join_(dir: string, options: EmbeddedOptions): Promise<Lease> {
       // "lost": another process started it first; join it.
     }
     if (Date.now() > deadline) throw stuck(dir, running?.pid);
-    await sleep(Math.min(20 * (attempt + 1), 200));
+    // Starting or stopping (another process's): look again when its pid file changes.
+    const seen = pidFile(dir);
+    await waitUntil(dir, () => pidFile(dir) !== seen, Math.min(20 * (attempt + 1), 200), options.signal);
     port = options.port;
+  }
+}
+
+/**
+ * Servers this process started before it needed them (startEmbeddedEarly), by folder, until its
+ * first startEmbedded of that folder joins it: what came of the start (null: it did not; the
+ * joining call then starts or joins as usual and reports what is wrong), and a way to stop it.
+ */
+const early = new Map<string, { outcome: Promise<StartOutcome | null>; controller: AbortController }>();
+
+/**
+ * Starts the server of a project folder now, without joining it, when the folder holds a
+ * cluster of this version and no server runs from it: for a caller that knows it will need the
+ * server and has other work first (the CLI, before its code loads), so that PostgreSQL boots
+ * meanwhile. This process's next startEmbedded of the folder joins it (as the one that started
+ * it); releaseEarly stops it when none did. A new folder (initdb), or any problem, is left to
+ * startEmbedded, which says what is wrong.
+ *
+ * @example
+ * startEmbeddedEarly(".chatgenius/postgres"); // returns at once
+ * const server = await startEmbedded({ dir: ".chatgenius/postgres" }); // joins it
+ */
+export function startEmbeddedEarly(dir: string): void {
+  const folder = resolve(dir);
+  if (early.has(folder) || joined.has(folder) || runningServer(folder)) return;
+  try {
+    checkCluster(folder);
+  } catch {
+    return;
+  }
+  const controller = new AbortController();
+  const outcome = (async () => {
+    const owner = serverUser();
+    return startServer(folder, await freePort(), owner, { signal: controller.signal });
+  })().catch(() => null);
+  early.set(folder, { outcome, controller });
+}
+
+/**
+ * Stops the servers startEmbeddedEarly started that this process then never joined (the command
+ * ended before it needed one: a wrong flag, --help), unless another process uses them by now.
+ *
+ * @example
+ * await releaseEarly();
+ */
+export async function releaseEarly(): Promise<void> {
+  for (const [dir, { outcome }] of early) {
+    early.delete(dir);
+    if ((await outcome) !== "started") continue;
+    const running = runningServer(dir);
+    const lease = running && (await tryLease(running.port, true));
+    if (lease) await leave(dir, lease);
   }
 }
 
 /** A session on the server holding its shared lease, or null while it starts or stops. */
 async function tryLease(port: number, started: boolean): Promise<Lease | null> {
   const config = resolveDatabaseConfig({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+  // Loaded here, not with this module: startEmbeddedEarly runs before the CLI's code has loaded.
+  const { default: pg } = await import("pg");
   const client = new pg.Client({
     connectionString: config.url,
     connectionTimeoutMillis: 5_000,
@@ -168,14 +265,21 @@ function socketOf(client: pg.Client): { ref(): void; unref(): void } | undefined
   return (client as unknown as { connection?: { stream?: { ref(): void; unref(): void } } }).connection?.stream;
 }
 
-/** Gives the lease back; the last user stops the server (fast shutdown: sessions end, data is kept). */
+/**
+ * Gives the lease back; the last user stops the server (fast shutdown: sessions end, data is
+ * kept). Not an immediate shutdown, though it would return sooner: the next start would replay
+ * the WAL and checkpoint then (more than the fast shutdown's checkpoint of a few ms), and
+ * commits not yet written out (`synchronous_commit=off`) would be lost.
+ */
 async function leave(dir: string, lease: Lease): Promise<void> {
   const { client } = lease;
   // Leaving must finish before the process may end.
   socketOf(client)?.ref();
   try {
-    await client.query(`SELECT pg_advisory_unlock_shared(${LEASE_KEY})`);
-    const { rows } = await client.query<{ last: boolean }>(`SELECT pg_try_advisory_lock(${LEASE_KEY}) AS last`);
+    // One round trip: the arguments of a target list are evaluated in order.
+    const { rows } = await client.query<{ last: boolean }>(
+      `SELECT pg_advisory_unlock_shared(${LEASE_KEY}), pg_try_advisory_lock(${LEASE_KEY}) AS last`,
+    );
     if (!rows[0]?.last) return;
     const running = runningServer(dir);
     if (running?.port !== lease.port) return;
@@ -184,7 +288,7 @@ async function leave(dir: string, lease: Lease): Promise<void> {
     } catch {
       return;
     }
-    await waitUntil(() => runningServer(dir)?.pid !== running.pid, WAIT_MS);
+    await waitUntil(dir, () => runningServer(dir)?.pid !== running.pid, WAIT_MS);
   } catch {
     // Already stopped by someone else: nothing to leave.
   } finally {
@@ -192,14 +296,19 @@ async function leave(dir: string, lease: Lease): Promise<void> {
   }
 }
 
-/** The server running from the folder, from its postmaster.pid, or null. */
-function runningServer(dir: string): { pid: number; port: number } | null {
-  let lines: string[];
+/** The folder's postmaster.pid as it reads now, or null when there is none. */
+function pidFile(dir: string): string | null {
   try {
-    lines = readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n");
+    return readFileSync(join(dir, "data", "postmaster.pid"), "utf8");
   } catch {
     return null;
   }
+}
+
+/** The server running from the folder, from its postmaster.pid, or null. */
+function runningServer(dir: string): { pid: number; port: number } | null {
+  const lines = pidFile(dir)?.split("\n");
+  if (!lines) return null;
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   // A pid file left by a server that was killed: PostgreSQL replaces it on the next start.
@@ -214,7 +323,7 @@ async function startServer(
   dir: string,
   port: number,
   owner: Owner | null,
-  signal: AbortSignal | undefined,
+  { signal, whileStarting }: Pick<EmbeddedOptions, "signal" | "whileStarting">,
 ): Promise<StartOutcome> {
   const binaries = await postgresBinaries();
   const logFile = join(dir, "server.log");
@@ -238,7 +347,8 @@ async function startServer(
     exited = true;
   });
   child.unref();
-  const ready = await waitUntil(() => exited || isReady(dir, child.pid), WAIT_MS, signal);
+  whileStarting?.();
+  const ready = await waitUntil(dir, () => exited || isReady(dir, child.pid), WAIT_MS, signal);
   if (!exited && ready) return "started";
   if (!exited) {
     child.kill("SIGINT");
@@ -267,8 +377,13 @@ export function socketDir(dir: string): string | null {
 
 /**
  * The settings the embedded server starts with: loopback, trust for local connections (set by
- * initdb), small memory, and no fsync: a crash of the machine (not of a process) can lose the last writes,
- * which a development database, reseeded in a second, can afford.
+ * initdb), small memory, and no fsync: a crash of the machine (not of a process) can lose the
+ * last writes, which a development database, reseeded in a second, can afford.
+ *
+ * No process it does not need (each one is forked at every start and waited for at every
+ * stop): no logical replication workers (a development database subscribes to nothing), and
+ * I/O done by the backends themselves (`io_method=sync`, as before PostgreSQL 18) instead of
+ * three I/O worker processes. No huge pages: not worth the failed attempt where none are reserved.
  */
 const SERVER_SETTINGS = [
   "-c",
@@ -285,15 +400,17 @@ const SERVER_SETTINGS = [
   "full_page_writes=off",
   "-c",
   "logging_collector=off",
+  "-c",
+  "max_logical_replication_workers=0",
+  "-c",
+  "io_method=sync",
+  "-c",
+  "huge_pages=off",
 ];
 
 function isReady(dir: string, pid: number | undefined): boolean {
-  try {
-    const lines = readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n");
-    return Number(lines[0]) === pid && lines[7]?.trim() === "ready";
-  } catch {
-    return false;
-  }
+  const lines = pidFile(dir)?.split("\n");
+  return lines !== undefined && Number(lines[0]) === pid && lines[7]?.trim() === "ready";
 }
 
 /** The folder, made if new; owned by the server's user when this process runs as root. */
@@ -527,16 +644,39 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw interrupted(signal);
 }
 
-async function waitUntil(done: () => boolean, ms: number, signal?: AbortSignal): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > until || signal?.aborted) return false;
-    await sleep(10);
-  }
-  return true;
+/**
+ * Resolves true once `done()` holds, false after `ms` or on abort. Asked again whenever the
+ * data folder changes (the server writes its state in postmaster.pid: started, ready, removed
+ * when stopped) and every 25 ms besides (a child's exit, a file system that reports no changes),
+ * so that a start or a stop is seen when it happens, not at the next tick of a poll.
+ */
+function waitUntil(dir: string, done: () => boolean, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (done()) return Promise.resolve(true);
+  return new Promise((resolveWait) => {
+    let watcher: FSWatcher | undefined;
+    const finish = (result: boolean) => {
+      clearInterval(poll);
+      clearTimeout(timeout);
+      watcher?.close();
+      signal?.removeEventListener("abort", aborted);
+      resolveWait(result);
+    };
+    const check = () => {
+      if (done()) finish(true);
+    };
+    const aborted = () => finish(false);
+    try {
+      watcher = watch(join(dir, "data"), check);
+      watcher.on("error", () => {});
+    } catch {
+      // No folder to watch (yet), or no watches left: the poll alone.
+    }
+    const poll = setInterval(check, 25);
+    const timeout = setTimeout(() => finish(done()), ms);
+    if (signal?.aborted) aborted();
+    else signal?.addEventListener("abort", aborted, { once: true });
+  });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -8,6 +8,7 @@ import { APP_OBJECTS_MIGRATION, missingAppObjects } from "./appObjects.ts";
 import { SeedError } from "../core/errors.ts";
 import { packageRoot } from "../core/paths.ts";
 import type { EventLog } from "../core/log.ts";
+import { assertNoDowngrade, recordEnvironment } from "./guard.ts";
 
 /** prisma/migrations of this package. */
 export const MIGRATIONS_DIR = join(packageRoot(), "prisma", "migrations");
@@ -125,18 +126,34 @@ export async function ensureDatabase(config: DatabaseConfig): Promise<boolean> {
     else throw error;
   }
   try {
-    const found = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [config.database]);
-    if (found.rowCount) return false;
-    try {
-      await admin.query(`CREATE DATABASE ${ident(config.database)}`);
-    } catch (error) {
-      // Another run created it at the same moment.
-      if ((error as { code?: string }).code === "42P04") return false;
-      throw translatePgError(error, config);
-    }
-    return true;
+    return await createDatabaseOn(admin, config.database, config);
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * Creates `database` from a session on another database of the same server (`postgres`, say)
+ * when the server has none of that name. Returns true when it created it; errors name `config`'s server.
+ *
+ * @example
+ * await createDatabaseOn(admin, "chatgenius", config); // true the first time
+ */
+export async function createDatabaseOn(
+  admin: pg.ClientBase,
+  database: string,
+  config: DatabaseConfig,
+): Promise<boolean> {
+  try {
+    const found = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    if (found.rowCount) return false;
+    await admin.query(`CREATE DATABASE ${ident(database)}`);
+    return true;
+  } catch (error) {
+    // Another run created it at the same moment (as the catalog's unique index may say it first).
+    const code = (error as { code?: string }).code;
+    if (code === "42P04" || code === "23505") return false;
+    throw translatePgError(error, config);
   }
 }
 
@@ -193,6 +210,33 @@ export async function applyMigrations(
   } finally {
     await client.query(`SELECT pg_advisory_unlock(${PRISMA_MIGRATE_LOCK})`).catch(() => {});
   }
+}
+
+/**
+ * What `db:migrate` does on a connection to the database: refuses a database marked production
+ * from another environment, applies the pending migrations (bringing back the app's functions
+ * and triggers if they were dropped), records the environment name, and logs one line. Returns
+ * the names applied.
+ *
+ * @example
+ * const applied = await migrateOn(client, { database: "chatgenius", environment: "development", migrations: readMigrations(), log });
+ */
+export async function migrateOn(
+  client: pg.ClientBase,
+  options: { database: string; environment: string; migrations: readonly Migration[]; log: EventLog },
+): Promise<string[]> {
+  const { database, environment, log } = options;
+  await assertNoDowngrade(client, database, environment);
+  const applied = await applyMigrations(client, options.migrations, log);
+  await recordEnvironment(client, environment);
+  log.emit("complete", {
+    step: "migrate",
+    message: applied.length
+      ? `${applied.length} migration(s) applied to ${database} (${environment})`
+      : `${database} is up to date (${environment})`,
+    applied,
+  });
+  return applied;
 }
 
 /**

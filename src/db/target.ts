@@ -31,12 +31,14 @@ export interface TargetOptions {
   readonly signal?: AbortSignal;
   /** A line for the person (the old PGlite folder found, say). */
   readonly notice?: (line: string) => void;
+  /** Work to do while the embedded server boots, when this call starts it (see EmbeddedOptions). */
+  readonly whileStarting?: () => void;
 }
 
 /**
  * The target of a settled run: its configured server, or, with nothing configured, the
  * project's embedded PostgreSQL (started, or joined when another command runs it), holding the
- * database the run names (`chatgenius` by default).
+ * database the run names (`chatgenius` by default; created when missing).
  *
  * @example
  * const target = await openTarget(resolveEnvironment({ env: {} }), { cwd: process.cwd() });
@@ -54,7 +56,13 @@ export async function openTarget(
     options.notice?.(
       `${PGLITE_DIR} (the PGlite database of earlier versions) is no longer used: the embedded database is now a PostgreSQL server in ${EMBEDDED_DIR}, migrated and seeded there; remove ${PGLITE_DIR} when you no longer need it`,
     );
-  const server = await startEmbedded({ dir: embeddedDir(options.cwd), port: options.port, signal: options.signal });
+  const server = await startEmbedded({
+    dir: embeddedDir(options.cwd),
+    port: options.port,
+    signal: options.signal,
+    database: environment.target.database,
+    whileStarting: options.whileStarting,
+  });
   const database = withDatabase(server.config, environment.target.database);
   return Object.freeze({
     kind: "embedded",

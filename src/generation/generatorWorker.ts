@@ -1,14 +1,13 @@
 // Worker thread of workerChunks(): builds, validates and encodes the plan's chunks one ahead
 // of the writer, on the second core, so generation overlaps the server's loading.
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeChunk, type BulkFormat } from "../write/copy.ts";
+import { encodeChunk } from "../write/copy.ts";
 import { canonicalChunk, planChunks, type ChunkPart, type PlanOptions } from "../plan/plan.ts";
 import { validatedChunks, type ChunkTiming } from "../plan/validate.ts";
 
-const { options, slicesPerChunk, format, part } = workerData as {
+const { options, slicesPerChunk, part } = workerData as {
   options: PlanOptions;
   slicesPerChunk?: number;
-  format: BulkFormat;
   part: ChunkPart;
 };
 const timing: ChunkTiming = { generate: 0, validate: 0, encode: 0 };
@@ -28,7 +27,7 @@ parentPort!.on("message", (message: string) => {
       return;
     }
     const t = performance.now();
-    const chunk = encodeChunk(next.value, format);
+    const chunk = encodeChunk(next.value);
     timing.encode! += performance.now() - t;
     parentPort!.postMessage(
       { chunk, timing },

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { encodeChunk, type BulkFormat, type EncodedChunk } from "../write/copy.ts";
+import { encodeChunk, type EncodedChunk } from "../write/copy.ts";
 import type { Rows } from "../core/datamodel.ts";
 import { SeedError, type SeedErrorCode } from "../core/errors.ts";
 import type { PlanOptions } from "../plan/plan.ts";
@@ -13,14 +13,10 @@ import type { ChunkTiming } from "../plan/validate.ts";
  * @example
  * await writeWithCopy(client, encodedChunks(chunks), log);
  */
-export async function* encodedChunks(
-  chunks: Iterable<Rows>,
-  timing?: ChunkTiming,
-  format: BulkFormat = "copy",
-): AsyncGenerator<EncodedChunk> {
+export async function* encodedChunks(chunks: Iterable<Rows>, timing?: ChunkTiming): AsyncGenerator<EncodedChunk> {
   for (const rows of chunks) {
     const t = performance.now();
-    const encoded = encodeChunk(rows, format);
+    const encoded = encodeChunk(rows);
     if (timing) timing.encode = (timing.encode ?? 0) + performance.now() - t;
     yield encoded;
   }
@@ -133,12 +129,11 @@ export function startGenerators(
   options: PlanOptions,
   timing?: ChunkTiming,
   slicesPerChunk?: number,
-  format: BulkFormat = "copy",
   workers = generatorCount(),
 ): StartedGenerators {
   const generators = Array.from(
     { length: workers },
-    (_, index) => new Generator({ options, slicesPerChunk, format, part: { index, of: workers } }),
+    (_, index) => new Generator({ options, slicesPerChunk, part: { index, of: workers } }),
   );
   for (const g of generators) g.request();
   const report = () => {
@@ -182,10 +177,9 @@ export async function* workerChunks(
   options: PlanOptions,
   timing?: ChunkTiming,
   slicesPerChunk?: number,
-  format: BulkFormat = "copy",
   workers = generatorCount(),
 ): AsyncGenerator<EncodedChunk> {
-  const generators = startGenerators(options, timing, slicesPerChunk, format, workers);
+  const generators = startGenerators(options, timing, slicesPerChunk, workers);
   try {
     yield* generators.chunks;
   } finally {

@@ -19,7 +19,7 @@ import { hashPackageFiles, planCodeFolders } from "../core/codeHash.ts";
 import { insertOrder, type Rows } from "../core/datamodel.ts";
 import type { EventLog } from "../core/log.ts";
 import type { PlanOptions } from "../plan/plan.ts";
-import type { BulkFormat, EncodedChunk } from "../write/copy.ts";
+import type { EncodedChunk } from "../write/copy.ts";
 import { TableFingerprint, type TableFingerprintPart } from "../write/fingerprint.ts";
 
 /**
@@ -35,13 +35,13 @@ export interface PlanCache {
 }
 
 /**
- * The key of a plan: a sha256 of everything that decides its bytes: the options, the format,
- * the code that plans and encodes the rows, the schema, faker's version and Node's.
+ * The key of a plan: a sha256 of everything that decides its bytes: the options, the code that
+ * plans and encodes the rows, the schema, faker's version and Node's.
  *
  * @example
- * planKey({ profile: "dev", seed: 1, scale: 100 }, "copy").length; // 64
+ * planKey({ profile: "dev", seed: 1, scale: 100 }).length; // 64
  */
-export function planKey(options: Required<PlanOptions>, format: BulkFormat): string {
+export function planKey(options: Required<PlanOptions>): string {
   const hash = createHash("sha256");
   const { profile, seed, scale } = options;
   hash.update(
@@ -50,7 +50,6 @@ export function planKey(options: Required<PlanOptions>, format: BulkFormat): str
       profile,
       seed,
       scale,
-      bulk: format,
       node: process.version,
       faker: fakerVersion(),
     }),
@@ -67,7 +66,7 @@ function fakerVersion(): string {
 }
 
 /** Bumped whenever the file layout below changes. */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 const MAGIC = Buffer.from("CGPLAN01");
 /** Each part of a chunk: table index, last-part flag, rows, byte length, crc32 of the bytes. */
 const FRAME_HEADER = 16;
@@ -77,7 +76,6 @@ const LAST_PART = 1;
 interface Trailer {
   version: number;
   key: string;
-  format: BulkFormat;
   rows: number;
   chunks: number;
   /** Each table's fingerprint sums, as the writer computed them from the stream. */
@@ -102,9 +100,9 @@ const fileOf = (cache: PlanCache, key: string) => join(cache.dir, `${key.slice(0
  * generates the plan as if there had been none.
  *
  * @example
- * const plan = openCachedPlan(cache, planKey(options, "copy"));
+ * const plan = openCachedPlan(cache, planKey(options));
  */
-export function openCachedPlan(cache: PlanCache, key: string, format: BulkFormat): CachedPlan | null {
+export function openCachedPlan(cache: PlanCache, key: string): CachedPlan | null {
   const file = fileOf(cache, key);
   let fd: number;
   try {
@@ -120,7 +118,6 @@ export function openCachedPlan(cache: PlanCache, key: string, format: BulkFormat
       !found ||
       !trailer ||
       trailer.key !== key ||
-      trailer.format !== format ||
       trailer.version !== FORMAT_VERSION ||
       !framesIntact(fd, found.end, trailer.rows)
     ) {
@@ -205,7 +202,7 @@ async function* readChunks(fd: number, trailer: Trailer, end: number): AsyncGene
     seen.add(name);
     tables.push({ name, rows: header.readUInt32LE(4), data, ...(fingerprint ? { fingerprint } : {}) });
     if (header[1]! & LAST_PART) {
-      yield { format: trailer.format, tables };
+      yield { tables };
       tables = [];
     }
   }
@@ -228,10 +225,10 @@ export interface PlanRecorder {
  * stops the recording, says so once, and the seed goes on.
  *
  * @example
- * const recorder = recordPlan(cache, key, "copy", log);
+ * const recorder = recordPlan(cache, key, log);
  * await writeWithCopy(client, recorder.record(generators.chunks), log);
  */
-export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, log: EventLog): PlanRecorder {
+export function recordPlan(cache: PlanCache, key: string, log: EventLog): PlanRecorder {
   const final = fileOf(cache, key);
   const temp = `${final}.tmp-${process.pid}-${Date.now()}`;
   const order = new Map(insertOrder().map((t, i) => [t.name, i]));
@@ -295,7 +292,7 @@ export function recordPlan(cache: PlanCache, key: string, format: BulkFormat, lo
         stop(null);
         return null;
       }
-      const trailer: Trailer = { version: FORMAT_VERSION, key, format, rows, chunks, fingerprints };
+      const trailer: Trailer = { version: FORMAT_VERSION, key, rows, chunks, fingerprints };
       const json = Buffer.from(JSON.stringify(trailer));
       const tail = Buffer.alloc(4);
       tail.writeUInt32LE(json.length, 0);

@@ -58,21 +58,24 @@ export function openPlanSource(
   // A stored plan is looked for first: it holds its exact row count, so a run that reads one
   // never builds a slice to estimate it. The minimal profile (15 rows) is never stored.
   const cache = bulk && plan.profile !== "minimal" ? run.cache : null;
-  const key = cache ? planKey(plan, "copy") : "";
-  const cached = cache ? openCachedPlan(cache, key, "copy") : null;
+  const key = cache ? planKey(plan) : "";
+  const cached = cache ? openCachedPlan(cache, key) : null;
   const streamed = cached !== null || (bulk && estimateRows(plan) > IN_MEMORY_ROWS);
   const generators: StartedGenerators | null = streamed && !cached ? startGenerators(plan, timing) : null;
-  const recorder: PlanRecorder | null = streamed && cache && !cached ? recordPlan(cache, key, "copy", log) : null;
+  const recorder: PlanRecorder | null = streamed && cache && !cached ? recordPlan(cache, key, log) : null;
   const localRows = local ? Object.values(local.rows).reduce((sum, list) => sum + list.length, 0) : 0;
   return {
     expectedRows: (cached ? cached.rows : estimateRows(plan)) + localRows,
     cached,
     *rows() {
+      takePrepared(plan, timing, false);
       yield* inMemory(plan, timing);
       if (local) yield local.rows;
     },
     async *encoded() {
-      if (!streamed) yield* encodedChunks(inMemory(plan, timing), timing);
+      const ahead = streamed ? undefined : takePrepared(plan, timing, true);
+      if (ahead) yield* ahead;
+      else if (!streamed) yield* encodedChunks(inMemory(plan, timing), timing);
       else if (cached) yield* cached.chunks();
       else if (recorder) yield* recorder.record(generators!.chunks);
       else yield* generators!.chunks;
@@ -88,6 +91,52 @@ export function openPlanSource(
       await generators?.stop();
     },
   };
+}
+
+/**
+ * A small plan built and encoded ahead by preparePlan, for the next source opened with the same
+ * options: taken once (its time counted in that run's figures), then dropped.
+ */
+let prepared: { key: string; encoded: EncodedChunk[]; timing: Required<ChunkTiming> } | undefined;
+
+/**
+ * Builds, checks and encodes a small plan ahead (up to IN_MEMORY_ROWS rows; a larger one is
+ * streamed by its workers when the seed runs), so that a caller that waits for something else,
+ * the embedded server's start, does this work meanwhile; the next seed with the same options
+ * takes it. A plan that fails its checks is left to the seed, which builds it again and says
+ * what is wrong.
+ *
+ * @example
+ * preparePlan(checkPlanOptions({ profile: "dev" }));
+ */
+export function preparePlan(plan: Readonly<Required<PlanOptions>>): void {
+  if (estimateRows(plan) > IN_MEMORY_ROWS) return;
+  const timing = { generate: 0, validate: 0, encode: 0 };
+  try {
+    const chunks = [...inMemory(plan, timing)];
+    const t = performance.now();
+    const encoded = chunks.map((rows) => encodeChunk(rows));
+    timing.encode = performance.now() - t;
+    prepared = { key: JSON.stringify(plan), encoded, timing };
+  } catch {
+    prepared = undefined;
+  }
+}
+
+/** The plan preparePlan built for these options, once: its encoded chunks (if `encoded`), its time added to `timing`. */
+function takePrepared(
+  plan: Readonly<Required<PlanOptions>>,
+  timing: ChunkTiming,
+  encoded: boolean,
+): EncodedChunk[] | undefined {
+  if (prepared?.key !== JSON.stringify(plan)) return undefined;
+  const ahead = prepared;
+  prepared = undefined;
+  timing.generate += ahead.timing.generate;
+  timing.validate += ahead.timing.validate;
+  if (!encoded) return undefined;
+  timing.encode = (timing.encode ?? 0) + ahead.timing.encode;
+  return ahead.encoded;
 }
 
 /** Validated chunks of the plan; small plans are kept for the next call with the same options. */

@@ -202,15 +202,8 @@ function escapeCopy(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
 }
 
-/**
- * How bulk rows travel: COPY text, or a JSON array for `INSERT … SELECT FROM
- * jsonb_populate_recordset` where COPY FROM STDIN is not available (the embedded PGlite).
- */
-export type BulkFormat = "copy" | "json";
-
-/** One chunk of a plan encoded for the bulk path, table by table in insert order (empty tables left out). */
+/** One chunk of a plan encoded as COPY text, table by table in insert order (empty tables left out). */
 export interface EncodedChunk {
-  format: BulkFormat;
   /**
    * The rows' fingerprint (TableFingerprint): `printable`, every value of `data` is printed as
    * PostgreSQL prints it, so the writer hashes the rows from their COPY lines while the server
@@ -225,9 +218,6 @@ export interface EncodedChunk {
   }[];
 }
 
-/** Rows per INSERT of the JSON path (see encodeChunk). */
-const JSON_ROWS = 1_000;
-
 /**
  * Encodes every table of a chunk as COPY text, rows that reference their own table after the
  * rows they point at (a thread's root before its replies).
@@ -235,43 +225,28 @@ const JSON_ROWS = 1_000;
  * @example
  * const encoded = encodeChunk(plan.rows);
  */
-export function encodeChunk(rows: Rows, format: BulkFormat = "copy"): EncodedChunk {
+export function encodeChunk(rows: Rows): EncodedChunk {
   const tables: EncodedChunk["tables"] = [];
   for (const table of insertOrder()) {
     const list = rows[table.model] as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
     const ordered = parentsFirst(table, list);
-    if (format === "copy") {
-      // The generator only builds the COPY lines; turning them into record text and hashing it
-      // (md5 per row) is left to the writer's thread, which otherwise waits on the server: the
-      // generator is the bottleneck. About 200 bytes a row (messages); the sink grows when rows are longer.
-      const data = new ByteSink(ordered.length * 200);
-      const fingerprintFromCopy =
-        !new TableFingerprint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
-      tables.push({
-        name: table.name,
-        rows: list.length,
-        data: data.bytes(),
-        ...(fingerprintFromCopy
-          ? { fingerprintFromCopy: true as const }
-          : { fingerprint: { rows: 0, sum: "0", unsupported: true } }),
-      });
-      continue;
-    }
-    // One statement per JSON_ROWS rows: PGlite's WebAssembly heap grows to the largest
-    // statement it parses and never shrinks, so small statements keep the process small.
-    for (let i = 0; i < ordered.length; i += JSON_ROWS) {
-      const part = ordered.slice(i, i + JSON_ROWS);
-      const fingerprint = new TableFingerprint(table);
-      tables.push({
-        name: table.name,
-        rows: part.length,
-        data: Buffer.from(encodeJson(table, part, fingerprint)),
-        fingerprint: fingerprint.part(),
-      });
-    }
+    // The generator only builds the COPY lines; turning them into record text and hashing it
+    // (md5 per row) is left to the writer's thread, which otherwise waits on the server: the
+    // generator is the bottleneck. About 200 bytes a row (messages); the sink grows when rows are longer.
+    const data = new ByteSink(ordered.length * 200);
+    const fingerprintFromCopy =
+      !new TableFingerprint(table).unsupported && encodeCopyInto(table, ordered, data, undefined, true);
+    tables.push({
+      name: table.name,
+      rows: list.length,
+      data: data.bytes(),
+      ...(fingerprintFromCopy
+        ? { fingerprintFromCopy: true as const }
+        : { fingerprint: { rows: 0, sum: "0", unsupported: true } }),
+    });
   }
-  return { format, tables };
+  return { tables };
 }
 
 /** Rows as a JSON array keyed by column name, with the values COPY would write. */
@@ -314,18 +289,4 @@ function parentsFirst(table: Table, rows: Record<string, unknown>[]): Record<str
     seen.add(row.id);
   }
   return rows;
-}
-
-/** Inserts a JSON array of rows (encodeJson) in one statement. */
-export async function insertJson(
-  client: pg.ClientBase,
-  table: Table,
-  data: Uint8Array,
-  into: string = table.name,
-): Promise<void> {
-  const columns = table.columns.map((c) => ident(c.name)).join(", ");
-  await client.query(
-    `INSERT INTO ${ident(into)} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${ident(into)}, $1::jsonb)`,
-    [Buffer.from(data).toString("utf8")],
-  );
 }

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { insertOrder } from "../core/datamodel.ts";
 import { ident } from "../db/connection.ts";
 import type { EventLog } from "../core/log.ts";
-import { copyInto, insertJson, type EncodedChunk } from "./copy.ts";
+import { copyInto, type EncodedChunk } from "./copy.ts";
 import type { QueryRunner } from "./integrity.ts";
 import { TableFingerprint } from "./fingerprint.ts";
 import { dropConstraints, restoreConstraints } from "./constraints.ts";
@@ -69,14 +69,11 @@ export async function writeWithCopy(
         const fingerprint = fingerprints.get(part.name)!;
         if (part.fingerprint) fingerprint.merge(part.fingerprint);
         const started = performance.now();
-        if (next.value.format === "json") await insertJson(client, table, part.data);
-        else {
-          // Truncated above in this transaction: the rows can go in frozen.
-          const copying = copyInto(client, table, part.data, undefined, true);
-          // Hashed while the server loads the rows (this thread would only wait).
-          if (part.fingerprintFromCopy) fingerprint.addCopyLines(part.data);
-          await copying;
-        }
+        // Truncated above in this transaction: the rows can go in frozen.
+        const copying = copyInto(client, table, part.data, undefined, true);
+        // Hashed while the server loads the rows (this thread would only wait).
+        if (part.fingerprintFromCopy) fingerprint.addCopyLines(part.data);
+        await copying;
         tally.wrote(table, part.rows, performance.now() - started);
       }
       tally.progress();

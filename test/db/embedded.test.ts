@@ -18,6 +18,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isServerConfigured, withDatabase } from "../../src/db/config.ts";
 import { EMBEDDED_DIR, PGLITE_DIR, POSTGRES_MAJOR, startEmbedded } from "../../src/db/embedded.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
+import { APP_OBJECTS_MIGRATION } from "../../src/db/appObjects.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
 import { seedDatabase } from "../../src/api/seed.ts";
 import { verifyDatabase } from "../../src/api/verify.ts";
@@ -173,6 +174,21 @@ describe("the embedded PostgreSQL", () => {
     }
   });
 
+  it("calls whileStarting once when it starts the server, never when it joins one", async () => {
+    const { dir } = project("while");
+    let calls = 0;
+    const other = await user(dir);
+    const joining = await startEmbedded({ dir, whileStarting: () => void calls++ });
+    expect([joining.started, calls]).toEqual([false, 0]);
+    await joining.release();
+    other.child.stdin!.end();
+    await exited(other.child);
+    expect(serverPid(dir)).toBeNull();
+    const starting = await startEmbedded({ dir, whileStarting: () => void calls++ });
+    await starting.release();
+    expect([starting.started, calls]).toEqual([true, 1]);
+  });
+
   it("says so in one line when the port asked for is taken", async () => {
     const { dir } = project("port");
     const taken: Server = createServer();
@@ -251,6 +267,49 @@ describe("the CLI without configuration", () => {
     expect(verify.stdout).toMatch(/Identical to the seed profile=minimal/);
   });
 
+  it("keeps its database migrated: dropped, a migration unrecorded, a trigger dropped, the next db:seed brings it back", async () => {
+    const { cwd, dir } = project("kept");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    // Held by the test only to reach the database between commands; each command joins it.
+    const looking = await startEmbedded({ dir });
+    const url = withDatabase(looking.config, "chatgenius").url;
+    const sql = async (text: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(text)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const admin = new pg.Client({ connectionString: withDatabase(looking.config, "postgres").url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE chatgenius WITH (FORCE)`);
+      await admin.end();
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(await sql(`SELECT count(*)::int AS n FROM users`)).toEqual([{ n: 3 }]);
+
+      await sql(`DELETE FROM _prisma_migrations WHERE migration_name = '${APP_OBJECTS_MIGRATION}'`);
+      await sql(`DROP TRIGGER channels_archived_read_only ON channels`);
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(
+        await sql(
+          `SELECT count(*)::int AS n FROM _prisma_migrations WHERE migration_name = '${APP_OBJECTS_MIGRATION}'`,
+        ),
+      ).toEqual([{ n: 1 }]);
+
+      await sql(`DROP TRIGGER channels_archived_read_only ON channels`);
+      expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+      expect(
+        await sql(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = 'channels_archived_read_only'`),
+      ).toEqual([{ n: 1 }]);
+    } finally {
+      await looking.release();
+    }
+    expect(serverPid(dir)).toBeNull();
+  });
+
   it("says the old PGlite folder is no longer used, and leaves it", async () => {
     const { cwd } = project("pglite");
     mkdirSync(join(cwd, PGLITE_DIR), { recursive: true });
@@ -273,6 +332,46 @@ describe("the CLI without configuration", () => {
     expect(isServerConfigured({}, cwd)).toBe(true);
     expect((await cli(["seed"], {}, cwd)).stderr).toMatch(/cannot connect to PostgreSQL at 127\.0\.0\.1:1/);
     expect(existsSync(join(cwd, EMBEDDED_DIR))).toBe(false);
+  });
+});
+
+describe("the server started ahead, while the command's code loads (bin/chatgenius-seed.mjs)", () => {
+  /** The command as a user runs it, with nothing configured but `env`: its exit code and stderr. */
+  const command = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(process.cwd(), "bin/chatgenius-seed.mjs"), ...args], {
+        cwd,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+  const starts = (dir: string) => readFileSync(join(dir, "server.log"), "utf8").split("starting PostgreSQL").length - 1;
+
+  it("is the one the command uses, and is stopped by a command that ends before it needs it", async () => {
+    const { cwd, dir } = project("ahead");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    const before = starts(dir);
+    expect(await command(["verify", "--profile", "minimal"], cwd)).toEqual({ code: 0, stderr: "" });
+    expect(starts(dir)).toBe(before + 1);
+    expect(serverPid(dir)).toBeNull();
+    // A wrong flag: the command never opens the database, and stops the server started for it.
+    const wrong = await command(["seed", "--profile", "nope"], cwd);
+    expect(wrong.code).toBe(2);
+    expect(starts(dir)).toBe(before + 2);
+    expect(serverPid(dir)).toBeNull();
+  });
+
+  it("is not started when a server is configured, nor for db:serve or --help", async () => {
+    const { cwd, dir } = project("ahead-none");
+    expect((await cli(["seed", "--profile", "minimal"], {}, cwd)).code).toBe(0);
+    const before = starts(dir);
+    expect((await command(["seed"], cwd, { PGHOST: "127.0.0.1", PGPORT: "1" })).code).toBe(2);
+    expect((await command(["seed", "--help"], cwd)).code).toBe(0);
+    expect((await command(["serve", "--port", "x"], cwd)).code).toBe(2);
+    expect(starts(dir)).toBe(before);
   });
 });
 

@@ -21,7 +21,7 @@ import { openCachedPlan, recordPlan } from "../../src/generation/planCache.ts";
 import type { TableFingerprintPart } from "../../src/write/fingerprint.ts";
 
 // The plan cache's file format on its own, no database: each part framed with its table, a
-// last-part flag, its rows, its length and a crc32; a trailer with the key, format, counts and
+// last-part flag, its rows, its length and a crc32; a trailer with the key, counts and
 // fingerprints; a magic at the end. Every damage must make the file unusable (and removed).
 const KEY = "k".repeat(64);
 const rows = buildPlan({ profile: "minimal" }).rows;
@@ -61,14 +61,13 @@ async function* from(chunks: EncodedChunk[]) {
 }
 
 /** A cache folder holding the two chunks recorded and committed; returns it and the events. */
-async function recorded(format: "copy" | "json" = "copy") {
+async function recorded() {
   const dir = tempDir();
   const cache = { dir, maxBytes: 1 << 30 };
   const events: SeedLogEvent[] = [];
   const recorder = recordPlan(
     cache,
     KEY,
-    format,
     createEventLog((e) => events.push(e)),
   );
   const passed = await drain(recorder.record(from(CHUNKS)));
@@ -81,7 +80,7 @@ async function recorded(format: "copy" | "json" = "copy") {
 async function damaged(change: (bytes: Buffer) => Buffer) {
   const { cache, file } = await recorded();
   writeFileSync(file, change(readFileSync(file)));
-  return { plan: openCachedPlan(cache, KEY, "copy"), file };
+  return { plan: openCachedPlan(cache, KEY), file };
 }
 
 describe("the plan cache file", () => {
@@ -98,18 +97,16 @@ describe("the plan cache file", () => {
     expect(whole.subarray(-8).toString("latin1")).toBe("CGPLAN01");
     const length = whole.readUInt32LE(whole.length - 12);
     expect(JSON.parse(whole.subarray(whole.length - 12 - length, whole.length - 12).toString("utf8"))).toEqual({
-      version: 2,
+      version: 3,
       key: KEY,
-      format: "copy",
       rows: TOTAL_ROWS,
       chunks: 2,
       fingerprints: FINGERPRINTS,
     });
-    const plan = openCachedPlan(cache, KEY, "copy")!;
+    const plan = openCachedPlan(cache, KEY)!;
     expect(plan).toMatchObject({ file, rows: TOTAL_ROWS, bytes });
     const back = await drain(plan.chunks());
     plan.close();
-    expect(back.map((c) => c.format)).toEqual(["copy", "copy"]);
     expect(back.map((c) => c.tables.map((t) => [t.name, t.rows]))).toEqual(
       CHUNKS.map((c) => c.tables.map((t) => [t.name, t.rows])),
     );
@@ -126,21 +123,17 @@ describe("the plan cache file", () => {
     expect(back[1]!.tables.some((t) => t.fingerprint)).toBe(false);
   });
 
-  it("is found only under its key and format", async () => {
-    const { cache, file } = await recorded("json");
-    expect(openCachedPlan(cache, "x".repeat(64), "json")).toBeNull();
+  it("is found only under its key", async () => {
+    const { cache, file } = await recorded();
+    expect(openCachedPlan(cache, "x".repeat(64))).toBeNull();
     expect(existsSync(file)).toBe(true);
     // Another key whose file name (its first 32 characters) is the same: the trailer tells them apart.
-    const copy = readFileSync(file);
-    expect(openCachedPlan(cache, `${KEY.slice(0, 32)}${"y".repeat(32)}`, "json")).toBeNull();
-    expect(existsSync(file)).toBe(false);
-    writeFileSync(file, copy);
-    expect(openCachedPlan(cache, KEY, "copy")).toBeNull();
+    expect(openCachedPlan(cache, `${KEY.slice(0, 32)}${"y".repeat(32)}`)).toBeNull();
     expect(existsSync(file)).toBe(false);
   });
 
   it("is not there when nothing was recorded", () => {
-    expect(openCachedPlan({ dir: tempDir(), maxBytes: 1 }, KEY, "copy")).toBeNull();
+    expect(openCachedPlan({ dir: tempDir(), maxBytes: 1 }, KEY)).toBeNull();
   });
 
   it.each([
@@ -156,7 +149,7 @@ describe("the plan cache file", () => {
     ["only the magic left", (b: Buffer) => b.subarray(b.length - 8)],
     [
       "a trailer of another version",
-      (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":2', '"version":3'), "latin1"),
+      (b: Buffer) => Buffer.from(b.toString("latin1").replace('"version":3', '"version":4'), "latin1"),
     ],
     [
       "a trailer that is JSON null",
@@ -182,18 +175,16 @@ describe("the plan cache file", () => {
     const dir = tempDir();
     const cache = { dir, maxBytes: 1 << 30 };
     const big: EncodedChunk = {
-      format: "copy",
       tables: [{ name: "users", rows: 1, data: Buffer.alloc(1.5 * 1024 * 1024, 0x61) }],
     };
     const recorder = recordPlan(
       cache,
       KEY,
-      "copy",
       createEventLog(() => {}),
     );
     await drain(recorder.record(from([big])));
     recorder.commit({});
-    const plan = openCachedPlan(cache, KEY, "copy")!;
+    const plan = openCachedPlan(cache, KEY)!;
     const [chunk] = await drain(plan.chunks());
     plan.close();
     expect(Buffer.from(chunk!.tables[0]!.data).equals(Buffer.from(big.tables[0]!.data))).toBe(true);
@@ -201,12 +192,11 @@ describe("the plan cache file", () => {
     const empty = recordPlan(
       cache,
       KEY,
-      "copy",
       createEventLog(() => {}),
     );
     await drain(empty.record(from([])));
     empty.commit({});
-    const none = openCachedPlan(cache, KEY, "copy")!;
+    const none = openCachedPlan(cache, KEY)!;
     expect(none.rows).toBe(0);
     expect(await drain(none.chunks())).toEqual([]);
     none.close();
@@ -218,7 +208,6 @@ describe("the plan cache file", () => {
     const early = recordPlan(
       cache,
       KEY,
-      "copy",
       createEventLog(() => {}),
     );
     const iterator = early.record(from(CHUNKS));
@@ -229,7 +218,6 @@ describe("the plan cache file", () => {
     const discarded = recordPlan(
       cache,
       KEY,
-      "copy",
       createEventLog(() => {}),
     );
     await drain(discarded.record(from(CHUNKS)));
@@ -245,7 +233,6 @@ describe("the plan cache file", () => {
       const recorder = recordPlan(
         { dir, maxBytes: 1 << 30 },
         KEY,
-        "copy",
         createEventLog((e) => events.push(e)),
       );
       await drain(recorder.record(from(CHUNKS)));

@@ -38,7 +38,7 @@ describe("the bulk (COPY) write path", () => {
       // One slice per chunk, built in the worker threads the large seeds use.
       const result = await writeWithCopy(
         client,
-        workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1, "copy", workers),
+        workerChunks({ profile: "dev", scale: 3, seed: 8 }, undefined, 1, workers),
         createEventLog(() => {}),
       );
       expect(result.integrity.every((r) => r.violations === 0)).toBe(true);

@@ -12,12 +12,12 @@ const db = useTestDatabase("faults");
 let before: Awaited<ReturnType<typeof snapshot>>;
 
 /** The seed's backend once it is inside the (slowed) insert into reactions: mid-write. */
-async function midWriteBackend(): Promise<number> {
+async function midWriteBackend(statement = "%reactions%"): Promise<number> {
   for (let i = 0; i < 300; i++) {
     const rows = await query<{ pid: number }>(
       db,
-      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active' AND query ILIKE '%reactions%'`,
-      [db.database, APPLICATION_NAME],
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND state = 'active' AND query ILIKE $3`,
+      [db.database, APPLICATION_NAME, statement],
     );
     if (rows[0]) return rows[0].pid;
     await new Promise((r) => setTimeout(r, 100));
@@ -159,7 +159,8 @@ describe("faults mid-write leave the database exactly as before, pre-existing ro
           await canceller.query(`SELECT pg_cancel_backend($1)`, [pid]);
         },
       }).catch((e: unknown) => e);
-      await midWriteBackend();
+      // Inside the slowed insert itself (not the cleanup's DELETE): only a cancel can end it.
+      await midWriteBackend("%INSERT INTO%reactions%");
       const interrupted = Date.now();
       controller.abort("SIGINT");
       expect(await run).toMatchObject({ code: "INTERRUPTED_SIGINT", exitCode: 130 });

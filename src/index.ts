@@ -5,8 +5,9 @@ export { migrateDatabase, resetDatabase, type MigrateOptions, type MigrateResult
 export { createSeedScript, type SeedScript, type SeedScriptOptions, type SeedScriptState } from "./api/seedScript.ts";
 export { verifyDatabase, type VerifyOptions } from "./api/verify.ts";
 export type { VerifyResult, TableDiff } from "./monitoring/verify.ts";
-export { reportDatabase, type ReportOptions } from "./api/report.ts";
+export { reportDatabase, type ReportOptions, type ReportWithStates } from "./api/report.ts";
 export type { SeedReport, ReportRun, ConstraintCheck } from "./monitoring/report.ts";
+export type { WorkspaceStates, NamedState, ColumnState } from "./monitoring/states.ts";
 export type { IntegrityResult } from "./write/integrity.ts";
 export type { WriteMethod } from "./write/transaction.ts";
 export type { Profile, PlanOptions } from "./plan/plan.ts";

@@ -66,6 +66,11 @@ export const LAST = flag({
   default: "20",
   example: "--last 50",
 });
+export const STATES = flag({
+  type: "boolean",
+  description:
+    "also where each state the app has code for is (docs/dev-workspace.md): named states, every nullable column NULL and set, enum values, booleans",
+});
 export const PORT = flag({
   type: "integer",
   value: "N",

@@ -259,6 +259,31 @@ describe("db:report", () => {
   });
 });
 
+describe("db:report --states", () => {
+  it("says where each state the app has code for is: all of them on dev, the missing ones named on minimal", async () => {
+    await seed({ profile: "minimal" });
+    const minimal = JSON.parse((await cli(["report", "--states", "--json"], { DATABASE_URL: db.url })).stdout).states;
+    expect(minimal.missing).toContain("a soft-deleted channel, with its history");
+    expect(minimal.missing).toContain("channels.deleted_at set");
+    const terminal = await cli(["report", "--states"], { DATABASE_URL: db.url });
+    expect(terminal.code).toBe(0);
+    expect(terminal.stdout).toContain(
+      `State coverage: ${minimal.total - minimal.missing.length} of ${minimal.total} states, ${Math.floor(((minimal.total - minimal.missing.length) / minimal.total) * 100)}%; missing: ${minimal.missing.join(", ")}.`,
+    );
+    expect(terminal.stdout).toContain("| a soft-deleted channel, with its history | **missing** |");
+
+    await seed({ profile: "dev" });
+    const dev = (await reportDatabase({ env: {}, databaseUrl: db.url, states: true })).states!;
+    expect(dev.missing).toEqual([]);
+    expect(dev.total).toBe(minimal.total);
+    const shown = (await cli(["report", "--states"], { DATABASE_URL: db.url })).stdout;
+    expect(shown).toContain(`State coverage: ${dev.total} of ${dev.total} states, 100%.`);
+    for (const col of dev.columns)
+      expect(shown).toContain(`| \`${col.column}\` | ${col.seen.map((x) => `${x.value} ${x.rows}`).join(" · ")} |`);
+    expect((await reportDatabase({ env: {}, databaseUrl: db.url })).states).toBeUndefined();
+  });
+});
+
 describe("db:verify", () => {
   it("is clean right after a seed, from the recorded fingerprints and from regenerated rows", async () => {
     await seed({ profile: "dev", seed: 21 });

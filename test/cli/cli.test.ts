@@ -24,9 +24,17 @@ beforeAll(async () => {
 /** Stand-ins, in the cases below, for this file's seeded database (its URL with the password, and its name). */
 const CLONE = "<clone-url>";
 const CLONE_DB = "<clone-db>";
+/** The suite's server (the machine's, or the embedded one where none answers), as PGHOST and PGPORT. */
+const CLONE_HOST = "<clone-host>";
+const CLONE_PORT = "<clone-port>";
 const resolveClone = (env: Record<string, string>) =>
   Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, v === CLONE ? withSecret : v.replaceAll(CLONE_DB, db.database)]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      v === CLONE
+        ? withSecret
+        : v.replaceAll(CLONE_DB, db.database).replaceAll(CLONE_HOST, db.host).replaceAll(CLONE_PORT, String(db.port)),
+    ]),
   );
 
 function expectNoSecret(run: { stdout: string; stderr: string }) {
@@ -254,7 +262,7 @@ describe("bad input: one line that says how to fix it, its exit code, database u
     [
       "a user the server does not know",
       ["seed"],
-      { PGHOST: "127.0.0.1", PGPORT: "5432", PGUSER: "no_such_role", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET },
+      { PGHOST: CLONE_HOST, PGPORT: CLONE_PORT, PGUSER: "no_such_role", PGDATABASE: CLONE_DB, PGPASSWORD: SECRET },
       2,
       /has no role 'no_such_role': create it .* or fix PGUSER/,
     ],

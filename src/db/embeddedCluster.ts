@@ -171,11 +171,15 @@ export function serverFailed(dir: string, said: string, logFile: string | null, 
       "DATABASE_UNREACHABLE",
       `the disk of ${shown(dir)} is full: free some space and run the command again`,
     );
-  if (owner && /Permission denied/i.test(said))
+  if (owner && /Permission denied|EACCES/i.test(said)) {
+    // The binaries under node_modules are as much out of its reach as the folder, when a folder
+    // above the project is closed to others (a private temporary folder, a home folder).
+    const blocked = /spawn (\S+) EACCES/.exec(said)?.[1] ?? dir;
     return new SeedError(
       "DATABASE_UNREACHABLE",
-      `PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter ${shown(dir)}: let it (chmod o+x on each folder above), run as a normal user, or set DATABASE_URL to a server`,
+      `PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter ${shown(blocked)}: let it (chmod o+x on each folder above), run as a normal user, or set DATABASE_URL to a server`,
     );
+  }
   if (/Read-only file system|Permission denied/i.test(said))
     return new SeedError(
       "DATABASE_UNREACHABLE",

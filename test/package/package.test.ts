@@ -1,5 +1,15 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +45,8 @@ beforeAll(() => {
   execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", packs], { cwd: root, stdio: "ignore" });
   const tarball = join(packs, readdirSync(packs)[0]!);
   app = mkdtempSync(join(tmpdir(), "chatgenius-app-"));
+  // As root, the embedded server runs as the `postgres` user, who must be able to reach the app.
+  chmodSync(app, 0o755);
   writeFileSync(
     join(app, "package.json"),
     JSON.stringify({ name: "chatgenius-app", version: "1.0.0", private: true, type: "module" }),
@@ -48,6 +60,8 @@ beforeAll(() => {
 }, 600_000);
 
 afterAll(async () => {
+  // The app's folder, its embedded database (stopped when its last command ended) included.
+  if (app) rmSync(app, { recursive: true, force: true });
   // The kit's template made by the app's script (and any clone made ahead of it).
   const admin = withDatabase(serverConfig(), "postgres");
   for (const { name } of await query<{ name: string }>(
@@ -137,5 +151,12 @@ describe("the packed package, installed into the app", () => {
     });
     expect(result.stdout + result.stderr).toMatch(/Tests\s+1 passed/);
     expect(result.code).toBe(0);
+    // And as it stands with nothing configured: on the embedded PostgreSQL in the app's folder.
+    const embedded = run(process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--root", app], {
+      NO_COLOR: "1",
+    });
+    expect(embedded.stdout + embedded.stderr).toMatch(/Tests\s+1 passed/);
+    expect(embedded.code).toBe(0);
+    expect(existsSync(join(app, ".chatgenius", "postgres", "data"))).toBe(true);
   });
 });
